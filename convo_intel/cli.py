@@ -1,0 +1,91 @@
+"""The `convo-intel` command: sandbox server, demo corpus, demo run, dev environment."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+# No telemetry from anything this process starts (dbt, Dagster), whichever way it is launched.
+os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "False")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+
+
+def _cmd_sandbox(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from sandbox.app import build_app
+    from sandbox.config import SandboxConfig
+
+    config = SandboxConfig.from_env(data_dir=args.data_dir)
+    config.ensure_data_dir()
+    print(f"convo-intel sandbox on http://{args.host}:{args.port} (data in {config.data_dir})", flush=True)
+    uvicorn.run(build_app(config), host=args.host, port=args.port, log_level=args.log_level)
+    return 0
+
+
+def _cmd_demo_data(args: argparse.Namespace) -> int:
+    from sandbox.demo_data import generate
+
+    summary = generate(
+        out_dir=Path(args.out),
+        seed=args.seed,
+        recordings=args.recordings,
+        media_base_url=args.media_base_url,
+    )
+    print(summary)
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from convo_intel.demo import run_demo
+
+    return run_demo(workdir=Path(args.workdir), recordings=args.recordings, seed=args.seed)
+
+
+def _cmd_dev(args: argparse.Namespace) -> int:
+    from convo_intel.dev import run_dev
+
+    return run_dev(workdir=Path(args.workdir), port=args.port, sandbox_port=args.sandbox_port)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="convo-intel", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("sandbox", help="serve the local Symbl / Semarize / Nebula stand-ins")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8765)
+    p.add_argument("--data-dir", default=os.environ.get("SANDBOX_DATA_DIR", "var/sandbox"))
+    p.add_argument("--log-level", default="warning")
+    p.set_defaults(func=_cmd_sandbox)
+
+    p = sub.add_parser("demo-data", help="generate a deterministic demo corpus (manifests + media)")
+    p.add_argument("--out", required=True)
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--recordings", type=int, default=60)
+    p.add_argument("--media-base-url", default=None, help="base URL that serves OUT/media, for *_url manifests")
+    p.set_defaults(func=_cmd_demo_data)
+
+    p = sub.add_parser("demo", help="sandbox + demo corpus + every partition + dbt, then print the scorecard")
+    p.add_argument("--workdir", default="var/demo")
+    p.add_argument("--recordings", type=int, default=60)
+    p.add_argument("--seed", type=int, default=7)
+    p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser("dev", help="start the sandbox and `dagster dev` together")
+    p.add_argument("--workdir", default="var/dev")
+    p.add_argument("--port", type=int, default=3000)
+    p.add_argument("--sandbox-port", type=int, default=8765)
+    p.set_defaults(func=_cmd_dev)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,240 @@
+"""The raw schema the pipeline writes and dbt reads (dbt `sources` point here).
+
+Every table carries ``partition_date`` (the recording's start date in the partitions' timezone) so that a re-run of
+a partition replaces exactly that day's rows. JSON columns hold API responses verbatim; typed tables are derived
+from them so that re-deriving after a parser change costs no API calls.
+"""
+
+from __future__ import annotations
+
+RAW_SCHEMA = "raw"
+
+TABLES: dict[str, str] = {
+    # --- recordings -------------------------------------------------------------------------------------------
+    "recordings": """
+        recording_id VARCHAR NOT NULL,
+        partition_date DATE NOT NULL,
+        start_time TIMESTAMPTZ NOT NULL,
+        duration_seconds DOUBLE,
+        title VARCHAR,
+        account_id VARCHAR,
+        account_name VARCHAR,
+        call_type VARCHAR,
+        host_name VARCHAR,
+        host_email VARCHAR NOT NULL,
+        participants JSON,              -- [{name, email, role}]
+        participant_count INTEGER,
+        language_code VARCHAR,
+        media_kind VARCHAR NOT NULL,    -- audio_file | audio_url | video_file | video_url | transcript_file
+        media_ref VARCHAR NOT NULL,     -- absolute path or URL
+        source_file VARCHAR NOT NULL,   -- the manifest it came from
+        manifest_sha256 VARCHAR NOT NULL,
+        loaded_at TIMESTAMPTZ NOT NULL
+    """,
+    "recording_rejections": """
+        partition_date DATE,            -- NULL when the manifest's date could not be read
+        source_file VARCHAR NOT NULL,
+        recording_id VARCHAR,           -- NULL when the manifest could not be parsed far enough
+        stage VARCHAR NOT NULL,         -- manifest | media | submit | symbl_job | fetch | semarize
+        reason VARCHAR NOT NULL,
+        rejected_at TIMESTAMPTZ NOT NULL
+    """,
+    # --- Symbl ------------------------------------------------------------------------------------------------
+    # The conversation-id ledger: written the moment Symbl answers a submit, before any waiting.
+    "symbl_conversations": """
+        recording_id VARCHAR NOT NULL,
+        partition_date DATE NOT NULL,
+        conversation_id VARCHAR,
+        job_id VARCHAR,
+        status VARCHAR NOT NULL,        -- submitted | scheduled | in_progress | completed | failed
+        attempts INTEGER NOT NULL,
+        failure_reason VARCHAR,
+        submitted_at TIMESTAMPTZ,
+        completed_at TIMESTAMPTZ,
+        updated_at TIMESTAMPTZ NOT NULL
+    """,
+    # Verbatim Conversation API responses, one row per (conversation, endpoint).
+    "symbl_responses": """
+        conversation_id VARCHAR NOT NULL,
+        partition_date DATE NOT NULL,
+        endpoint VARCHAR NOT NULL,      -- messages | topics | action_items | ... | summary
+        fetched_at TIMESTAMPTZ NOT NULL,
+        body JSON NOT NULL
+    """,
+    "symbl_messages": """
+        conversation_id VARCHAR NOT NULL,
+        message_id VARCHAR NOT NULL,
+        partition_date DATE NOT NULL,
+        speaker_id VARCHAR,
+        speaker_name VARCHAR,
+        speaker_email VARCHAR,
+        speaker_user_id VARCHAR,
+        text VARCHAR NOT NULL,
+        start_time TIMESTAMPTZ,
+        end_time TIMESTAMPTZ,
+        time_offset_seconds DOUBLE,
+        duration_seconds DOUBLE,
+        sentiment_score DOUBLE,
+        sentiment_label VARCHAR,
+        word_count INTEGER
+    """,
+    "symbl_topics": """
+        conversation_id VARCHAR NOT NULL,
+        topic_id VARCHAR NOT NULL,
+        partition_date DATE NOT NULL,
+        text VARCHAR NOT NULL,
+        score DOUBLE,
+        sentiment_score DOUBLE,
+        sentiment_label VARCHAR,
+        message_ids VARCHAR[],
+        parent_refs JSON
+    """,
+    "symbl_action_items": """
+        conversation_id VARCHAR NOT NULL,
+        action_item_id VARCHAR NOT NULL,
+        partition_date DATE NOT NULL,
+        text VARCHAR NOT NULL,
+        score DOUBLE,
+        definitive BOOLEAN,
+        assignee_name VARCHAR,
+        assignee_email VARCHAR,
+        due_by TIMESTAMPTZ,
+        from_name VARCHAR,
+        from_email VARCHAR,
+        message_ids VARCHAR[]
+    """,
+    "symbl_follow_ups": """
+        conversation_id VARCHAR NOT NULL,
+        follow_up_id VARCHAR NOT NULL,
+        partition_date DATE NOT NULL,
+        text VARCHAR NOT NULL,
+        score DOUBLE,
+        definitive BOOLEAN,
+        assignee_name VARCHAR,
+        assignee_email VARCHAR,
+        due_by TIMESTAMPTZ,
+        from_name VARCHAR,
+        from_email VARCHAR,
+        message_ids VARCHAR[]
+    """,
+    "symbl_questions": """
+        conversation_id VARCHAR NOT NULL,
+        question_id VARCHAR NOT NULL,
+        partition_date DATE NOT NULL,
+        text VARCHAR NOT NULL,
+        score DOUBLE,
+        from_name VARCHAR,
+        from_email VARCHAR,
+        message_ids VARCHAR[]
+    """,
+    # One row per entity match occurrence (2023+ `matches[].messageRefs[]`, or a 2022 entity's messageRefs).
+    "symbl_entities": """
+        conversation_id VARCHAR NOT NULL,
+        entity_key VARCHAR NOT NULL,    -- stable hash of (type, subType, value, message id, offset)
+        partition_date DATE NOT NULL,
+        entity_type VARCHAR NOT NULL,
+        sub_type VARCHAR,
+        category VARCHAR,               -- Managed | Custom
+        value VARCHAR,
+        detected_value VARCHAR,
+        message_id VARCHAR,
+        message_text VARCHAR,
+        char_offset INTEGER
+    """,
+    "symbl_analytics_members": """
+        conversation_id VARCHAR NOT NULL,
+        member_id VARCHAR NOT NULL,
+        partition_date DATE NOT NULL,
+        name VARCHAR,
+        email VARCHAR,
+        user_id VARCHAR,
+        pace_wpm DOUBLE,
+        talk_time_seconds DOUBLE,
+        talk_time_percentage DOUBLE,
+        listen_time_seconds DOUBLE,
+        listen_time_percentage DOUBLE,
+        overlap_seconds DOUBLE
+    """,
+    "symbl_analytics_metrics": """
+        conversation_id VARCHAR NOT NULL,
+        metric_type VARCHAR NOT NULL,   -- total_silence | total_talk_time | total_overlap
+        partition_date DATE NOT NULL,
+        seconds DOUBLE,
+        percent DOUBLE
+    """,
+    # One row per tracker match occurrence (message ref or insight ref).
+    "symbl_tracker_hits": """
+        conversation_id VARCHAR NOT NULL,
+        hit_key VARCHAR NOT NULL,       -- stable hash of (tracker id, value, ref type, ref id, offset)
+        partition_date DATE NOT NULL,
+        tracker_id VARCHAR,
+        tracker_name VARCHAR NOT NULL,
+        match_type VARCHAR,
+        matched_value VARCHAR,
+        ref_type VARCHAR,               -- message | insight
+        ref_id VARCHAR,
+        ref_text VARCHAR,
+        char_offset INTEGER,
+        is_exact BOOLEAN                -- offset -1 means a semantic match
+    """,
+    "symbl_summaries": """
+        conversation_id VARCHAR NOT NULL,
+        summary_id VARCHAR NOT NULL,
+        partition_date DATE NOT NULL,
+        source VARCHAR NOT NULL,        -- symbl | nebula
+        text VARCHAR NOT NULL,
+        message_ids VARCHAR[]
+    """,
+    # --- transcripts and Semarize -----------------------------------------------------------------------------
+    "transcripts": """
+        conversation_id VARCHAR NOT NULL,
+        recording_id VARCHAR NOT NULL,
+        partition_date DATE NOT NULL,
+        turn_index INTEGER NOT NULL,
+        speaker_name VARCHAR,
+        speaker_email VARCHAR,
+        text VARCHAR NOT NULL,
+        start_offset_seconds DOUBLE,
+        end_offset_seconds DOUBLE,
+        message_count INTEGER NOT NULL
+    """,
+    "semarize_runs": """
+        conversation_id VARCHAR NOT NULL,
+        recording_id VARCHAR NOT NULL,
+        kit_code VARCHAR NOT NULL,
+        partition_date DATE NOT NULL,
+        run_id VARCHAR,
+        idempotency_key VARCHAR NOT NULL,
+        status VARCHAR NOT NULL,        -- queued | running | succeeded | failed | cancelled | error
+        kit_version_id VARCHAR,
+        duration_ms DOUBLE,
+        error_code VARCHAR,
+        error_message VARCHAR,
+        body JSON,
+        updated_at TIMESTAMPTZ NOT NULL
+    """,
+    "semarize_bricks": """
+        conversation_id VARCHAR NOT NULL,
+        recording_id VARCHAR NOT NULL,
+        kit_code VARCHAR NOT NULL,
+        brick_key VARCHAR NOT NULL,
+        partition_date DATE NOT NULL,
+        run_id VARCHAR NOT NULL,
+        kit_version_id VARCHAR,
+        value_type VARCHAR NOT NULL,    -- boolean | number | string | string_list | null
+        value_boolean BOOLEAN,
+        value_number DOUBLE,
+        value_string VARCHAR,
+        value_list VARCHAR[],
+        value_json JSON,
+        confidence DOUBLE,
+        reason VARCHAR,
+        evidence VARCHAR[]
+    """,
+}
+
+
+def create_statements() -> list[str]:
+    stmts = [f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}"]
+    stmts += [f"CREATE TABLE IF NOT EXISTS {RAW_SCHEMA}.{name} ({cols})" for name, cols in TABLES.items()]
+    return stmts

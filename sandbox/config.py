@@ -1,0 +1,106 @@
+"""Sandbox configuration: one frozen object built from environment variables, overridable by CLI flags.
+
+Every knob a test or a benchmark turns lives here so that the server, the tests and the docs agree on names.
+Environment variables use the ``SANDBOX_`` prefix; credentials use the same names as the pipeline's clients
+(``SYMBL_APP_ID`` ...) so that one exported environment configures both sides.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+DEFAULT_SYMBL_APP_ID = "sandbox-app-id"
+DEFAULT_SYMBL_APP_SECRET = "sandbox-app-secret"
+DEFAULT_SEMARIZE_API_KEY = "smz_test_sandbox"
+DEFAULT_NEBULA_API_KEY = "nebula-sandbox-key"
+
+
+@dataclass(frozen=True)
+class SandboxConfig:
+    data_dir: Path = field(default_factory=lambda: Path("var/sandbox"))
+    # Optional folder served read-only at /media: the stand-in for a recording platform's media CDN, so that
+    # `audio_url` / `video_url` submissions have a directly reachable URL on loopback.
+    media_dir: Path | None = None
+
+    # Credentials the sandbox accepts (anything else is rejected with the vendor's documented 401).
+    symbl_app_id: str = DEFAULT_SYMBL_APP_ID
+    symbl_app_secret: str = DEFAULT_SYMBL_APP_SECRET
+    semarize_api_key: str = DEFAULT_SEMARIZE_API_KEY
+    nebula_api_key: str = DEFAULT_NEBULA_API_KEY
+
+    # Symbl behaviour.
+    token_lifetime_seconds: int = 86400
+    concurrent_job_limit: int = 5
+    # Seconds of processing per second of media (Symbl is roughly 0.1-0.3x real time; the demo wants speed).
+    processing_factor: float = 0.001
+    # Seconds a job stays `scheduled` before it goes `in_progress`.
+    queue_delay_seconds: float = 0.05
+    # Floor on processing time so that in_progress is observable even for tiny media.
+    min_processing_seconds: float = 0.1
+    webhook_max_attempts: int = 5
+    max_media_seconds: int = 4 * 3600
+    max_media_bytes: int = 512 * 1024 * 1024
+    max_management_body_bytes: int = 1024 * 1024
+
+    # Semarize behaviour.
+    semarize_run_seconds: float = 0.2  # time a run takes before it succeeds
+    semarize_sync_timeout_seconds: float = 5.0  # sync mode falls back to 202 past this
+    semarize_rate_limit_per_second: float = 0.0  # 0 = unlimited; else 429 with Retry-After beyond it
+
+    # Fault injection (probabilities 0..1). Deterministic for a given seed and call order.
+    fault_seed: int = 0
+    fault_5xx_rate: float = 0.0
+    fault_429_rate: float = 0.0
+    fault_slow_rate: float = 0.0
+    fault_slow_seconds: float = 2.0
+    fault_job_failure_rate: float = 0.0
+    fault_duplicate_webhook_rate: float = 0.0
+    fault_drop_connection_rate: float = 0.0
+    # Paths the random 5xx/429/slow faults apply to (prefix match after the vendor mount, e.g. "/symbl/v1/job").
+    # Empty = all API paths except health/inspection and auth.
+    fault_paths: tuple[str, ...] = ()
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> SandboxConfig:
+        """Build from ``SANDBOX_<FIELD>`` variables (and the vendor credential variables), then apply overrides."""
+        env = dict(os.environ if environ is None else environ)
+        values: dict[str, Any] = {}
+        credential_vars = {
+            "symbl_app_id": "SYMBL_APP_ID",
+            "symbl_app_secret": "SYMBL_APP_SECRET",
+            "semarize_api_key": "SEMARIZE_API_KEY",
+            "nebula_api_key": "NEBULA_API_KEY",
+        }
+        for f in fields(cls):
+            raw = env.get(credential_vars.get(f.name, ""), None) or env.get(f"SANDBOX_{f.name.upper()}")
+            if raw is None or raw == "":
+                continue
+            values[f.name] = _parse(f.name, raw, cls)
+        config = cls(**values)
+        clean = {k: v for k, v in overrides.items() if v is not None}
+        for key in ("data_dir", "media_dir"):
+            if key in clean:
+                clean[key] = Path(clean[key])
+        return replace(config, **clean)
+
+    def ensure_data_dir(self) -> Path:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return self.data_dir
+
+
+def _parse(name: str, raw: str, cls: type) -> Any:
+    default = getattr(cls(), name)
+    if isinstance(default, Path) or name == "media_dir":
+        return Path(raw)
+    if isinstance(default, bool):
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if isinstance(default, int):
+        return int(raw)
+    if isinstance(default, float):
+        return float(raw)
+    if isinstance(default, tuple):
+        return tuple(p.strip() for p in raw.split(",") if p.strip())
+    return raw
