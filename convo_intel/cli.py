@@ -26,14 +26,18 @@ def _cmd_sandbox(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo_data(args: argparse.Namespace) -> int:
-    from sandbox.demo_data import generate
+    from sandbox.demo_data import DemoDataError, generate
 
-    summary = generate(
-        out_dir=Path(args.out),
-        seed=args.seed,
-        recordings=args.recordings,
-        media_base_url=args.media_base_url,
-    )
+    try:
+        summary = generate(
+            out_dir=Path(args.out),
+            seed=args.seed,
+            recordings=args.recordings,
+            media_base_url=args.media_base_url,
+        )
+    except DemoDataError as exc:
+        print(f"convo-intel demo-data: {exc}", file=sys.stderr)
+        return 2
     print(summary)
     return 0
 
@@ -65,7 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--recordings", type=int, default=60)
-    p.add_argument("--media-base-url", default=None, help="base URL that serves OUT/media, for *_url manifests")
+    p.add_argument(
+        "--media-base-url", default=None, help="base URL that serves OUT/media, for *_url manifests"
+    )
     p.set_defaults(func=_cmd_demo_data)
 
     p = sub.add_parser("demo", help="sandbox + demo corpus + every partition + dbt, then print the scorecard")

@@ -41,6 +41,13 @@ class SandboxConfig:
     # Floor on processing time so that in_progress is observable even for tiny media.
     min_processing_seconds: float = 0.1
     webhook_max_attempts: int = 5
+    # First retry delay of a failed webhook delivery; doubles per attempt (at-least-once delivery).
+    webhook_retry_base_seconds: float = 0.2
+    webhook_timeout_seconds: float = 5.0
+    # URL submissions: the sandbox fetches the media itself (no redirects, per the contract).
+    media_fetch_timeout_seconds: float = 10.0
+    # Time one tracker-management request holds the account's single management slot (one at a time).
+    tracker_management_latency_seconds: float = 0.02
     max_media_seconds: int = 4 * 3600
     max_media_bytes: int = 512 * 1024 * 1024
     max_management_body_bytes: int = 1024 * 1024
@@ -59,13 +66,17 @@ class SandboxConfig:
     fault_job_failure_rate: float = 0.0
     fault_duplicate_webhook_rate: float = 0.0
     fault_drop_connection_rate: float = 0.0
-    # Paths the random 5xx/429/slow faults apply to (prefix match after the vendor mount, e.g. "/symbl/v1/job").
+    # Deterministic job failures for tests: jobs whose conversation `name` matches this regex end `failed`,
+    # and so do the next N submitted jobs.
+    fail_jobs_matching: str = ""
+    fail_next_jobs: int = 0
+    # Paths the random 5xx/429/slow faults apply to (prefix match on the full path, e.g. "/symbl/v1/job").
     # Empty = all API paths except health/inspection and auth.
     fault_paths: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> SandboxConfig:
-        """Build from ``SANDBOX_<FIELD>`` variables (and the vendor credential variables), then apply overrides."""
+        """Build from ``SANDBOX_<FIELD>`` and vendor credential variables, then apply overrides."""
         env = dict(os.environ if environ is None else environ)
         values: dict[str, Any] = {}
         credential_vars = {
@@ -75,7 +86,7 @@ class SandboxConfig:
             "nebula_api_key": "NEBULA_API_KEY",
         }
         for f in fields(cls):
-            raw = env.get(credential_vars.get(f.name, ""), None) or env.get(f"SANDBOX_{f.name.upper()}")
+            raw = env.get(credential_vars.get(f.name, "")) or env.get(f"SANDBOX_{f.name.upper()}")
             if raw is None or raw == "":
                 continue
             values[f.name] = _parse(f.name, raw, cls)

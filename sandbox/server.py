@@ -70,7 +70,10 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 @contextlib.contextmanager
 def sandbox_process(
-    data_dir: Path, port: int | None = None, env: dict[str, str] | None = None, extra_args: list[str] | None = None
+    data_dir: Path,
+    port: int | None = None,
+    env: dict[str, str] | None = None,
+    extra_args: list[str] | None = None,
 ) -> Iterator[str]:
     """Run ``convo-intel sandbox`` as a child process; yields its base URL (vendors under /symbl, /semarize, ...)."""
     port = port or free_port()

@@ -35,7 +35,7 @@ TABLES: dict[str, str] = {
         partition_date DATE,            -- NULL when the manifest's date could not be read
         source_file VARCHAR NOT NULL,
         recording_id VARCHAR,           -- NULL when the manifest could not be parsed far enough
-        stage VARCHAR NOT NULL,         -- manifest | media | submit | symbl_job | fetch | semarize
+        stage VARCHAR NOT NULL,         -- manifest | media | semarize | fetch:<signal> | parse:<signal>
         reason VARCHAR NOT NULL,
         rejected_at TIMESTAMPTZ NOT NULL
     """,

@@ -1,0 +1,15 @@
+select
+    conversation_id,
+    action_item_id,
+    partition_date,
+    text as action_item_text,
+    score,
+    definitive as is_definitive,
+    assignee_name,
+    lower(trim(assignee_email)) as assignee_email,
+    due_by,
+    from_name,
+    lower(trim(from_email)) as from_email,
+    message_ids
+from {{ source('raw', 'symbl_action_items') }}
+qualify row_number() over (partition by conversation_id, action_item_id order by partition_date desc) = 1

@@ -1,0 +1,11 @@
+select
+    conversation_id,
+    question_id,
+    partition_date,
+    text as question_text,
+    score,
+    from_name,
+    lower(trim(from_email)) as from_email,
+    message_ids
+from {{ source('raw', 'symbl_questions') }}
+qualify row_number() over (partition by conversation_id, question_id order by partition_date desc) = 1

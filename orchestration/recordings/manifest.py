@@ -1,0 +1,365 @@
+"""Drop-folder recording manifests: parsing and validation, exactly per ``docs/drop-folder.md``.
+
+A manifest comes from outside the pipeline, so everything in it is checked before it can reach Symbl or
+the warehouse: types, the recording id's alphabet, an aware start time, the media kind, that a referenced
+file exists inside the drop folder, that a URL is http(s), and that no string carries control characters or
+absurd lengths.
+Every failure raises ``ManifestError`` whose reason names the offending field.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+MAX_MANIFEST_BYTES = 64 * 1024
+MAX_STRING_CHARS = 1024  # names, titles, emails, ids: anything longer is not a real value
+MAX_URL_CHARS = 2048
+MAX_PARTICIPANTS = 200
+
+MEDIA_KINDS = ("audio_file", "audio_url", "video_file", "video_url", "transcript_file")
+FILE_KINDS = frozenset({"audio_file", "video_file", "transcript_file"})
+URL_KINDS = frozenset({"audio_url", "video_url"})
+DEFAULT_LANGUAGE_CODE = "en-US"
+
+_RECORDING_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+_LANGUAGE_CODE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}")
+# Unicode bidi overrides/isolates can make a value display differently from what it is (a spoofing vector).
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+class ManifestError(ValueError):
+    """A manifest is unusable. ``reason`` names the field; id and start time are kept if they were read."""
+
+    def __init__(self, reason: str, *, recording_id: str | None = None, start_time: datetime | None = None):
+        self.reason = reason
+        self.recording_id = recording_id
+        self.start_time = start_time
+        super().__init__(reason)
+
+
+@dataclass(frozen=True)
+class Participant:
+    name: str
+    email: str | None = None
+    role: str | None = None
+
+
+@dataclass(frozen=True)
+class RecordingManifest:
+    recording_id: str
+    start_time: datetime  # timezone-aware
+    duration_seconds: float | None
+    title: str | None
+    call_type: str | None
+    account_id: str | None
+    account_name: str | None
+    host_name: str | None
+    host_email: str
+    participants: tuple[Participant, ...]
+    language_code: str
+    media_kind: str
+    media_ref: str  # absolute path for *_file kinds, URL for *_url kinds
+    source_file: str  # the manifest's path relative to the drop folder root (POSIX separators)
+    manifest_sha256: str
+
+    @property
+    def is_file_media(self) -> bool:
+        return self.media_kind in FILE_KINDS
+
+    def partition_date(self, timezone: Any) -> date:
+        """The day partition: the start date in the partitions' timezone (a ``tzinfo``)."""
+        return self.start_time.astimezone(timezone).date()
+
+    def to_row(self, partition_date: date) -> dict[str, Any]:
+        """A ``raw.recordings`` row; every column except ``loaded_at``, which the writer stamps."""
+        return {
+            "recording_id": self.recording_id,
+            "partition_date": partition_date,
+            "start_time": self.start_time,
+            "duration_seconds": self.duration_seconds,
+            "title": self.title,
+            "account_id": self.account_id,
+            "account_name": self.account_name,
+            "call_type": self.call_type,
+            "host_name": self.host_name,
+            "host_email": self.host_email,
+            "participants": json.dumps(
+                [{"name": p.name, "email": p.email, "role": p.role} for p in self.participants],
+                ensure_ascii=False,
+            ),
+            "participant_count": len(self.participants),
+            "language_code": self.language_code,
+            "media_kind": self.media_kind,
+            "media_ref": self.media_ref,
+            "source_file": self.source_file,
+            "manifest_sha256": self.manifest_sha256,
+        }
+
+
+def parse_manifest(path: Path, root: Path) -> RecordingManifest:
+    """Read and validate one manifest file. Relative media paths resolve against ``root``, must stay in it."""
+    root = root.resolve()
+    try:
+        size = path.stat().st_size
+        if size > MAX_MANIFEST_BYTES:
+            raise ManifestError(f"manifest is {size} bytes; the limit is {MAX_MANIFEST_BYTES}")
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ManifestError(f"manifest cannot be read: {exc.strerror or exc}") from exc
+    if len(raw) > MAX_MANIFEST_BYTES:  # the file grew between stat and read
+        raise ManifestError(f"manifest is over {MAX_MANIFEST_BYTES} bytes")
+    doc = _decode(raw)
+    return _Validator(doc).manifest(
+        root=root,
+        source_file=relative_name(path, root),
+        manifest_sha256=hashlib.sha256(raw).hexdigest(),
+    )
+
+
+def relative_name(path: Path, root: Path) -> str:
+    """``path`` relative to ``root`` in POSIX form when inside it (stable across machines), else absolute."""
+    absolute = path.absolute()
+    try:
+        return absolute.relative_to(root.absolute()).as_posix()
+    except ValueError:
+        try:
+            return absolute.resolve().relative_to(root.resolve()).as_posix()
+        except ValueError:
+            return absolute.as_posix()
+
+
+def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # With duplicate keys, JSON parsers disagree on which value wins; a manifest must mean one thing.
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ManifestError(f"{key}: the key appears twice in one object")
+        result[key] = value
+    return result
+
+
+def _reject_constant(name: str) -> Any:
+    raise ManifestError(f"manifest contains {name}, which is not valid JSON")
+
+
+def _decode(raw: bytes) -> Any:
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ManifestError(f"manifest is not UTF-8 (byte {exc.start})") from exc
+    try:
+        return json.loads(text, object_pairs_hook=_reject_duplicate_keys, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise ManifestError(
+            f"manifest is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from exc
+
+
+class _Validator:
+    """Field-by-field checks over one decoded manifest; remembers the id and start time for the error."""
+
+    def __init__(self, doc: Any) -> None:
+        if not isinstance(doc, dict):
+            raise ManifestError("manifest must be a JSON object")
+        self.doc = doc
+        self.recording_id: str | None = None
+        self.start_time: datetime | None = None
+
+    def fail(self, reason: str) -> ManifestError:
+        return ManifestError(reason, recording_id=self.recording_id, start_time=self.start_time)
+
+    def text(
+        self, value: Any, field: str, *, required: bool = False, limit: int = MAX_STRING_CHARS
+    ) -> str | None:
+        if value is None:
+            if required:
+                raise self.fail(f"{field} is required")
+            return None
+        if not isinstance(value, str):
+            raise self.fail(f"{field} must be a string, not {_json_type(value)}")
+        if len(value) > limit:
+            raise self.fail(f"{field} is {len(value)} characters; the limit is {limit}")
+        for ch in value:
+            if unicodedata.category(ch) == "Cc" or ch in _BIDI_CONTROLS:
+                raise self.fail(f"{field} contains a control character (U+{ord(ch):04X})")
+        stripped = value.strip()
+        if not stripped:
+            if required:
+                raise self.fail(f"{field} must not be empty")
+            return None
+        return stripped
+
+    def obj(self, value: Any, field: str) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self.fail(f"{field} must be an object, not {_json_type(value)}")
+        return value
+
+    def manifest(self, *, root: Path, source_file: str, manifest_sha256: str) -> RecordingManifest:
+        doc = self.doc
+        if "recording_id" not in doc:
+            raise self.fail("recording_id is required")
+        rid = self.text(doc.get("recording_id"), "recording_id", required=True, limit=128)
+        if rid is None or not _RECORDING_ID.fullmatch(rid) or rid != doc["recording_id"]:
+            raise self.fail("recording_id must be 1-128 characters of [A-Za-z0-9._:-]")
+        self.recording_id = rid
+        self.start_time = self.start(doc.get("start_time"))
+        host = self.host(doc.get("host"))
+        account_id, account_name = self.account(doc.get("account"))
+        kind, ref = self.media(doc.get("media"), root)
+        return RecordingManifest(
+            recording_id=rid,
+            start_time=self.start_time,
+            duration_seconds=self.duration(doc.get("duration_seconds")),
+            title=self.text(doc.get("title"), "title"),
+            call_type=self.text(doc.get("call_type"), "call_type", limit=128),
+            account_id=account_id,
+            account_name=account_name,
+            host_name=host[0],
+            host_email=host[1],
+            participants=self.participants(doc.get("participants")),
+            language_code=self.language(doc.get("language_code")),
+            media_kind=kind,
+            media_ref=ref,
+            source_file=source_file,
+            manifest_sha256=manifest_sha256,
+        )
+
+    def start(self, value: Any) -> datetime:
+        raw = self.text(value, "start_time", required=True, limit=64)
+        assert raw is not None
+        try:
+            parsed = datetime.fromisoformat(raw)
+        except ValueError as exc:
+            raise self.fail(f"start_time {raw!r} is not an ISO-8601 timestamp") from exc
+        if parsed.tzinfo is None or parsed.utcoffset() is None:
+            raise self.fail(f"start_time {raw!r} has no UTC offset (write e.g. 'Z' or '+02:00')")
+        return parsed
+
+    def duration(self, value: Any) -> float | None:
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.fail(f"duration_seconds must be a number, not {_json_type(value)}")
+        if not math.isfinite(value) or value < 0:
+            raise self.fail("duration_seconds must be a finite number >= 0")
+        return float(value)
+
+    def host(self, value: Any) -> tuple[str | None, str]:
+        if value is None:
+            raise self.fail("host is required")
+        host = self.obj(value, "host")
+        name = self.text(host.get("name"), "host.name")
+        email = self.email(host.get("email"), "host.email", required=True)
+        assert email is not None
+        return name, email
+
+    def email(self, value: Any, field: str, *, required: bool = False) -> str | None:
+        email = self.text(value, field, required=required, limit=320)
+        if email is not None and (email.count("@") != 1 or email.startswith("@") or email.endswith("@")):
+            raise self.fail(f"{field} {email!r} is not an email address")
+        return email
+
+    def account(self, value: Any) -> tuple[str | None, str | None]:
+        if value is None:
+            return None, None
+        if isinstance(value, str):
+            return None, self.text(value, "account")
+        account = self.obj(value, "account")
+        return self.text(account.get("id"), "account.id"), self.text(account.get("name"), "account.name")
+
+    def participants(self, value: Any) -> tuple[Participant, ...]:
+        if value is None:
+            raise self.fail("participants is required")
+        if not isinstance(value, list):
+            raise self.fail(f"participants must be a list, not {_json_type(value)}")
+        if not value:
+            raise self.fail("participants must list at least one person")
+        if len(value) > MAX_PARTICIPANTS:
+            raise self.fail(f"participants lists {len(value)} people; the limit is {MAX_PARTICIPANTS}")
+        result = []
+        for i, item in enumerate(value):
+            field = f"participants[{i}]"
+            person = self.obj(item, field)
+            name = self.text(person.get("name"), f"{field}.name", required=True)
+            assert name is not None
+            result.append(
+                Participant(
+                    name=name,
+                    email=self.email(person.get("email"), f"{field}.email"),
+                    role=self.text(person.get("role"), f"{field}.role", limit=64),
+                )
+            )
+        return tuple(result)
+
+    def language(self, value: Any) -> str:
+        code = self.text(value, "language_code", limit=35)
+        if code is None:
+            return DEFAULT_LANGUAGE_CODE
+        if not _LANGUAGE_CODE.fullmatch(code):
+            raise self.fail(f"language_code {code!r} is not a language tag like 'en-US'")
+        return code
+
+    def media(self, value: Any, root: Path) -> tuple[str, str]:
+        if value is None:
+            raise self.fail("media is required")
+        media = self.obj(value, "media")
+        kind = self.text(media.get("kind"), "media.kind", required=True, limit=64)
+        if kind not in MEDIA_KINDS:
+            raise self.fail(f"media.kind {kind!r} is not one of {', '.join(MEDIA_KINDS)}")
+        if kind in URL_KINDS:
+            return kind, self.url(media.get("url"))
+        return kind, self.file(media.get("path"), root)
+
+    def url(self, value: Any) -> str:
+        url = self.text(value, "media.url", required=True, limit=MAX_URL_CHARS)
+        assert url is not None
+        try:
+            parts = urlsplit(url)
+        except ValueError as exc:
+            raise self.fail(f"media.url is not a valid URL: {exc}") from exc
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+            raise self.fail("media.url must be an http(s) URL with a host")
+        if any(ch.isspace() for ch in url):
+            raise self.fail("media.url must not contain whitespace")
+        return url
+
+    def file(self, value: Any, root: Path) -> str:
+        raw = self.text(value, "media.path", required=True)
+        assert raw is not None
+        given = Path(raw)
+        if given.is_absolute():
+            # Absolute paths are the operator's explicit choice (documented in drop-folder.md).
+            resolved = given.resolve()
+        else:
+            resolved = (root / given).resolve()
+            # resolve() follows symlinks and collapses '..', so this also catches links pointing outside.
+            if not resolved.is_relative_to(root):
+                raise self.fail(f"media.path {raw!r} points outside the drop folder")
+        if not resolved.exists():
+            raise self.fail(f"media.path {raw!r}: no such file")
+        if not resolved.is_file():
+            raise self.fail(f"media.path {raw!r} is not a regular file")
+        return str(resolved)
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    return "an object"

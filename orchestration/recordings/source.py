@@ -1,0 +1,223 @@
+"""Recording sources: where manifests and media come from. The drop folder is the default implementation.
+
+A scan returns every manifest whose start time falls in a window, plus a rejection (with the file and a
+reason) for each manifest that cannot be used, so that nothing in the folder is silently ignored. Rejections
+that could be dated belong to the window of their start time; undated ones (unreadable files) are reported
+by every scan.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import threading
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from orchestration.recordings.manifest import (
+    FILE_KINDS,
+    ManifestError,
+    RecordingManifest,
+    parse_manifest,
+    relative_name,
+)
+
+MANIFESTS_DIR = "manifests"
+TRANSCRIPT_FORMAT = "convo-intel-transcript"
+MAX_TRANSCRIPT_BYTES = 64 * 1024 * 1024
+
+
+class MediaError(Exception):
+    """Media or a transcript named by a valid manifest cannot be read or is malformed (stage ``media``)."""
+
+
+@dataclass(frozen=True)
+class Rejection:
+    source_file: str
+    recording_id: str | None
+    partition_date: date | None  # None when the manifest could not be dated
+    stage: str  # manifest | media
+    reason: str
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    manifests: tuple[RecordingManifest, ...]
+    rejections: tuple[Rejection, ...]
+
+
+class RecordingSource(Protocol):
+    def scan(self, start: datetime, end: datetime) -> ScanResult:
+        """Manifests whose start_time is in [start, end), and the rejections that belong to that window."""
+        ...
+
+    def read_media(self, manifest: RecordingManifest) -> bytes:
+        """The media bytes of an ``audio_file`` / ``video_file`` manifest."""
+        ...
+
+    def read_transcript(self, manifest: RecordingManifest) -> dict[str, Any]:
+        """The validated transcript document of a ``transcript_file`` manifest."""
+        ...
+
+
+# What one manifest file parsed to: the manifest, or the error that rejected it.
+_Parsed = RecordingManifest | ManifestError
+
+
+class DropFolderSource:
+    """Manifests under ``<root>/manifests/**/*.json`` (see docs/drop-folder.md)."""
+
+    def __init__(self, root: str | Path, timezone: str = "UTC") -> None:
+        self.root = Path(root)
+        self.timezone = ZoneInfo(timezone)
+        # Parsing is the costly part of a scan and files rarely change: cache by (path, mtime_ns, size).
+        self._cache: dict[Path, tuple[int, int, _Parsed]] = {}
+        self._lock = threading.Lock()
+
+    def scan(self, start: datetime, end: datetime) -> ScanResult:
+        if start.tzinfo is None or end.tzinfo is None:
+            raise ValueError("scan window bounds must be timezone-aware")
+        if not self.root.is_dir():
+            # A missing root is a misconfiguration, not "no recordings": say so rather than report nothing.
+            raise FileNotFoundError(f"drop folder {self.root} does not exist")
+        manifests: list[RecordingManifest] = []
+        rejections: list[Rejection] = []
+        first_by_id: dict[str, str] = {}
+        for path, parsed in self._parse_all():
+            if isinstance(parsed, ManifestError):
+                when = parsed.start_time
+                if when is None or start <= when < end:
+                    rejections.append(self._rejection(path, parsed.recording_id, when, parsed.reason))
+                continue
+            # Duplicates are decided over the whole folder in path order, so the kept file never depends on
+            # which window is being scanned.
+            earlier = first_by_id.setdefault(parsed.recording_id, parsed.source_file)
+            in_window = start <= parsed.start_time < end
+            if earlier != parsed.source_file:
+                if in_window:
+                    reason = f"duplicate recording_id {parsed.recording_id!r}: already defined by {earlier}"
+                    rejections.append(self._rejection(path, parsed.recording_id, parsed.start_time, reason))
+                continue
+            if in_window:
+                manifests.append(parsed)
+        manifests.sort(key=lambda m: (m.start_time, m.recording_id))
+        return ScanResult(tuple(manifests), tuple(rejections))
+
+    def _rejection(self, path: Path, rid: str | None, when: datetime | None, reason: str) -> Rejection:
+        return Rejection(
+            source_file=relative_name(path, self.root),
+            recording_id=rid,
+            partition_date=when.astimezone(self.timezone).date() if when is not None else None,
+            stage="manifest",
+            reason=reason,
+        )
+
+    def _parse_all(self) -> list[tuple[Path, _Parsed]]:
+        folder = self.root / MANIFESTS_DIR
+        paths = sorted(folder.rglob("*.json"), key=lambda p: p.as_posix()) if folder.is_dir() else []
+        results: list[tuple[Path, _Parsed]] = []
+        with self._lock:
+            seen: set[Path] = set()
+            for path in paths:
+                try:
+                    st = path.stat()
+                except OSError:
+                    continue  # removed since the listing
+                if not path.is_file():
+                    continue
+                seen.add(path)
+                cached = self._cache.get(path)
+                if cached is not None and cached[0] == st.st_mtime_ns and cached[1] == st.st_size:
+                    results.append((path, cached[2]))
+                    continue
+                parsed: _Parsed
+                try:
+                    parsed = parse_manifest(path, self.root)
+                except ManifestError as exc:
+                    parsed = exc
+                self._cache[path] = (st.st_mtime_ns, st.st_size, parsed)
+                results.append((path, parsed))
+            for gone in set(self._cache) - seen:
+                del self._cache[gone]
+        return results
+
+    def read_media(self, manifest: RecordingManifest) -> bytes:
+        if manifest.media_kind not in FILE_KINDS:
+            raise ValueError(f"{manifest.recording_id}: media kind {manifest.media_kind} has no local file")
+        try:
+            return Path(manifest.media_ref).read_bytes()
+        except OSError as exc:
+            raise MediaError(
+                f"{manifest.recording_id}: media file cannot be read: {exc.strerror or exc}"
+            ) from exc
+
+    def read_transcript(self, manifest: RecordingManifest) -> dict[str, Any]:
+        if manifest.media_kind != "transcript_file":
+            raise ValueError(f"{manifest.recording_id}: media kind {manifest.media_kind} is not a transcript")
+        path = Path(manifest.media_ref)
+        try:
+            if path.stat().st_size > MAX_TRANSCRIPT_BYTES:
+                raise MediaError(f"{manifest.recording_id}: transcript is over {MAX_TRANSCRIPT_BYTES} bytes")
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise MediaError(
+                f"{manifest.recording_id}: transcript cannot be read: {exc.strerror or exc}"
+            ) from exc
+        return validate_transcript(raw, manifest.recording_id)
+
+
+def validate_transcript(raw: bytes, recording_id: str) -> dict[str, Any]:
+    """Parse a convo-intel transcript document and check its shape; the error names the field.
+
+    The format is the one ``sandbox/transcript.py`` documents; it is re-checked here because the pipeline must
+    not depend on the sandbox package.
+    """
+
+    def fail(reason: str) -> MediaError:
+        return MediaError(f"{recording_id}: transcript {reason}")
+
+    try:
+        doc = json.loads(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise fail("is not UTF-8") from exc
+    except json.JSONDecodeError as exc:
+        raise fail(f"is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
+    if not isinstance(doc, dict):
+        raise fail("must be a JSON object")
+    if doc.get("format") != TRANSCRIPT_FORMAT:
+        raise fail(f"format must be {TRANSCRIPT_FORMAT!r}")
+    messages = doc.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise fail("messages must be a non-empty list")
+    for i, message in enumerate(messages):
+        field = f"messages[{i}]"
+        if not isinstance(message, dict):
+            raise fail(f"{field} must be an object")
+        speaker = message.get("speaker")
+        if (
+            not isinstance(speaker, dict)
+            or not isinstance(speaker.get("name"), str)
+            or not speaker["name"].strip()
+        ):
+            raise fail(f"{field}.speaker.name is required")
+        if speaker.get("email") is not None and not isinstance(speaker["email"], str):
+            raise fail(f"{field}.speaker.email must be a string")
+        text = message.get("text")
+        if not isinstance(text, str) or not text.strip():
+            raise fail(f"{field}.text must be a non-empty string")
+        bounds = [message.get("start"), message.get("end")]
+        if not all(
+            isinstance(b, (int, float)) and not isinstance(b, bool) and math.isfinite(b) for b in bounds
+        ):
+            raise fail(f"{field}.start/end must be numbers")
+        if bounds[0] < 0 or bounds[1] < bounds[0]:
+            raise fail(f"{field} has a negative start or ends before it starts")
+    return doc
+
+
+def default_drop_folder() -> str:
+    return os.environ.get("CONVO_INTEL_DROP_FOLDER") or "var/drop"

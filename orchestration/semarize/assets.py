@@ -1,0 +1,205 @@
+"""`transcripts` (speaker turns per conversation) and `semarize_bricks` (+ `raw.semarize_runs`)."""
+
+import asyncio
+from collections import defaultdict
+from datetime import UTC, date, datetime
+from typing import Any
+
+import dagster as dg
+from dagster import AssetExecutionContext
+
+from orchestration import transcripts as transcript_lib
+from orchestration.partitions import recordings_daily_partition, window_dates
+from orchestration.semarize import parse as brick_parse
+from orchestration.semarize.client import SemarizeAPIError, SemarizeClient
+from orchestration.semarize.resource import SemarizeResource
+from orchestration.warehouse import duckdb_store
+from orchestration.warehouse.metadata import Stopwatch, column_schema_metadata, preview
+from orchestration.warehouse.resource import WarehouseResource
+
+RUN_CONCURRENCY = 8
+
+
+@dg.asset(
+    name="transcripts",
+    group_name="transcripts",
+    kinds={"python", "duckdb"},
+    deps=["symbl_messages"],
+    partitions_def=recordings_daily_partition,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    pool="duckdb_writer",
+    description=(
+        "Speaker turns per conversation: consecutive Symbl messages by the same speaker merged, in time order. "
+        "The Semarize input is built from these turns."
+    ),
+    metadata=column_schema_metadata("transcripts"),
+)
+def transcripts(context: AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    clock = Stopwatch()
+    _, _, first, end = window_dates(context)
+    messages = warehouse.query(
+        """
+        SELECT m.*, c.recording_id
+        FROM raw.symbl_messages m JOIN raw.symbl_conversations c USING (conversation_id)
+        WHERE m.partition_date >= ? AND m.partition_date < ? AND c.status = 'completed'
+        ORDER BY m.conversation_id, m.start_time, m.time_offset_seconds, m.message_id
+        """,
+        [first, end],
+    )
+    by_conv: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for m in messages:
+        by_conv[m["conversation_id"]].append(m)
+    rows: list[dict[str, Any]] = []
+    for cid, msgs in by_conv.items():
+        rows += transcript_lib.assemble_turns(cid, msgs[0]["recording_id"], msgs[0]["partition_date"], msgs)
+    warehouse.replace_partition("transcripts", first, end, rows)
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": len(rows),
+            "conversations": len(by_conv),
+            "preview": preview("transcripts", rows),
+            "seconds": clock.seconds,
+        }
+    )
+
+
+def _conversation_turns(
+    warehouse: WarehouseResource, first: date, end: date
+) -> dict[str, list[dict[str, Any]]]:
+    turns = warehouse.query(
+        "SELECT * FROM raw.transcripts WHERE partition_date >= ? AND partition_date < ? "
+        "ORDER BY conversation_id, turn_index",
+        [first, end],
+    )
+    grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for t in turns:
+        grouped[t["conversation_id"]].append(t)
+    return grouped
+
+
+def _reusable_runs(warehouse: WarehouseResource, keys: list[str]) -> dict[str, dict[str, Any]]:
+    """Succeeded runs already stored under the same idempotency key: a re-run costs no Semarize call."""
+    if not keys:
+        return {}
+    rows = warehouse.query(
+        "SELECT idempotency_key, body FROM raw.semarize_runs "
+        "WHERE status = 'succeeded' AND body IS NOT NULL AND idempotency_key IN (SELECT unnest(?::VARCHAR[]))",
+        [keys],
+    )
+    import json
+
+    return {r["idempotency_key"]: json.loads(r["body"]) for r in rows}
+
+
+@dg.asset(
+    name="semarize_bricks",
+    group_name="semarize",
+    kinds={"python", "duckdb"},
+    deps=["transcripts"],
+    partitions_def=recordings_daily_partition,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    pool="duckdb_writer",
+    retry_policy=dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL),
+    description=(
+        "Each configured Semarize Kit run on each conversation's transcript (sync mode, falling back to polling, "
+        "with a deterministic Idempotency-Key). One row per conversation x kit x brick with typed value columns, "
+        "confidence, reason and evidence; the runs themselves land in raw.semarize_runs."
+    ),
+    metadata=column_schema_metadata("semarize_bricks", "semarize_runs"),
+)
+def semarize_bricks(
+    context: AssetExecutionContext, semarize: SemarizeResource, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    clock = Stopwatch()
+    _, _, first, end = window_dates(context)
+    turns_by_conv = _conversation_turns(warehouse, first, end)
+    kits = list(semarize.kits)
+    jobs: list[tuple[str, str, Any, str, str, list[dict[str, Any]]]] = []
+    for cid, turns in turns_by_conv.items():
+        text = transcript_lib.transcript_text(turns)
+        for kit in kits:
+            key = SemarizeClient.idempotency_key(cid, kit, text)
+            jobs.append((cid, turns[0]["recording_id"], turns[0]["partition_date"], kit, key, turns))
+    reusable = _reusable_runs(warehouse, [j[4] for j in jobs])
+    context.log.info(f"{len(jobs)} kit runs for {len(turns_by_conv)} conversations; {len(reusable)} reused")
+
+    async def run_all() -> tuple[dict[str, Any], list[tuple[Any, dict[str, Any] | None, str | None]]]:
+        gate = asyncio.Semaphore(RUN_CONCURRENCY)
+        async with semarize.client() as client:
+            schemas: dict[str, Any] = {}
+            for kit in kits:
+                try:
+                    schemas[kit] = await client.kit_schema(kit)
+                except SemarizeAPIError as exc:
+                    context.log.warning(f"kit {kit}: no schema ({exc}); brick types will be inferred")
+                    schemas[kit] = None
+
+            async def one(job: tuple[Any, ...]) -> tuple[Any, dict[str, Any] | None, str | None]:
+                cid, rid, _, kit, key, turns = job
+                if key in reusable:
+                    return job, reusable[key], None
+                payload = {
+                    "transcript": transcript_lib.transcript_turns_payload(turns),
+                    "conversation_id": cid,
+                    "recording_id": rid,
+                }
+                async with gate:
+                    try:
+                        return (
+                            job,
+                            await client.create_run(kit, payload, idempotency_key=key, mode="sync"),
+                            None,
+                        )
+                    except SemarizeAPIError as exc:
+                        return job, None, f"{exc.code or exc.status}: {exc}"
+                    except Exception as exc:  # transport failure after retries: recorded, the rest goes on
+                        return job, None, f"{type(exc).__name__}: {exc}"
+
+            return schemas, list(await asyncio.gather(*(one(j) for j in jobs)))
+
+    schemas, results = asyncio.run(run_all())
+    now = datetime.now(UTC)
+    run_rows, brick_rows, rejections = [], [], []
+    for (cid, rid, pdate, kit, key, _), run, error in results:
+        if run is not None and run.get("status") != "succeeded":
+            error = f"{run.get('error_code') or run.get('status')}: {run.get('error_message') or 'run did not succeed'}"
+        row = brick_parse.run_row(cid, rid, kit, pdate, key, run, error)
+        row["updated_at"] = now
+        run_rows.append(row)
+        if error is None and run is not None:
+            rows, errors = brick_parse.parse_run(cid, rid, kit, pdate, run, schemas.get(kit))
+            brick_rows += rows
+            for e in errors:
+                rejections.append(_rejection(pdate, cid, rid, f"brick type: {e}", now))
+        else:
+            context.log.error(f"{rid} / {kit}: {error}")
+            rejections.append(_rejection(pdate, cid, rid, f"kit {kit}: {error}", now))
+
+    with warehouse.connection() as con:
+        duckdb_store.replace_partition_rows(con, "semarize_runs", first, end, run_rows)
+        duckdb_store.replace_partition_rows(con, "semarize_bricks", first, end, brick_rows)
+        duckdb_store.replace_partition_rows(
+            con, "recording_rejections", first, end, rejections, "stage = 'semarize'"
+        )
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": len(brick_rows),
+            "runs": len(run_rows),
+            "runs_reused": len(reusable),
+            "errors": len(rejections),
+            "kits": ", ".join(kits),
+            "preview": preview("semarize_bricks", brick_rows),
+            "seconds": clock.seconds,
+        }
+    )
+
+
+def _rejection(pdate: Any, cid: str, rid: str, reason: str, now: datetime) -> dict[str, Any]:
+    return {
+        "partition_date": pdate,
+        "source_file": f"semarize:conversation/{cid}",
+        "recording_id": rid,
+        "stage": "semarize",
+        "reason": reason,
+        "rejected_at": now,
+    }

@@ -1,0 +1,254 @@
+"""Async client for Semarize's REST API (runs and Kit schemas), to the contract in ``semarize-api.md``.
+
+Retries follow Semarize's own guidance: a rate-limited (429) or failed-in-transit create is retried with
+the *same* Idempotency-Key and body, honouring ``Retry-After`` / ``retry_after_seconds``; 5xx and timeouts
+back off; 400/401/403/404/409/422 are never retried. A sync create that times out server-side (202) is
+polled to the end.
+The API key is never logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import random
+import re
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from orchestration.http import (
+    Backoff,
+    Random,
+    RetryPolicy,
+    Sleep,
+    parse_retry_after,
+    send_with_retries,
+    timeout,
+)
+
+DEFAULT_BASE_URL = "http://127.0.0.1:8765/semarize"
+TERMINAL_RUN_STATUSES = frozenset({"succeeded", "failed", "cancelled"})
+MAX_IDEMPOTENCY_KEY_LENGTH = 254
+
+
+class SemarizeAPIError(Exception):
+    """Semarize refused a request, or stayed unavailable through every retry.
+
+    ``code`` is Semarize's flat error code (``kit_not_found``, ``rate_limited``, ...); ``status`` is None when
+    no response arrived (transport failure after retries). ``retryable``: trying later may succeed.
+    """
+
+    def __init__(self, status: int | None, code: str, message: str, retryable: bool = False) -> None:
+        self.status = status
+        self.code = code
+        self.message = message
+        self.retryable = retryable
+        super().__init__(f"Semarize {code} ({status if status is not None else 'no response'}): {message}")
+
+
+class SemarizeRunTimeout(Exception):
+    """A run was not terminal by the deadline; poll ``get_run(run_id)`` later (it may still finish)."""
+
+    def __init__(self, run_id: str, last_status: str | None, deadline_seconds: float) -> None:
+        self.run_id = run_id
+        self.last_status = last_status
+        super().__init__(f"Semarize run {run_id} still {last_status!r} after {deadline_seconds:g} s")
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    """The header first (the documented signal), then the body's ``retry_after_seconds``."""
+    header = parse_retry_after(response.headers.get("retry-after"))
+    if header is not None:
+        return header
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    seconds = body.get("retry_after_seconds") if isinstance(body, dict) else None
+    if isinstance(seconds, (int, float)) and not isinstance(seconds, bool):
+        return parse_retry_after(str(seconds))
+    return None
+
+
+def _error(response: httpx.Response) -> SemarizeAPIError:
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    code = f"http_{response.status_code}"
+    message = response.text[:500] or response.reason_phrase
+    if isinstance(body, dict):
+        if isinstance(body.get("error"), str):
+            code = body["error"]
+        for key in ("message", "detail", "error_message"):
+            if isinstance(body.get(key), str):
+                message = body[key][:500]
+                break
+        else:
+            message = code
+    retryable = response.status_code == 429 or response.status_code >= 500
+    return SemarizeAPIError(response.status_code, code, message, retryable=retryable)
+
+
+class SemarizeClient:
+    """Async Semarize client. Use as ``async with SemarizeClient(...) as semarize:``."""
+
+    def __init__(
+        self,
+        base_url: str = DEFAULT_BASE_URL,
+        api_key: str = "",
+        *,
+        request_timeout_seconds: float = 120.0,
+        retry: RetryPolicy = RetryPolicy(),
+        poll: Backoff = Backoff(initial_seconds=0.5, factor=1.5, max_seconds=15.0),
+        run_deadline_seconds: float = 900.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Sleep = asyncio.sleep,
+        rng: Random = random.random,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._retry = retry
+        self._poll = poll
+        self._run_deadline = run_deadline_seconds
+        self._sleep = sleep
+        self._rng = rng
+        self._monotonic = monotonic
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url,
+            timeout=timeout(request_timeout_seconds),
+            transport=transport,
+            headers={"Authorization": f"Bearer {api_key}"},
+        )
+
+    def __repr__(self) -> str:  # never show the key
+        return f"SemarizeClient(base_url={self.base_url!r})"
+
+    async def __aenter__(self) -> SemarizeClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    @staticmethod
+    def idempotency_key(conversation_id: str, kit_code: str, transcript_text: str) -> str:
+        """Deterministic key for one (conversation, kit, transcript): a re-run re-sends the same key and body.
+
+        A changed transcript gives a new key (a new run), never a 409 conflict.
+        """
+        digest = hashlib.sha256()
+        for part in (conversation_id, kit_code, transcript_text):
+            encoded = part.encode("utf-8")
+            # Length-prefixed so that ("ab", "c") and ("a", "bc") cannot collide.
+            digest.update(len(encoded).to_bytes(8, "big") + encoded)
+        kit = re.sub(r"[^A-Za-z0-9_-]", "", kit_code)[:32] or "kit"
+        return f"ci-{kit}-{digest.hexdigest()[:48]}"[:MAX_IDEMPOTENCY_KEY_LENGTH]
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json_body: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        def send() -> Any:
+            return self._http.request(method, path, params=params, json=json_body, headers=headers)
+
+        try:
+            response = await send_with_retries(
+                send, policy=self._retry, sleep=self._sleep, rng=self._rng, retry_after=_retry_after
+            )
+        except httpx.TransportError as exc:
+            raise SemarizeAPIError(
+                None, "transport_error", f"{method} {path}: {type(exc).__name__}", retryable=True
+            ) from exc
+        if not response.is_success:
+            raise _error(response)
+        return response
+
+    async def create_run(
+        self,
+        kit_code: str,
+        input: Mapping[str, Any],
+        *,
+        idempotency_key: str,
+        mode: str = "sync",
+        kit_version_id: str | None = None,
+        run_type: str = "api",
+    ) -> dict[str, Any]:
+        """Run a Kit on one conversation's ``input``; returns the run as Semarize returns it.
+
+        ``mode="sync"`` returns the finished run: if Semarize answers 202 (its sync timeout passed), the run
+        is polled until terminal. ``mode="async"`` returns the queued run at once.
+        """
+        if len(idempotency_key) > MAX_IDEMPOTENCY_KEY_LENGTH:
+            raise ValueError("idempotency_key is longer than 254 characters")
+        body: dict[str, Any] = {"input": dict(input), "type": run_type, "mode": mode}
+        if kit_version_id is not None:
+            body["kit_version_id"] = kit_version_id
+        else:
+            body["kit_code"] = kit_code
+        response = await self._request(
+            "POST", "/v1/runs", json_body=body, headers={"Idempotency-Key": idempotency_key}
+        )
+        run = response.json()
+        if mode != "sync" or response.status_code != 202 or run.get("status") in TERMINAL_RUN_STATUSES:
+            return run
+        return await self.wait_for_run(
+            str(run["run_id"]), first_delay=parse_retry_after(response.headers.get("retry-after"))
+        )
+
+    async def wait_for_run(
+        self,
+        run_id: str,
+        *,
+        deadline_seconds: float | None = None,
+        first_delay: float | None = None,
+    ) -> dict[str, Any]:
+        """Poll ``GET /v1/runs/{id}`` with backoff until terminal; a ``Retry-After`` sets the next pause."""
+        deadline = self._run_deadline if deadline_seconds is None else deadline_seconds
+        give_up_at = self._monotonic() + deadline
+        delay = first_delay
+        attempt = 0
+        status: str | None = None
+        while True:
+            remaining = give_up_at - self._monotonic()
+            if remaining <= 0:
+                raise SemarizeRunTimeout(run_id, status, deadline)
+            await self._sleep(
+                min(delay if delay is not None else self._poll.delay(attempt, self._rng), remaining)
+            )
+            attempt += 1
+            response = await self._request("GET", f"/v1/runs/{quote(run_id, safe='')}")
+            run = response.json()
+            status = run.get("status")
+            if status in TERMINAL_RUN_STATUSES:
+                return run
+            delay = parse_retry_after(response.headers.get("retry-after"))
+
+    async def get_run(self, run_id: str) -> dict[str, Any]:
+        return (await self._request("GET", f"/v1/runs/{quote(run_id, safe='')}")).json()
+
+    async def list_runs(self, *, limit: int = 50) -> list[dict[str, Any]]:
+        """Newest runs first. The list shape is not published: a bare array or ``{"runs"|"data": [...]}``."""
+        body = (await self._request("GET", "/v1/runs", params={"limit": str(limit)})).json()
+        if isinstance(body, list):
+            return body
+        if isinstance(body, dict):
+            for key in ("runs", "data", "items"):
+                if isinstance(body.get(key), list):
+                    return body[key]
+        return []
+
+    async def kit_schema(self, kit_code: str) -> dict[str, Any]:
+        """The Kit's brick keys and enabled output fields (parameters are open: we send ``kit_code``)."""
+        return (await self._request("GET", "/v1/kits/schema", params={"kit_code": kit_code})).json()

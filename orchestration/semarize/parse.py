@@ -1,0 +1,362 @@
+"""Pure derivation of ``semarize_runs`` and ``semarize_bricks`` rows from Semarize run responses.
+
+A run's ``output.bricks`` is ``{brick_key: {value, confidence, reason, evidence}}``. Bricks land long-form
+with the value in the typed column that matches its type (``value_boolean`` / ``value_number`` /
+``value_string`` / ``value_list``), plus the JSON value itself in ``value_json``; dbt pivots each Kit into
+typed columns.
+
+With the Kit's schema at hand, each value is checked against the brick's declared type; a contradiction
+(``"yes"`` for a boolean, 7 on a 1-5 score) becomes a ``BrickTypeError`` that the caller records while the
+other bricks of the run still land. Without a schema, the type is inferred from the JSON value.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+Row = dict[str, Any]
+
+# The declared brick types a Kit schema uses, and the value_type each lands as.
+DECLARED_TYPES: dict[str, str] = {
+    "boolean": "boolean",
+    "score": "number",
+    "category": "string",
+    "string_or_null": "string",
+    "string_list": "string_list",
+}
+VALUE_TYPES = ("boolean", "number", "string", "string_list", "null")
+# Outcomes Semarize reports itself; they stand even when the caller also passes an error message.
+TERMINAL_STATUSES = frozenset({"succeeded", "failed", "cancelled"})
+# Status of a semarize_runs row when our side gave up on a run (transport error, deadline) rather than
+# Semarize reporting an outcome.
+CLIENT_ERROR_STATUS = "error"
+
+
+class SemarizeParseError(ValueError):
+    """A run response does not have the documented shape; names the conversation and the Kit."""
+
+    def __init__(self, conversation_id: str, kit_code: str, problem: str) -> None:
+        super().__init__(f"semarize kit {kit_code} for conversation {conversation_id}: {problem}")
+        self.conversation_id = conversation_id
+        self.kit_code = kit_code
+        self.problem = problem
+
+
+class BrickTypeError(SemarizeParseError):
+    """One brick contradicts its declared type or the output contract; the other bricks still land."""
+
+    def __init__(self, conversation_id: str, kit_code: str, brick_key: str, problem: str) -> None:
+        super().__init__(conversation_id, kit_code, f"brick {brick_key!r}: {problem}")
+        self.brick_key = brick_key
+        self.brick_problem = problem
+
+
+@dataclass(frozen=True)
+class BrickSpec:
+    """One brick as the Kit declares it."""
+
+    key: str
+    type: str  # one of DECLARED_TYPES, or an unknown type whose values are then inferred
+    min: float | None = None
+    max: float | None = None
+    values: tuple[str, ...] | None = None  # allowed categories
+
+
+@dataclass(frozen=True)
+class KitSchema:
+    kit_code: str | None
+    kit_version_id: str | None
+    bricks: Mapping[str, BrickSpec]
+
+
+def kit_schema_from_json(doc: Mapping[str, Any]) -> KitSchema:
+    """The one place that knows the Kit schema's JSON shape.
+
+    Assumed: ``{"kit_code", "kit_version_id", "bricks": [{"key", "type", "min"?, "max"?, "values"?}]}``. The
+    ``bricks`` member may also be an object keyed by brick key (the key then need not repeat inside).
+    """
+    if not isinstance(doc, Mapping):
+        raise ValueError(f"kit schema must be an object, got {_json_type(doc)}")
+    raw_bricks = doc.get("bricks") or []
+    if isinstance(raw_bricks, Mapping):
+        raw_bricks = [{**spec, "key": key} for key, spec in raw_bricks.items() if isinstance(spec, Mapping)]
+    if not isinstance(raw_bricks, list):
+        raise ValueError(f"kit schema 'bricks' must be a list, got {_json_type(raw_bricks)}")
+    bricks: dict[str, BrickSpec] = {}
+    for index, spec in enumerate(raw_bricks):
+        if not isinstance(spec, Mapping) or not isinstance(spec.get("key"), str):
+            raise ValueError(f"kit schema bricks[{index}] must be an object with a string 'key'")
+        values = spec.get("values")
+        bricks[spec["key"]] = BrickSpec(
+            key=spec["key"],
+            type=str(spec.get("type") or ""),
+            min=_optional_float(spec.get("min")),
+            max=_optional_float(spec.get("max")),
+            values=tuple(str(v) for v in values) if isinstance(values, list) else None,
+        )
+    return KitSchema(
+        kit_code=_optional_str(doc.get("kit_code")),
+        kit_version_id=_optional_str(doc.get("kit_version_id")),
+        bricks=bricks,
+    )
+
+
+def parse_run(
+    conversation_id: str,
+    recording_id: str,
+    kit_code: str,
+    partition_date: date,
+    run: Mapping[str, Any],
+    kit_schema: Mapping[str, Any] | None,
+) -> tuple[list[Row], list[BrickTypeError]]:
+    """``semarize_bricks`` rows of one run, and the bricks that could not be typed.
+
+    A run that has not succeeded has no bricks: ``([], [])``. A succeeded run whose output is malformed as
+    a whole raises ``SemarizeParseError``. With a schema, a declared brick missing from the output is
+    reported as an error (a Kit version always returns the same shape) and an undeclared brick is kept with
+    an inferred type.
+    """
+
+    def fail(problem: str) -> SemarizeParseError:
+        return SemarizeParseError(conversation_id, kit_code, problem)
+
+    if not isinstance(run, Mapping):
+        raise fail(f"run must be an object, got {type(run).__name__}")
+    if run.get("status") != "succeeded":
+        return [], []
+    run_id = run.get("run_id")
+    if not isinstance(run_id, str) or not run_id:
+        raise fail("succeeded run has no run_id")
+    output = run.get("output")
+    if not isinstance(output, Mapping) or not isinstance(output.get("bricks"), Mapping):
+        raise fail(f"run {run_id}: output.bricks must be an object")
+
+    try:
+        schema = kit_schema_from_json(kit_schema) if kit_schema is not None else None
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    kit_version_id = _optional_str(run.get("kit_version_id")) or (schema.kit_version_id if schema else None)
+
+    rows: list[Row] = []
+    errors: list[BrickTypeError] = []
+    for brick_key, brick in output["bricks"].items():
+        spec = schema.bricks.get(brick_key) if schema else None
+        try:
+            fields = _brick_fields(brick, spec)
+        except _BrickProblem as problem:
+            errors.append(BrickTypeError(conversation_id, kit_code, brick_key, str(problem)))
+            continue
+        rows.append(
+            {
+                "conversation_id": conversation_id,
+                "recording_id": recording_id,
+                "kit_code": kit_code,
+                "brick_key": brick_key,
+                "partition_date": partition_date,
+                "run_id": run_id,
+                "kit_version_id": kit_version_id,
+                **fields,
+            }
+        )
+    if schema is not None:
+        errors += [
+            BrickTypeError(conversation_id, kit_code, key, "declared by the Kit but missing from the output")
+            for key in schema.bricks
+            if key not in output["bricks"]
+        ]
+    return rows, errors
+
+
+def run_row(
+    conversation_id: str,
+    recording_id: str,
+    kit_code: str,
+    partition_date: date,
+    idempotency_key: str,
+    run: Mapping[str, Any] | None,
+    error: str | None,
+    updated_at: datetime | None = None,
+) -> Row:
+    """A ``semarize_runs`` row: the run as Semarize last reported it, or our own failure to get one.
+
+    ``error`` (when given) becomes the row's ``error_message``. A terminal status Semarize reported
+    (succeeded / failed / cancelled) is kept; otherwise an ``error`` means our side gave up (no run, a
+    transport error, a deadline while queued or running) and the status becomes ``error``. A run without a
+    status is an ``error`` too. Never raises, because it records failures.
+    """
+    run = run if isinstance(run, Mapping) else None
+    status = run.get("status") if run else None
+    error_message = _optional_str(run.get("error_message")) if run else None
+    if not isinstance(status, str) or not status:
+        status, error_message = CLIENT_ERROR_STATUS, error or "run response has no status"
+    elif error is not None:
+        error_message = error
+        if status not in TERMINAL_STATUSES:
+            status = CLIENT_ERROR_STATUS
+    return {
+        "conversation_id": conversation_id,
+        "recording_id": recording_id,
+        "kit_code": kit_code,
+        "partition_date": partition_date,
+        "run_id": _optional_str(run.get("run_id")) if run else None,
+        "idempotency_key": idempotency_key,
+        "status": status,
+        "kit_version_id": _optional_str(run.get("kit_version_id")) if run else None,
+        "duration_ms": _optional_float(run.get("duration_ms")) if run else None,
+        "error_code": _optional_str(run.get("error_code")) if run else None,
+        "error_message": error_message,
+        "body": _json(run) if run is not None else None,
+        "updated_at": updated_at or datetime.now(UTC),
+    }
+
+
+# --- one brick --------------------------------------------------------------------------------------------
+
+
+class _BrickProblem(ValueError):
+    """Internal: what is wrong with one brick; parse_run turns it into a BrickTypeError with context."""
+
+
+def _brick_fields(brick: Any, spec: BrickSpec | None) -> Row:
+    if not isinstance(brick, Mapping):
+        raise _BrickProblem(f"expected an object with 'value', got {_json_type(brick)}")
+    if "value" not in brick:
+        raise _BrickProblem("has no 'value'")
+    value = brick["value"]
+    value_type = (
+        _check_declared(value, spec) if spec is not None and spec.type in DECLARED_TYPES else _infer(value)
+    )
+    return {
+        "value_type": value_type,
+        "value_boolean": value if value_type == "boolean" else None,
+        "value_number": float(value) if value_type == "number" else None,
+        "value_string": value if value_type == "string" else None,
+        "value_list": list(value) if value_type == "string_list" else None,
+        "value_json": _json(value),
+        "confidence": _confidence(brick.get("confidence")),
+        "reason": _reason(brick.get("reason")),
+        "evidence": _evidence(brick.get("evidence")),
+    }
+
+
+def _check_declared(value: Any, spec: BrickSpec) -> str:
+    """The value_type of a value checked against its declared brick type.
+
+    ``null`` is accepted for every type: a Kit answers null when the conversation does not settle it.
+    """
+    if value is None:
+        return "null"
+    if spec.type == "boolean":
+        if not isinstance(value, bool):
+            raise _BrickProblem(f"declared boolean, got {_json_type(value)} {_preview(value)}")
+        return "boolean"
+    if spec.type == "score":
+        if not _is_number(value):
+            raise _BrickProblem(f"declared score, got {_json_type(value)} {_preview(value)}")
+        if (spec.min is not None and value < spec.min) or (spec.max is not None and value > spec.max):
+            raise _BrickProblem(f"score {value} is outside the declared range {_range(spec)}")
+        return "number"
+    if spec.type in ("category", "string_or_null"):
+        if not isinstance(value, str):
+            raise _BrickProblem(f"declared {spec.type}, got {_json_type(value)} {_preview(value)}")
+        if spec.type == "category" and spec.values is not None and value not in spec.values:
+            raise _BrickProblem(f"category {_preview(value)} is not one of {list(spec.values)}")
+        return "string"
+    # string_list
+    if not _is_string_list(value):
+        raise _BrickProblem(f"declared string_list, got {_json_type(value)} {_preview(value)}")
+    return "string_list"
+
+
+def _infer(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if _is_number(value):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if _is_string_list(value):
+        return "string_list"
+    raise _BrickProblem(f"value of unsupported type {_json_type(value)} {_preview(value)}")
+
+
+def _confidence(value: Any) -> float | None:
+    if value is None:
+        return None
+    if not _is_number(value) or not 0 <= value <= 1:
+        raise _BrickProblem(f"confidence must be a number in 0..1, got {_preview(value)}")
+    return float(value)
+
+
+def _reason(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise _BrickProblem(f"reason must be a string, got {_json_type(value)}")
+
+
+def _evidence(value: Any) -> list[str] | None:
+    """Evidence is a list of quotes in most examples and a single string in one: store a list either way."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return [value] if value.strip() else []
+    if _is_string_list(value):
+        return list(value)
+    raise _BrickProblem(f"evidence must be a string or a list of strings, got {_json_type(value)}")
+
+
+# --- small helpers ----------------------------------------------------------------------------------------
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _is_string_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+def _range(spec: BrickSpec) -> str:
+    low = "-inf" if spec.min is None else f"{spec.min:g}"
+    high = "inf" if spec.max is None else f"{spec.max:g}"
+    return f"{low}..{high}"
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, Mapping):
+        return "object"
+    return type(value).__name__
+
+
+def _preview(value: Any, limit: int = 40) -> str:
+    text = _json(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _optional_str(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _optional_float(value: Any) -> float | None:
+    return float(value) if _is_number(value) else None

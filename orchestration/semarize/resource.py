@@ -1,0 +1,40 @@
+"""Dagster resource that configures a ``SemarizeClient`` and names the Kits the pipeline runs."""
+
+from __future__ import annotations
+
+import dagster as dg
+from pydantic import Field
+
+from orchestration.http import Backoff, RetryPolicy
+from orchestration.semarize.client import DEFAULT_BASE_URL, SemarizeClient
+
+# The sandbox's test key; against Semarize the lead passes dg.EnvVar("SEMARIZE_API_KEY").
+SANDBOX_API_KEY = "smz_test_sandbox"
+
+
+class SemarizeResource(dg.ConfigurableResource):
+    """Semarize REST access. Defaults point at the local sandbox so that the project runs offline."""
+
+    base_url: str = Field(
+        default=DEFAULT_BASE_URL, description="Semarize base URL (https://api.semarize.com)."
+    )
+    api_key: str = Field(default=SANDBOX_API_KEY, description="Semarize API key (use an EnvVar).")
+    kits: list[str] = Field(default=["SLSDISC1"], description="Kit codes run on every conversation.")
+    request_timeout_seconds: float = Field(default=120.0, description="Per-request timeout (sync runs wait).")
+    poll_initial_seconds: float = Field(default=0.5, description="First run-status poll interval ceiling.")
+    poll_max_seconds: float = Field(default=15.0, description="Largest run-status poll interval.")
+    run_deadline_seconds: float = Field(default=900.0, description="Give up polling a run after this.")
+    max_retries: int = Field(default=5, description="Retries of a 429/5xx/transport failure per request.")
+
+    def client(self) -> SemarizeClient:
+        """A new client; use it as ``async with resource.client() as semarize:`` inside one event loop."""
+        return SemarizeClient(
+            self.base_url,
+            self.api_key,
+            request_timeout_seconds=self.request_timeout_seconds,
+            retry=RetryPolicy(max_retries=self.max_retries),
+            poll=Backoff(
+                initial_seconds=self.poll_initial_seconds, factor=1.5, max_seconds=self.poll_max_seconds
+            ),
+            run_deadline_seconds=self.run_deadline_seconds,
+        )

@@ -1,0 +1,644 @@
+"""Async client for Symbl.ai's REST API: auth, Async API submits, Job API, Conversation API, trackers.
+
+Written to the contract in ``/work/shared/design/symbl-api.md`` so that it works unchanged against the real
+service or the local sandbox: only the base URL and credentials differ. What it adds over Symbl's own SDK:
+- the token is cached, refreshed ahead of expiry and regenerated once on a 401 (one refresh for all callers);
+- 429/5xx/transport failures are retried with jittered exponential backoff, a bounded number of times;
+- ``job_slot()`` keeps this process under the account's concurrent-job limit (Symbl's 429 is the backstop);
+- job waits back off, have a deadline, and can be woken early by a webhook.
+The app secret and the token are never logged and never appear in exception messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+import random
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, fields
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import jwt
+
+from orchestration.http import Backoff, Random, RetryPolicy, Sleep, send_with_retries, timeout
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BASE_URL = "http://127.0.0.1:8765/symbl"
+
+JOB_STATUSES = ("scheduled", "in_progress", "completed", "failed")
+TERMINAL_JOB_STATUSES = frozenset({"completed", "failed"})
+
+# Conversation API signals: name -> (path suffix, fixed query parameters).
+_SIGNAL_PATHS: dict[str, tuple[str, dict[str, str]]] = {
+    "messages": ("messages", {"verbose": "true", "sentiment": "true"}),
+    "topics": ("topics", {"sentiment": "true", "parentRefs": "true"}),
+    "action_items": ("action-items", {}),
+    "follow_ups": ("follow-ups", {}),
+    "questions": ("questions", {}),
+    "entities": ("entities", {}),
+    "analytics": ("analytics", {}),
+    "trackers": ("trackers", {}),
+    "summary": ("summary", {}),
+    "members": ("members", {}),
+}
+SIGNALS: tuple[str, ...] = tuple(_SIGNAL_PATHS)
+
+
+class SymblAPIError(Exception):
+    """Symbl refused a request (or stayed unavailable through every retry).
+
+    ``status`` is the HTTP status, or None when no response arrived at all (transport failure after retries).
+    """
+
+    def __init__(self, status: int | None, message: str, endpoint: str) -> None:
+        self.status = status
+        self.message = message
+        self.endpoint = endpoint
+        super().__init__(
+            f"Symbl {endpoint} failed ({status if status is not None else 'no response'}): {message}"
+        )
+
+    @property
+    def retryable(self) -> bool:
+        """True when the failure was transient (429/5xx/transport): trying again later may succeed."""
+        return self.status is None or self.status == 429 or self.status >= 500
+
+
+class SymblJobTimeout(Exception):
+    """A job was not terminal by the caller's deadline (it may still finish: wait again later)."""
+
+    def __init__(self, job_id: str, last_status: str | None, deadline_seconds: float) -> None:
+        self.job_id = job_id
+        self.last_status = last_status
+        self.deadline_seconds = deadline_seconds
+        super().__init__(f"Symbl job {job_id} still {last_status!r} after {deadline_seconds:g} s")
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    conversation_id: str
+    job_id: str
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    job_id: str
+    status: str  # scheduled | in_progress | completed | failed
+    message: str | None = None  # not in Symbl's contract; the sandbox may explain a failure here
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL_JOB_STATUSES
+
+
+# SubmitOptions field -> Symbl wire name.
+_WIRE_NAMES = {
+    "name": "name",
+    "webhook_url": "webhookUrl",
+    "language_code": "languageCode",
+    "confidence_threshold": "confidenceThreshold",
+    "detect_entities": "detectEntities",
+    "custom_entities": "entities",
+    "trackers": "trackers",
+    "enable_all_trackers": "enableAllTrackers",
+    "enable_summary": "enableSummary",
+    "enable_speaker_diarization": "enableSpeakerDiarization",
+    "diarization_speaker_count": "diarizationSpeakerCount",
+    "channel_metadata": "channelMetadata",
+    "custom_vocabulary": "customVocabulary",
+    "metadata": "metadata",
+}
+# Symbl reads these from the query string even on JSON endpoints.
+_QUERY_ONLY = frozenset({"enable_speaker_diarization", "diarization_speaker_count"})
+
+
+@dataclass(frozen=True)
+class SubmitOptions:
+    """Optional Async API parameters; None means "not sent" (Symbl's default applies)."""
+
+    name: str | None = None
+    webhook_url: str | None = None
+    language_code: str | None = None
+    confidence_threshold: float | None = None
+    detect_entities: bool | None = None
+    custom_entities: Sequence[Mapping[str, Any]] | None = None  # [{customType, value, text}]
+    trackers: Sequence[Mapping[str, Any]] | None = None  # [{name, vocabulary[]}]
+    enable_all_trackers: bool | None = None
+    enable_summary: bool | None = None
+    enable_speaker_diarization: bool | None = None
+    diarization_speaker_count: int | None = None
+    channel_metadata: Sequence[Mapping[str, Any]] | None = None  # [{channel, speaker:{name,email}}]
+    custom_vocabulary: Sequence[str] | None = None
+    metadata: Mapping[str, Any] | None = None
+
+    def _present(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
+
+    def json_fields(self) -> dict[str, Any]:
+        """Parameters for the JSON body of text/URL endpoints (diarization excluded: it goes in the query)."""
+        return {_WIRE_NAMES[k]: _jsonable(v) for k, v in self._present().items() if k not in _QUERY_ONLY}
+
+    def query_params(self, *, everything: bool) -> dict[str, str]:
+        """Query-string parameters: all of them for raw uploads, only diarization for JSON endpoints."""
+        return {
+            _WIRE_NAMES[k]: _query_value(v)
+            for k, v in self._present().items()
+            if everything or k in _QUERY_ONLY
+        }
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def _query_value(value: Any) -> str:
+    # Booleans as Symbl documents them; arrays and objects JSON-encoded (one of the two encodings Symbl
+    # accepts).
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (Mapping, list, tuple)):
+        return json.dumps(_jsonable(value), separators=(",", ":"), ensure_ascii=False)
+    return str(value)
+
+
+class _TokenCache:
+    """One access token shared by every request of a client; refreshed ahead of expiry, at most one refresh at
+    once.
+    """
+
+    def __init__(
+        self,
+        generate: Callable[[], Awaitable[tuple[str, float]]],
+        *,
+        clock: Callable[[], float],
+        refresh_margin_seconds: float,
+    ) -> None:
+        self._generate = generate
+        self._clock = clock
+        self._refresh_margin = refresh_margin_seconds
+        self._lock = asyncio.Lock()
+        self._token: str | None = None
+        self._refresh_at = 0.0
+
+    async def get(self) -> str:
+        token = self._token
+        if token is not None and self._clock() < self._refresh_at:
+            return token
+        async with self._lock:
+            # Another caller may have refreshed while we waited for the lock.
+            if self._token is not None and self._clock() < self._refresh_at:
+                return self._token
+            token, lifetime = await self._generate()
+            now = self._clock()
+            lifetime = min(lifetime, _jwt_seconds_left(token, now))
+            # Refresh a tenth of the lifetime early, at most five minutes: long tokens are renewed well before
+            # expiry, short ones (tests, tight sandboxes) still get used.
+            self._refresh_at = now + max(0.0, lifetime - min(self._refresh_margin, lifetime / 10))
+            self._token = token
+            return token
+
+    def invalidate(self, token: str) -> None:
+        """Drop ``token`` after a 401, unless a concurrent caller already replaced it (then nothing to do)."""
+        if self._token == token:
+            self._token = None
+
+
+def _jwt_seconds_left(token: str, now: float) -> float:
+    """Seconds until the JWT's ``exp`` (read without verification: we only schedule a refresh); inf if
+    unreadable.
+    """
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return math.inf
+    exp = claims.get("exp")
+    if isinstance(exp, (int, float)) and not isinstance(exp, bool):
+        return max(0.0, float(exp) - now)
+    return math.inf
+
+
+def _error_message(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:500] or response.reason_phrase
+    if isinstance(body, dict):
+        for key in ("message", "error", "detail"):
+            if isinstance(body.get(key), str):
+                return body[key][:500]
+    return str(body)[:500]
+
+
+class SymblClient:
+    """Async Symbl REST client: ``async with SymblClient(...) as symbl:``; one event loop per instance."""
+
+    def __init__(
+        self,
+        base_url: str = DEFAULT_BASE_URL,
+        app_id: str = "",
+        app_secret: str = "",
+        *,
+        concurrent_jobs: int = 5,
+        request_timeout_seconds: float = 60.0,
+        retry: RetryPolicy = RetryPolicy(),
+        poll: Backoff = Backoff(initial_seconds=1.0, factor=1.5, max_seconds=30.0),
+        job_deadline_seconds: float = 4 * 3600.0,
+        refresh_margin_seconds: float = 300.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Sleep = asyncio.sleep,
+        rng: Random = random.random,
+        clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if concurrent_jobs < 1:
+            raise ValueError("concurrent_jobs must be at least 1")
+        self.base_url = base_url.rstrip("/")
+        self._app_id = app_id
+        self._app_secret = app_secret
+        self._retry = retry
+        self._poll = poll
+        self._job_deadline = job_deadline_seconds
+        self._sleep = sleep
+        self._rng = rng
+        self._monotonic = monotonic
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url, timeout=timeout(request_timeout_seconds), transport=transport
+        )
+        self._tokens = _TokenCache(
+            self._generate_token, clock=clock, refresh_margin_seconds=refresh_margin_seconds
+        )
+        self._job_slots = asyncio.Semaphore(concurrent_jobs)
+        self._concurrent_jobs = concurrent_jobs
+        self._slots_held = 0
+        # Symbl allows one concurrent tracker-management request per account.
+        self._management_lock = asyncio.Lock()
+
+    def __repr__(self) -> str:  # never show credentials
+        return f"SymblClient(base_url={self.base_url!r})"
+
+    async def __aenter__(self) -> SymblClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # --- auth
+    # -------------------------------------------------------------------------------------------------
+
+    async def _generate_token(self) -> tuple[str, float]:
+        endpoint = "POST /oauth2/token:generate"
+        body = {"type": "application", "appId": self._app_id, "appSecret": self._app_secret}
+        response = await send_with_retries(
+            lambda: self._http.post("/oauth2/token:generate", json=body),
+            policy=self._retry,
+            sleep=self._sleep,
+            rng=self._rng,
+        )
+        if not response.is_success:
+            raise SymblAPIError(response.status_code, _error_message(response), endpoint)
+        payload = response.json()
+        token = payload.get("accessToken") if isinstance(payload, dict) else None
+        if not isinstance(token, str) or not token:
+            raise SymblAPIError(response.status_code, "token response has no accessToken", endpoint)
+        expires_in = payload.get("expiresIn")
+        lifetime = float(expires_in) if isinstance(expires_in, (int, float)) and expires_in > 0 else math.inf
+        log.debug("Symbl access token generated (expires in %s s)", expires_in)
+        return token, lifetime
+
+    # --- transport
+    # --------------------------------------------------------------------------------------------
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json_body: Any = None,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        """Authenticated request with transient-failure retries and one token regeneration on 401."""
+        endpoint = f"{method} {path}"
+        for attempt in range(2):
+            used: list[str] = []
+
+            async def send(used: list[str] = used) -> httpx.Response:
+                # Fetch the token per attempt: a retry after a long backoff must not reuse an expired token.
+                token = await self._tokens.get()
+                used.append(token)
+                request_headers = {**(headers or {}), "Authorization": f"Bearer {token}"}
+                return await self._http.request(
+                    method, path, params=params, json=json_body, content=content, headers=request_headers
+                )
+
+            try:
+                response = await send_with_retries(send, policy=self._retry, sleep=self._sleep, rng=self._rng)
+            except httpx.TransportError as exc:
+                raise SymblAPIError(None, f"{type(exc).__name__} after retries", endpoint) from exc
+            if response.status_code == 401 and attempt == 0:
+                self._tokens.invalidate(used[-1])
+                continue
+            if not response.is_success:
+                raise SymblAPIError(response.status_code, _error_message(response), endpoint)
+            return response
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _json(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = await self._request(method, path, **kwargs)
+        if not response.content:
+            return None
+        return response.json()
+
+    # --- Async API
+    # ----------------------------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def job_slot(self) -> AsyncIterator[None]:
+        """Hold one of the account's concurrent-job slots from submit until the job is terminal."""
+        async with self._job_slots:
+            self._slots_held += 1
+            try:
+                yield
+            finally:
+                self._slots_held -= 1
+
+    @property
+    def slots_in_use(self) -> int:
+        return self._slots_held
+
+    async def _submit(
+        self,
+        path: str,
+        *,
+        append_to: str | None,
+        json_body: dict[str, Any] | None = None,
+        content: bytes | None = None,
+        params: dict[str, str],
+        headers: dict[str, str] | None = None,
+    ) -> SubmitResult:
+        method = "POST"
+        if append_to is not None:
+            method, path = "PUT", f"{path}/{quote(append_to, safe='')}"
+        body = await self._json(
+            method, path, params=params or None, json_body=json_body, content=content, headers=headers
+        )
+        if not isinstance(body, dict) or not body.get("conversationId") or not body.get("jobId"):
+            raise SymblAPIError(None, "submit response lacks conversationId/jobId", f"{method} {path}")
+        return SubmitResult(conversation_id=str(body["conversationId"]), job_id=str(body["jobId"]))
+
+    async def submit_text(
+        self,
+        messages: Sequence[Mapping[str, Any]],
+        options: SubmitOptions = SubmitOptions(),
+        *,
+        append_to: str | None = None,
+    ) -> SubmitResult:
+        """``messages``: ``[{payload:{content, contentType}, from:{name,userId},
+        duration:{startTime,endTime}}]``.
+        """
+        body = {**options.json_fields(), "messages": _jsonable(list(messages))}
+        return await self._submit(
+            "/v1/process/text",
+            append_to=append_to,
+            json_body=body,
+            params=options.query_params(everything=False),
+        )
+
+    async def submit_audio_url(
+        self, url: str, options: SubmitOptions = SubmitOptions(), *, append_to: str | None = None
+    ) -> SubmitResult:
+        body = {**options.json_fields(), "url": url}
+        return await self._submit(
+            "/v1/process/audio/url",
+            append_to=append_to,
+            json_body=body,
+            params=options.query_params(everything=False),
+        )
+
+    async def submit_video_url(
+        self, url: str, options: SubmitOptions = SubmitOptions(), *, append_to: str | None = None
+    ) -> SubmitResult:
+        body = {**options.json_fields(), "url": url}
+        return await self._submit(
+            "/v1/process/video/url",
+            append_to=append_to,
+            json_body=body,
+            params=options.query_params(everything=False),
+        )
+
+    async def submit_audio_file(
+        self,
+        data: bytes,
+        content_type: str | None = None,
+        options: SubmitOptions = SubmitOptions(),
+        *,
+        append_to: str | None = None,
+    ) -> SubmitResult:
+        """Raw bytes (not multipart); Symbl auto-detects the format when ``content_type`` is None."""
+        headers = {"Content-Type": content_type} if content_type else None
+        return await self._submit(
+            "/v1/process/audio",
+            append_to=append_to,
+            content=data,
+            headers=headers,
+            params=options.query_params(everything=True),
+        )
+
+    async def submit_video_file(
+        self, data: bytes, options: SubmitOptions = SubmitOptions(), *, append_to: str | None = None
+    ) -> SubmitResult:
+        return await self._submit(
+            "/v1/process/video",
+            append_to=append_to,
+            content=data,
+            headers={"Content-Type": "video/mp4"},
+            params=options.query_params(everything=True),
+        )
+
+    # --- Job API
+    # ------------------------------------------------------------------------------------------------
+
+    async def get_job(self, job_id: str) -> JobStatus:
+        body = await self._json("GET", f"/v1/job/{quote(job_id, safe='')}")
+        if not isinstance(body, dict) or not isinstance(body.get("status"), str):
+            raise SymblAPIError(None, "job response has no status", f"GET /v1/job/{job_id}")
+        message = body.get("message")
+        return JobStatus(
+            job_id=str(body.get("id") or job_id),
+            status=body["status"],
+            message=message if isinstance(message, str) else None,
+        )
+
+    async def wait_for_job(
+        self,
+        job_id: str,
+        *,
+        deadline_seconds: float | None = None,
+        wake: asyncio.Event | None = None,
+    ) -> JobStatus:
+        """Poll until the job is ``completed`` or ``failed`` (returned, never raised), backing off between
+        polls.
+
+        ``wake`` is the webhook seam: when a callback for this job arrives, set the event and the wait re-
+        reads the
+        job at once instead of sleeping out the backoff (the callback is only a hint; the Job API is the
+        truth).
+        The event is cleared after each wake-up so that a callback for a non-terminal status does not spin.
+        Raises ``SymblJobTimeout`` once ``deadline_seconds`` (default: the client's) have passed.
+        """
+        deadline = self._job_deadline if deadline_seconds is None else deadline_seconds
+        give_up_at = self._monotonic() + deadline
+        attempt = 0
+        while True:
+            job = await self.get_job(job_id)
+            if job.is_terminal:
+                return job
+            remaining = give_up_at - self._monotonic()
+            if remaining <= 0:
+                raise SymblJobTimeout(job_id, job.status, deadline)
+            delay = min(self._poll.delay(attempt, self._rng), remaining)
+            attempt += 1
+            if wake is None:
+                await self._sleep(delay)
+                continue
+            try:
+                await asyncio.wait_for(wake.wait(), timeout=delay)
+            except TimeoutError:
+                continue
+            wake.clear()
+
+    # --- Conversation API
+    # ---------------------------------------------------------------------------------------
+
+    async def get_conversation(self, conversation_id: str) -> dict[str, Any]:
+        return await self._json("GET", f"/v1/conversations/{quote(conversation_id, safe='')}")
+
+    async def get_signal(self, conversation_id: str, signal: str, *, refresh: bool = False) -> Any:
+        """The raw parsed JSON body of one Conversation API endpoint (see ``SIGNALS``).
+
+        ``trackers`` falls back from the 2023 ``/trackers`` to the 2022 ``/trackers-detected`` on 404 (both
+        answer a
+        bare array). ``summary`` answers 404 while the job runs (raised as ``SymblAPIError``);
+        ``refresh=True``
+        asks Symbl to (re)generate it.
+        """
+        if signal not in _SIGNAL_PATHS:
+            raise ValueError(f"unknown Symbl signal {signal!r}; expected one of {', '.join(SIGNALS)}")
+        suffix, params = _SIGNAL_PATHS[signal]
+        if signal == "summary" and refresh:
+            params = {**params, "refresh": "true"}
+        base = f"/v1/conversations/{quote(conversation_id, safe='')}"
+        try:
+            return await self._json("GET", f"{base}/{suffix}", params=params or None)
+        except SymblAPIError as exc:
+            if signal != "trackers" or exc.status != 404:
+                raise
+        return await self._json("GET", f"{base}/trackers-detected")
+
+    async def list_conversations(
+        self,
+        *,
+        limit: int | None = None,
+        offset: int | None = None,
+        order: str | None = None,
+        start_time: str | None = None,
+        end_time: str | None = None,
+    ) -> dict[str, Any]:
+        params = {
+            k: str(v)
+            for k, v in {
+                "limit": limit,
+                "offset": offset,
+                "order": order,
+                "startTime": start_time,
+                "endTime": end_time,
+            }.items()
+            if v is not None
+        }
+        return await self._json("GET", "/v1/conversations", params=params or None)
+
+    async def delete_conversation(self, conversation_id: str) -> None:
+        await self._request("DELETE", f"/v1/conversations/{quote(conversation_id, safe='')}")
+
+    # --- Trackers management
+    # ------------------------------------------------------------------------------------
+
+    async def _manage(self, method: str, path: str, **kwargs: Any) -> Any:
+        async with self._management_lock:
+            return await self._json(method, path, **kwargs)
+
+    async def _manage_with_fallback(
+        self, method: str, path: str, legacy_method: str, legacy_path: str, **kwargs: Any
+    ) -> Any:
+        try:
+            return await self._manage(method, path, **kwargs)
+        except SymblAPIError as exc:
+            if exc.status != 404:
+                raise
+        return await self._manage(legacy_method, legacy_path, **kwargs)
+
+    async def list_trackers(self, *, name: str | None = None) -> list[dict[str, Any]]:
+        """All trackers (both API generations answer ``GET /v1/manage/trackers``; 2022 filters by name)."""
+        body = await self._manage("GET", "/v1/manage/trackers", params={"name": name} if name else None)
+        if isinstance(body, list):
+            return body
+        trackers = body.get("trackers") if isinstance(body, dict) else None
+        return list(trackers) if isinstance(trackers, list) else []
+
+    async def create_tracker(self, tracker: Mapping[str, Any]) -> dict[str, Any]:
+        """Create one tracker ``{name, vocabulary[], description?, categories?, languages?}``; 409 on a name
+        clash.
+        """
+        body = await self._manage_with_fallback(
+            "POST", "/v1/manage/trackers", "POST", "/v1/manage/tracker", json_body=_jsonable(tracker)
+        )
+        if isinstance(body, dict) and isinstance(body.get("tracker"), dict):
+            return body["tracker"]
+        return body
+
+    async def update_tracker(
+        self, tracker_id: str, operations: Sequence[Mapping[str, Any]]
+    ) -> dict[str, Any]:
+        """JSON-Patch update ``[{op, path, value}]``; 2023 API only (2022's PUT needs the whole tracker)."""
+        body = await self._manage(
+            "PATCH",
+            f"/v1/manage/trackers/{quote(tracker_id, safe='')}",
+            json_body=_jsonable(list(operations)),
+        )
+        if isinstance(body, dict) and isinstance(body.get("tracker"), dict):
+            return body["tracker"]
+        return body
+
+    async def delete_tracker(self, tracker_id: str) -> None:
+        tid = quote(tracker_id, safe="")
+        await self._manage_with_fallback(
+            "DELETE", f"/v1/manage/trackers/{tid}", "DELETE", f"/v1/manage/tracker/{tid}"
+        )
+
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "JOB_STATUSES",
+    "SIGNALS",
+    "JobStatus",
+    "SubmitOptions",
+    "SubmitResult",
+    "SymblAPIError",
+    "SymblClient",
+    "SymblJobTimeout",
+]

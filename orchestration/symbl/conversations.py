@@ -1,0 +1,158 @@
+"""The `symbl_conversations` asset: submit what is new, record the ids at once, wait for the jobs."""
+
+import asyncio
+from collections import Counter
+from datetime import date
+from typing import Any
+
+import dagster as dg
+from dagster import AssetExecutionContext
+
+from orchestration.partitions import recordings_daily_partition, window_dates
+from orchestration.symbl import ledger
+from orchestration.symbl.client import SymblAPIError, SymblClient, SymblJobTimeout
+from orchestration.symbl.ledger import ACTIVE_STATUSES, LedgerEntry
+from orchestration.symbl.resource import SymblResource
+from orchestration.symbl.submission import MediaError, prepare_submit, submit_options
+from orchestration.symbl.trackers import load_trackers
+from orchestration.warehouse.metadata import Stopwatch, column_schema_metadata, preview
+from orchestration.warehouse.resource import WarehouseResource
+
+
+class SymblConversationsConfig(dg.Config):
+    max_attempts: int = 3  # a recording whose jobs failed this many times is left failed (visible in checks)
+    webhook_url: str | None = None  # Symbl callback URL; polling stays the backstop
+
+
+def recordings_in_window(warehouse: WarehouseResource, first: date, end: date) -> list[dict[str, Any]]:
+    return warehouse.query(
+        "SELECT * FROM raw.recordings WHERE partition_date >= ? AND partition_date < ? ORDER BY recording_id",
+        [first, end],
+    )
+
+
+async def _process(
+    context: AssetExecutionContext,
+    client: SymblClient,
+    warehouse: WarehouseResource,
+    recording: dict[str, Any],
+    entry: LedgerEntry,
+    config: SymblConversationsConfig,
+    deadline_seconds: float,
+    trackers: list[dict[str, Any]],
+) -> str:
+    rid = recording["recording_id"]
+    if entry.status == "completed":
+        return "already_completed"
+    if entry.status == "failed" and entry.attempts >= config.max_attempts:
+        return "gave_up"
+
+    async with client.job_slot():
+        if entry.status in ACTIVE_STATUSES and entry.job_id:
+            outcome = "resumed"
+            context.log.info(f"{rid}: resuming wait on job {entry.job_id}")
+        else:
+            try:
+                call = prepare_submit(
+                    client,
+                    recording,
+                    submit_options(recording, webhook_url=config.webhook_url, trackers=trackers),
+                )
+                result = await call()
+            except MediaError as exc:
+                ledger.save(warehouse, entry.failed_before_submit(f"media: {exc}"))
+                context.log.error(f"{rid}: {exc}")
+                return "failed"
+            except SymblAPIError as exc:
+                ledger.save(warehouse, entry.failed_before_submit(f"submit refused: {exc}"))
+                context.log.error(f"{rid}: submit refused: {exc}")
+                return "failed"
+            entry = entry.submitted(result.conversation_id, result.job_id)
+            ledger.save(warehouse, entry)  # the id is durable before any waiting
+            outcome = "submitted"
+            context.log.info(f"{rid}: conversation {result.conversation_id}, job {result.job_id}")
+
+        try:
+            status = await client.wait_for_job(entry.job_id, deadline_seconds=deadline_seconds)
+        except SymblJobTimeout:
+            ledger.save(warehouse, entry.with_status("in_progress"))
+            context.log.warning(f"{rid}: job {entry.job_id} still running at the deadline; resumed next run")
+            return "still_running"
+        except SymblAPIError as exc:
+            if exc.status == 404:  # the job is unknown to Symbl: resubmit on the next run
+                ledger.save(warehouse, entry.with_status("failed", f"job {entry.job_id} unknown to Symbl"))
+                return "failed"
+            raise
+    if status.status == "completed":
+        ledger.save(warehouse, entry.with_status("completed"))
+        return outcome
+    reason = status.message or "Symbl reported the job failed (no reason given)"
+    ledger.save(warehouse, entry.with_status("failed", reason))
+    context.log.error(f"{rid}: job {entry.job_id} failed: {reason}")
+    return "failed"
+
+
+@dg.asset(
+    name="symbl_conversations",
+    group_name="symbl",
+    kinds={"python", "duckdb"},
+    deps=["recordings"],
+    partitions_def=recordings_daily_partition,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    pool="duckdb_writer",
+    retry_policy=dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL),
+    description=(
+        "The conversation-id ledger: each recording submitted to Symbl's Async API once, its conversation and job "
+        "ids written the moment Symbl answers, then the jobs awaited (polling with backoff, bounded by the "
+        "account's concurrent-job limit). Failed jobs keep their reason and are resubmitted on the next run."
+    ),
+    metadata=column_schema_metadata("symbl_conversations"),
+)
+def symbl_conversations(
+    context: AssetExecutionContext,
+    config: SymblConversationsConfig,
+    symbl: SymblResource,
+    warehouse: WarehouseResource,
+) -> dg.MaterializeResult:
+    clock = Stopwatch()
+    _, _, first, end = window_dates(context)
+    recs = recordings_in_window(warehouse, first, end)
+    existing = ledger.load(warehouse, [r["recording_id"] for r in recs])
+    trackers = [{"name": t["name"], "vocabulary": t["vocabulary"]} for t in load_trackers()]
+    context.log.info(f"{len(recs)} recordings in {first}..{end}; {len(existing)} already in the ledger")
+
+    async def run_all() -> list[str]:
+        async with symbl.client() as client:
+            tasks = [
+                _process(
+                    context,
+                    client,
+                    warehouse,
+                    rec,
+                    existing.get(rec["recording_id"])
+                    or LedgerEntry.new(rec["recording_id"], rec["partition_date"]),
+                    config,
+                    symbl.job_deadline_seconds,
+                    trackers,
+                )
+                for rec in recs
+            ]
+            return list(await asyncio.gather(*tasks))
+
+    outcomes = Counter(asyncio.run(run_all()))
+    rows = ledger.load(warehouse, [r["recording_id"] for r in recs])
+    statuses = Counter(e.status for e in rows.values())
+    context.log.info(f"outcomes {dict(outcomes)}; ledger statuses {dict(statuses)}")
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": len(rows),
+            "submitted": outcomes["submitted"],
+            "resumed": outcomes["resumed"],
+            "already_completed": outcomes["already_completed"],
+            "failed": statuses["failed"],
+            "completed": statuses["completed"],
+            "still_running": outcomes["still_running"],
+            "preview": preview("symbl_conversations", [vars(e) for e in rows.values()]),
+            "seconds": clock.seconds,
+        }
+    )

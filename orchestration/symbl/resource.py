@@ -1,0 +1,48 @@
+"""Dagster resource that configures a ``SymblClient``: base URL and credentials (EnvVar) from config."""
+
+from __future__ import annotations
+
+import dagster as dg
+from pydantic import Field
+
+from orchestration.http import Backoff, RetryPolicy
+from orchestration.symbl.client import DEFAULT_BASE_URL, SymblClient
+
+# The sandbox accepts these; against the real Symbl the lead passes dg.EnvVar("SYMBL_APP_ID") etc.
+SANDBOX_APP_ID = "sandbox-app-id"
+SANDBOX_APP_SECRET = "sandbox-app-secret"
+
+
+class SymblResource(dg.ConfigurableResource):
+    """Symbl.ai REST access. Defaults point at the local sandbox so that the project runs offline."""
+
+    base_url: str = Field(default=DEFAULT_BASE_URL, description="Symbl REST base URL (https://api.symbl.ai).")
+    app_id: str = Field(default=SANDBOX_APP_ID, description="Symbl appId (use an EnvVar).")
+    app_secret: str = Field(default=SANDBOX_APP_SECRET, description="Symbl appSecret (use an EnvVar).")
+    concurrent_jobs: int = Field(
+        default=5, description="The account's concurrent-job limit (trial 2-5, paid 50)."
+    )
+    request_timeout_seconds: float = Field(
+        default=120.0, description="Per-request timeout (uploads included)."
+    )
+    poll_initial_seconds: float = Field(default=1.0, description="First job-status poll interval ceiling.")
+    poll_max_seconds: float = Field(default=30.0, description="Largest job-status poll interval.")
+    job_deadline_seconds: float = Field(
+        default=4 * 3600.0, description="Give up waiting on a job after this."
+    )
+    max_retries: int = Field(default=5, description="Retries of a 429/5xx/transport failure per request.")
+
+    def client(self) -> SymblClient:
+        """A new client; use it as ``async with resource.client() as symbl:`` inside one event loop."""
+        return SymblClient(
+            self.base_url,
+            self.app_id,
+            self.app_secret,
+            concurrent_jobs=self.concurrent_jobs,
+            request_timeout_seconds=self.request_timeout_seconds,
+            retry=RetryPolicy(max_retries=self.max_retries),
+            poll=Backoff(
+                initial_seconds=self.poll_initial_seconds, factor=1.5, max_seconds=self.poll_max_seconds
+            ),
+            job_deadline_seconds=self.job_deadline_seconds,
+        )

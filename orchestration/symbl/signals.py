@@ -1,0 +1,202 @@
+"""One asset per Conversation API signal: fetch for the window's completed conversations, keep the raw JSON,
+derive the typed table. Fetch and parse errors are recorded per conversation and never stop the others."""
+
+import asyncio
+import json
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+import dagster as dg
+from dagster import AssetExecutionContext
+
+from orchestration.partitions import recordings_daily_partition, window_dates
+from orchestration.symbl import parse
+from orchestration.symbl.client import SymblClient
+from orchestration.symbl.resource import SymblResource
+from orchestration.warehouse import duckdb_store
+from orchestration.warehouse.metadata import Stopwatch, column_schema_metadata, preview
+from orchestration.warehouse.resource import WarehouseResource
+
+FETCH_CONCURRENCY = 8
+
+
+@dataclass(frozen=True)
+class SignalSpec:
+    signal: str  # client signal name, also the `endpoint` value in raw.symbl_responses
+    asset_name: str
+    tables: tuple[str, ...]
+    description: str
+
+
+SIGNALS: tuple[SignalSpec, ...] = (
+    SignalSpec(
+        "messages",
+        "symbl_messages",
+        ("symbl_messages",),
+        "Transcript messages with speaker, timing and sentiment.",
+    ),
+    SignalSpec(
+        "topics",
+        "symbl_topics",
+        ("symbl_topics",),
+        "Topics with relevance score, sentiment and parent topics.",
+    ),
+    SignalSpec(
+        "action_items",
+        "symbl_action_items",
+        ("symbl_action_items",),
+        "Action items with assignee, due date and whether they were definitive.",
+    ),
+    SignalSpec("questions", "symbl_questions", ("symbl_questions",), "Questions asked, with who asked them."),
+    SignalSpec(
+        "follow_ups", "symbl_follow_ups", ("symbl_follow_ups",), "Follow-ups (commitments to reconnect)."
+    ),
+    SignalSpec(
+        "entities",
+        "symbl_entities",
+        ("symbl_entities",),
+        "Entities (people, organisations, money, dates, custom) - one row per match occurrence.",
+    ),
+    SignalSpec(
+        "analytics",
+        "symbl_analytics",
+        ("symbl_analytics_members", "symbl_analytics_metrics"),
+        "Talk/listen time, pace and overlap per member, and silence/talk/overlap totals per conversation.",
+    ),
+    SignalSpec(
+        "trackers", "symbl_trackers", ("symbl_tracker_hits",), "Tracker hits, one row per matched reference."
+    ),
+    SignalSpec("summary", "symbl_summaries", ("symbl_summaries",), "Symbl's conversation summary."),
+)
+
+
+def completed_conversations(warehouse: WarehouseResource, first: date, end: date) -> list[dict[str, Any]]:
+    return warehouse.query(
+        """
+        SELECT c.recording_id, c.conversation_id, r.partition_date
+        FROM raw.symbl_conversations c JOIN raw.recordings r USING (recording_id)
+        WHERE r.partition_date >= ? AND r.partition_date < ? AND c.status = 'completed'
+        ORDER BY c.conversation_id
+        """,
+        [first, end],
+    )
+
+
+async def _fetch_all(
+    client: SymblClient, signal: str, conversations: list[dict[str, Any]]
+) -> list[tuple[dict[str, Any], Any, Exception | None]]:
+    gate = asyncio.Semaphore(FETCH_CONCURRENCY)
+
+    async def one(conv: dict[str, Any]) -> tuple[dict[str, Any], Any, Exception | None]:
+        async with gate:
+            try:
+                return conv, await client.get_signal(conv["conversation_id"], signal), None
+            except Exception as exc:  # recorded per conversation; the other fetches go on
+                return conv, None, exc
+
+    return list(await asyncio.gather(*(one(c) for c in conversations)))
+
+
+def _parse(spec: SignalSpec, conv: dict[str, Any], body: Any) -> dict[str, list[dict[str, Any]]]:
+    parser = parse.PARSERS[spec.signal]
+    result = parser(conv["conversation_id"], conv["partition_date"], body)
+    if len(spec.tables) == 1:
+        return {spec.tables[0]: result}
+    return dict(zip(spec.tables, result, strict=True))
+
+
+def build_signal_asset(spec: SignalSpec) -> dg.AssetsDefinition:
+    @dg.asset(
+        name=spec.asset_name,
+        group_name="symbl",
+        kinds={"python", "duckdb"},
+        deps=["symbl_conversations"],
+        partitions_def=recordings_daily_partition,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        pool="duckdb_writer",
+        retry_policy=dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL),
+        description=(
+            f"{spec.description} From GET /v1/conversations/{{id}}/{spec.signal.replace('_', '-')} for every "
+            "completed conversation of the partition; the verbatim response is kept in raw.symbl_responses."
+        ),
+        metadata=column_schema_metadata(*spec.tables),
+    )
+    def _signal_asset(
+        context: AssetExecutionContext, symbl: SymblResource, warehouse: WarehouseResource
+    ) -> dg.MaterializeResult:
+        clock = Stopwatch()
+        _, _, first, end = window_dates(context)
+        conversations = completed_conversations(warehouse, first, end)
+        context.log.info(f"fetching {spec.signal} for {len(conversations)} conversations ({first}..{end})")
+
+        async def fetch() -> list[tuple[dict[str, Any], Any, Exception | None]]:
+            async with symbl.client() as client:
+                return await _fetch_all(client, spec.signal, conversations)
+
+        fetched = asyncio.run(fetch())
+        now = datetime.now(UTC)
+        raw_rows: list[dict[str, Any]] = []
+        typed: dict[str, list[dict[str, Any]]] = {t: [] for t in spec.tables}
+        rejections: list[dict[str, Any]] = []
+        for conv, body, error in fetched:
+            stage = f"fetch:{spec.signal}"
+            if error is None:
+                raw_rows.append(
+                    {
+                        "conversation_id": conv["conversation_id"],
+                        "partition_date": conv["partition_date"],
+                        "endpoint": spec.signal,
+                        "fetched_at": now,
+                        "body": json.dumps(body),
+                    }
+                )
+                try:
+                    for table, rows in _parse(spec, conv, body).items():
+                        typed[table].extend(rows)
+                    continue
+                except parse.ParseError as exc:
+                    stage, error = f"parse:{spec.signal}", exc
+            context.log.error(f"{conv['recording_id']} / {conv['conversation_id']}: {stage} failed: {error}")
+            rejections.append(
+                {
+                    "partition_date": conv["partition_date"],
+                    "source_file": f"symbl:conversation/{conv['conversation_id']}",
+                    "recording_id": conv["recording_id"],
+                    "stage": stage,
+                    "reason": f"{type(error).__name__}: {error}",
+                    "rejected_at": now,
+                }
+            )
+
+        with warehouse.connection() as con:
+            duckdb_store.replace_partition_rows(
+                con, "symbl_responses", first, end, raw_rows, "endpoint = ?", [spec.signal]
+            )
+            for table, rows in typed.items():
+                duckdb_store.replace_partition_rows(con, table, first, end, rows)
+            duckdb_store.replace_partition_rows(
+                con,
+                "recording_rejections",
+                first,
+                end,
+                rejections,
+                "stage IN (?, ?)",
+                [f"fetch:{spec.signal}", f"parse:{spec.signal}"],
+            )
+        main_table = spec.tables[0]
+        return dg.MaterializeResult(
+            metadata={
+                "dagster/row_count": sum(len(r) for r in typed.values()),
+                **{f"rows.{t}": len(r) for t, r in typed.items()},
+                "conversations": len(conversations),
+                "errors": len(rejections),
+                "preview": preview(main_table, typed[main_table]),
+                "seconds": clock.seconds,
+            }
+        )
+
+    return _signal_asset
+
+
+signal_assets = [build_signal_asset(spec) for spec in SIGNALS]

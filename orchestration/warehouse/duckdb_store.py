@@ -1,0 +1,148 @@
+"""Warehouse access: short, bulk, idempotent writes to the live DuckDB file, and the analysts' published copy.
+
+DuckDB allows one writing process per file, and while it holds the file nobody else can open it, not even read-only.
+So callers do their network work first and then write in one short transaction (`replace_partition_rows`), and
+analysts read a copy that `publish_snapshot` swaps in atomically.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from orchestration.warehouse.schema import RAW_SCHEMA, TABLES, create_statements
+
+DEFAULT_WAREHOUSE_PATH = "var/warehouse/convo_intel.duckdb"
+LOCK_RETRY_SECONDS = 60.0
+
+
+def default_warehouse_path() -> str:
+    return os.environ.get("CONVO_INTEL_WAREHOUSE", DEFAULT_WAREHOUSE_PATH)
+
+
+def default_snapshot_path() -> str:
+    return os.environ.get("CONVO_INTEL_ANALYST_WAREHOUSE", "") or _snapshot_beside(default_warehouse_path())
+
+
+def _snapshot_beside(path: str) -> str:
+    p = Path(path)
+    return str(p.with_name(p.stem + "_analyst" + p.suffix))
+
+
+@contextlib.contextmanager
+def connect(path: str, read_only: bool = False, retry_seconds: float = LOCK_RETRY_SECONDS) -> Iterator[Any]:
+    """Open the file, retrying while another process holds the write lock (it is released within seconds)."""
+    if not read_only:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + retry_seconds
+    delay = 0.05
+    while True:
+        try:
+            con = duckdb.connect(path, read_only=read_only)
+            break
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def ensure_schema(con: Any) -> None:
+    for stmt in create_statements():
+        con.execute(stmt)
+
+
+def column_names(table: str) -> list[str]:
+    names = []
+    for line in TABLES[table].splitlines():
+        line = line.split("--", 1)[0].strip().rstrip(",")
+        if line:
+            names.append(line.split()[0])
+    return names
+
+
+def _arrow(table: str, rows: Sequence[dict[str, Any]]) -> pa.Table:
+    cols = column_names(table)
+    unknown = set().union(*(r.keys() for r in rows)) - set(cols) if rows else set()
+    if unknown:
+        raise ValueError(f"rows for {table} carry unknown columns: {sorted(unknown)}")
+    return pa.Table.from_pylist([{c: r.get(c) for c in cols} for r in rows])
+
+
+def insert_rows(con: Any, table: str, rows: Sequence[dict[str, Any]]) -> int:
+    """Bulk insert through Arrow (DuckDB scans the Arrow table directly; no per-row INSERTs)."""
+    if not rows:
+        return 0
+    data = _arrow(table, rows)
+    view = f"_rows_{uuid.uuid4().hex[:8]}"
+    con.register(view, data)
+    try:
+        con.execute(f"INSERT INTO {RAW_SCHEMA}.{table} BY NAME SELECT * FROM {view}")
+    finally:
+        con.unregister(view)
+    return len(rows)
+
+
+def replace_partition_rows(
+    con: Any,
+    table: str,
+    start: date,
+    end: date,
+    rows: Sequence[dict[str, Any]],
+    extra_predicate: str = "",
+    params: Sequence[Any] = (),
+) -> int:
+    """Replace the rows of [start, end) in one transaction, so a re-run of a partition never duplicates."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        where = "partition_date >= ? AND partition_date < ?"
+        if extra_predicate:
+            where += f" AND ({extra_predicate})"
+        con.execute(f"DELETE FROM {RAW_SCHEMA}.{table} WHERE {where}", [start, end, *params])
+        n = insert_rows(con, table, rows)
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    return n
+
+
+def publish_snapshot(live_path: str, snapshot_path: str) -> dict[str, Any]:
+    """Copy the live warehouse to a new file, then atomically rename it over the analysts' copy.
+
+    Readers holding the old copy open keep reading the old inode; new readers see the new one. The live file is
+    attached read-only from a separate in-memory connection, so the copy holds no lock on the analysts' file.
+    """
+    target = Path(snapshot_path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
+    started = time.monotonic()
+    with connect(":memory:") as con:
+        con.execute(f"ATTACH '{_sql_path(live_path)}' AS live (READ_ONLY)")
+        con.execute(f"ATTACH '{_sql_path(str(tmp))}' AS snap")
+        con.execute("COPY FROM DATABASE live TO snap")
+        con.execute("DETACH snap")
+        con.execute("DETACH live")
+    os.replace(tmp, target)
+    return {
+        "path": str(target),
+        "bytes": target.stat().st_size,
+        "seconds": round(time.monotonic() - started, 3),
+    }
+
+
+def _sql_path(path: str) -> str:
+    return path.replace("'", "''")

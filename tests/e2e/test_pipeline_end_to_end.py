@@ -1,0 +1,335 @@
+"""The main job end to end: real Dagster runs, the sandbox over loopback HTTP, a real DuckDB file, a real dbt build.
+
+One world per module (sandbox + drop folder + warehouse); tests that change state use days of their own.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import httpx
+import pytest
+
+from sandbox.app import build_app
+from sandbox.config import SandboxConfig
+from sandbox.server import ServedApp
+from tests.e2e import corpus
+
+SIGNAL_TABLES = {
+    "messages": "symbl_messages",
+    "topics": "symbl_topics",
+    "action_items": "symbl_action_items",
+    "questions": "symbl_questions",
+    "follow_ups": "symbl_follow_ups",
+    "entities": "symbl_entities",
+    "analytics": "symbl_analytics_members",
+    "trackers": "symbl_tracker_hits",
+    "summary": "symbl_summaries",
+}
+
+
+class World:
+    def __init__(self, root: Path, sandbox: ServedApp) -> None:
+        self.root = root
+        self.drop = root / "drop"
+        self.sandbox = sandbox
+        self.base = sandbox.base_url
+        self.warehouse = str(root / "warehouse" / "live.duckdb")
+        self.analyst = str(root / "warehouse" / "analyst.duckdb")
+
+    def ingest(self, first: str, last: str | None = None) -> Any:
+        from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+        from orchestration.definitions import defs
+
+        job = defs.resolve_job_def("conversation_ingest_job")
+        if last is None:
+            result = job.execute_in_process(partition_key=first, raise_on_error=False)
+        else:
+            tags = {ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last}
+            result = job.execute_in_process(tags=tags, raise_on_error=False)
+        assert result.success, [e.message for e in result.all_events if e.is_failure]
+        return result
+
+    def build_warehouse(self) -> Any:
+        from orchestration.definitions import defs
+
+        result = defs.resolve_job_def("warehouse_build_job").execute_in_process(raise_on_error=False)
+        assert result.success, [e.message for e in result.all_events if e.is_failure]
+        return result
+
+    def sql(self, query: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+        con = duckdb.connect(self.warehouse, read_only=True)
+        try:
+            return con.execute(query, params or []).fetchall()
+        finally:
+            con.close()
+
+    def calls(self) -> dict[str, int]:
+        return httpx.get(f"{self.base}/_sandbox/stats").json()["calls"]
+
+    def faults(self, **settings: Any) -> None:
+        httpx.put(f"{self.base}/_sandbox/faults", json=settings).raise_for_status()
+
+    def symbl(self, path: str) -> Any:
+        token = httpx.post(
+            f"{self.base}/symbl/oauth2/token:generate",
+            json={"type": "application", "appId": "sandbox-app-id", "appSecret": "sandbox-app-secret"},
+        ).json()["accessToken"]
+        return httpx.get(f"{self.base}/symbl{path}", headers={"Authorization": f"Bearer {token}"}).json()
+
+
+def submissions(calls: dict[str, int]) -> int:
+    return sum(n for route, n in calls.items() if "/v1/process/" in route)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    root = tmp_path_factory.mktemp("e2e")
+    mp = pytest.MonkeyPatch()
+    config = SandboxConfig(data_dir=root / "sandbox", processing_factor=0.002, min_processing_seconds=0.05)
+    with ServedApp(build_app(config)) as sandbox:
+        w = World(root, sandbox)
+        for call in corpus.calls():
+            corpus.write_call(w.drop, call)
+        corpus.write_bad_manifests(w.drop)
+        for key, value in {
+            "SYMBL_BASE_URL": f"{w.base}/symbl",
+            "SEMARIZE_BASE_URL": f"{w.base}/semarize",
+            "NEBULA_BASE_URL": f"{w.base}/nebula",
+            "CONVO_INTEL_DROP_FOLDER": str(w.drop),
+            "CONVO_INTEL_WAREHOUSE": w.warehouse,
+            "CONVO_INTEL_ANALYST_WAREHOUSE": w.analyst,
+        }.items():
+            mp.setenv(key, value)
+        w.ingest("2026-04-07", "2026-07-08")
+        w.build_warehouse()
+        yield w
+    mp.undo()
+
+
+def test_every_signal_table_is_filled_and_matches_the_sandbox(world: World) -> None:
+    conversations = world.sql(
+        "SELECT conversation_id FROM raw.symbl_conversations WHERE status = 'completed'"
+    )
+    assert len(conversations) == 4
+    cid = world.sql("SELECT conversation_id FROM raw.symbl_conversations WHERE recording_id = 'rec-a'")[0][0]
+    for table in SIGNAL_TABLES.values():
+        (n,) = world.sql(f"SELECT count(*) FROM raw.{table}")[0]
+        assert n > 0, f"raw.{table} is empty"
+    api_messages = world.symbl(f"/v1/conversations/{cid}/messages")["messages"]
+    stored = world.sql(
+        "SELECT message_id, text FROM raw.symbl_messages WHERE conversation_id = ? ORDER BY 1", [cid]
+    )
+    assert sorted((m["id"], m["text"]) for m in api_messages) == sorted(stored)
+    api_questions = world.symbl(f"/v1/conversations/{cid}/questions")["questions"]
+    (nq,) = world.sql("SELECT count(*) FROM raw.symbl_questions WHERE conversation_id = ?", [cid])[0]
+    assert nq == len(api_questions) > 0
+    (raw_bodies,) = world.sql(
+        "SELECT count(DISTINCT endpoint) FROM raw.symbl_responses WHERE conversation_id = ?", [cid]
+    )[0]
+    assert raw_bodies == len(SIGNAL_TABLES)
+    bricks = world.sql(
+        "SELECT brick_key, value_type FROM raw.semarize_bricks WHERE recording_id = 'rec-a' ORDER BY 1"
+    )
+    assert {b for b, _ in bricks} >= {
+        "discovery_depth",
+        "budget_confirmed",
+        "risk_flag",
+        "next_step_confirmed",
+    }
+    assert dict(bricks)["budget_confirmed"] == "boolean"
+
+
+def test_bad_manifests_are_rejected_with_reasons_and_the_day_completes(world: World) -> None:
+    rows = world.sql(
+        "SELECT source_file, reason FROM raw.recording_rejections WHERE stage IN ('manifest', 'media')"
+    )
+    by_file = {Path(f).name: reason for f, reason in rows}
+    for name, word in {
+        "bad-json.json": "json",
+        "missing-host.json": "host",
+        "missing-media.json": "does-not-exist",
+    }.items():
+        assert name in by_file, f"{name} not rejected: {by_file}"
+        assert word in by_file[name].lower(), by_file[name]
+    day = world.sql("SELECT count(*) FROM raw.recordings WHERE partition_date = '2026-04-07'")[0][0]
+    assert day == 3  # rec-a, rec-b, rec-c went through beside the three bad ones
+
+
+def test_host_not_in_roster_is_processed_as_unassigned(world: World) -> None:
+    rows = world.sql("SELECT team FROM marts.fct_conversations WHERE recording_id = 'rec-c'")
+    assert rows == [("unassigned",)]
+
+
+def test_team_quarter_scorecard_matches_a_hand_computation(world: World) -> None:
+    calls = {c.recording_id: c for c in corpus.calls()}
+    a, b, d = calls["rec-a"], calls["rec-b"], calls["rec-d"]
+    rows = world.sql(
+        "SELECT team, fiscal_quarter, conversations, total_hours, avg_talk_ratio "
+        "FROM marts.team_quarter_scorecard ORDER BY team, fiscal_quarter"
+    )
+    got = {(t, q): (n, hours, ratio) for t, q, n, hours, ratio in rows}
+    # Enterprise Sales had rec-a (Maya) and rec-b (Daniel) in April -> FY2026-Q2 with a January fiscal year start.
+    n, hours, ratio = got[("Enterprise Sales", "FY2026-Q2")]
+    assert n == 2
+    assert hours == pytest.approx((a.total_seconds + b.total_seconds) / 3600, abs=1e-3)
+    expected_ratio = (a.rep_seconds / a.total_seconds + b.rep_seconds / b.total_seconds) / 2
+    assert ratio == pytest.approx(expected_ratio, abs=1e-3)
+    n, hours, ratio = got[("Mid-Market Sales", "FY2026-Q3")]
+    assert (n, ratio) == (1, pytest.approx(d.rep_seconds / d.total_seconds, abs=1e-3))
+    assert got[("unassigned", "FY2026-Q2")][0] == 1
+    # Brick-driven columns equal the mean of the typed bricks (computed here from raw rows, not by dbt).
+    depth = world.sql(
+        "SELECT avg(value_number) FROM raw.semarize_bricks WHERE brick_key = 'discovery_depth' "
+        "AND recording_id IN ('rec-a', 'rec-b')"
+    )[0][0]
+    (scorecard_depth,) = world.sql(
+        "SELECT avg_discovery_depth FROM marts.team_quarter_scorecard "
+        "WHERE team = 'Enterprise Sales' AND fiscal_quarter = 'FY2026-Q2'"
+    )[0]
+    assert scorecard_depth == pytest.approx(depth, abs=1e-3)
+
+
+def _table_fingerprint(world: World, table: str) -> list[tuple[Any, ...]]:
+    cols = [
+        c
+        for (c,) in world.sql(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = 'raw' AND table_name = ? "
+            "AND column_name NOT IN ('fetched_at', 'loaded_at', 'updated_at', 'rejected_at')",
+            [table],
+        )
+    ]
+    return world.sql(f"SELECT {', '.join(cols)} FROM raw.{table} ORDER BY ALL")
+
+
+def test_rerun_of_a_partition_submits_nothing_new_and_leaves_identical_rows(world: World) -> None:
+    tables = ["recordings", "symbl_conversations", *SIGNAL_TABLES.values(), "transcripts", "semarize_bricks"]
+    before = {t: _table_fingerprint(world, t) for t in tables}
+    calls_before = world.calls()
+    world.ingest("2026-04-07")
+    calls_after = world.calls()
+    assert submissions(calls_after) == submissions(calls_before)
+    runs = [r for r in calls_after if "/v1/runs" in r and r.startswith("POST")]
+    assert all(calls_after[r] == calls_before.get(r, 0) for r in runs), "Semarize was called again"
+    for t in tables:
+        assert _table_fingerprint(world, t) == before[t], f"raw.{t} changed on re-run"
+
+
+def test_failed_symbl_job_is_recorded_and_resubmitted_on_the_next_run(world: World) -> None:
+    call = corpus.Call(
+        "rec-fail",
+        "2026-05-05T15:00:00Z",
+        "Grace Lee",
+        "grace.lee@lumen.example",
+        "Al Bundy",
+        "al@shoes.example",
+        "Shoes",
+        "audio_file",
+        corpus.SHALLOW,
+        "FAILME support call",
+    )
+    corpus.write_call(world.drop, call)
+    world.faults(fail_jobs_matching="FAILME")
+    try:
+        world.ingest("2026-05-05")
+    finally:
+        world.faults(fail_jobs_matching="")
+    status, reason, attempts = world.sql(
+        "SELECT status, failure_reason, attempts FROM raw.symbl_conversations WHERE recording_id = 'rec-fail'"
+    )[0]
+    assert status == "failed" and reason and attempts == 1
+    world.ingest("2026-05-05")
+    status, reason, attempts = world.sql(
+        "SELECT status, failure_reason, attempts FROM raw.symbl_conversations WHERE recording_id = 'rec-fail'"
+    )[0]
+    assert (status, reason, attempts) == ("completed", None, 2)
+    assert (
+        world.sql(
+            "SELECT count(*) FROM raw.symbl_messages m JOIN raw.symbl_conversations c "
+            "USING (conversation_id) WHERE c.recording_id = 'rec-fail'"
+        )[0][0]
+        > 0
+    )
+
+
+def test_token_expiry_and_injected_429_and_5xx_lose_no_recording(world: World) -> None:
+    day = "2026-06-02"
+    ids = []
+    for i in range(5):
+        call = corpus.Call(
+            f"rec-fault-{i}",
+            f"{day}T1{i}:00:00Z",
+            "Aisha Khan",
+            "aisha.khan@lumen.example",
+            "Kim Wexler",
+            "kim@hhm.example",
+            "HHM",
+            "audio_file",
+            corpus.DISCOVERY,
+            f"Fault call {i}",
+        )
+        corpus.write_call(world.drop, call)
+        ids.append(call.recording_id)
+    world.faults(token_lifetime_seconds=2, fault_5xx_rate=0.15, fault_429_rate=0.15, fault_seed=3)
+    try:
+        world.ingest(day)
+    finally:
+        world.faults(token_lifetime_seconds=86400, fault_5xx_rate=0.0, fault_429_rate=0.0)
+    rows = world.sql(
+        "SELECT recording_id, status FROM raw.symbl_conversations WHERE recording_id LIKE 'rec-fault-%' ORDER BY 1"
+    )
+    assert rows == [(i, "completed") for i in ids]
+    (n,) = world.sql(
+        "SELECT count(DISTINCT recording_id) FROM raw.semarize_bricks WHERE recording_id LIKE 'rec-fault-%'"
+    )[0]
+    assert n == 5
+    token_calls = sum(v for k, v in world.calls().items() if "oauth2" in k)
+    assert token_calls > 1  # the short-lived token really was renewed mid-run
+
+
+def test_analysts_read_the_published_copy_while_the_pipeline_writes(world: World) -> None:
+    assert Path(world.analyst).exists()
+    errors: list[BaseException] = []
+
+    def materialize() -> None:
+        try:
+            world.ingest("2026-04-07", "2026-07-08")
+            world.build_warehouse()
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    writer = threading.Thread(target=materialize)
+    writer.start()
+    reads = 0
+    while writer.is_alive():
+        con = duckdb.connect(world.analyst, read_only=True)
+        try:
+            assert con.execute("SELECT count(*) FROM marts.fct_conversations").fetchone()[0] >= 4
+        finally:
+            con.close()
+        reads += 1
+        time.sleep(0.05)
+    writer.join()
+    assert not errors, errors
+    assert reads > 0
+
+
+def test_code_location_loads_without_errors() -> None:
+    import subprocess
+    import sys
+
+    exe = shutil.which("dagster", path=str(Path(sys.executable).parent)) or "dagster"
+    out = subprocess.run(
+        [exe, "definitions", "validate", "-m", "orchestration.definitions"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr

@@ -1,0 +1,184 @@
+"""The dbt project parses offline, and its manifest maps onto the Dagster asset graph as expected."""
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from dagster import AssetKey
+from dagster_dbt import DbtCliResource
+
+from orchestration.warehouse import schema
+from orchestration.warehouse.dbt import (
+    DBT_PROJECT_DIR,
+    DEFAULT_WAREHOUSE_PATH,
+    WAREHOUSE_ENV_VAR,
+    convo_intel_dbt_assets,
+    convo_intel_dbt_project,
+    convo_intel_dbt_translator,
+    warehouse_path,
+)
+
+MARTS = {"dim_reps", "fct_conversations", "rep_quarter_scorecard", "team_quarter_scorecard", "rejections"}
+
+# Raw table -> the Dagster asset that writes it (the pipeline's asset names).
+SOURCE_ASSET_KEYS = {
+    "recordings": "recordings",
+    "recording_rejections": "recordings",
+    "symbl_conversations": "symbl_conversations",
+    "symbl_messages": "symbl_messages",
+    "symbl_topics": "symbl_topics",
+    "symbl_action_items": "symbl_action_items",
+    "symbl_follow_ups": "symbl_follow_ups",
+    "symbl_questions": "symbl_questions",
+    "symbl_entities": "symbl_entities",
+    "symbl_analytics_members": "symbl_analytics",
+    "symbl_analytics_metrics": "symbl_analytics",
+    "symbl_tracker_hits": "symbl_trackers",
+    "symbl_summaries": "symbl_summaries",
+    "transcripts": "transcripts",
+    "semarize_runs": "semarize_bricks",
+    "semarize_bricks": "semarize_bricks",
+}
+
+
+@pytest.fixture(scope="module")
+def manifest(tmp_path_factory: pytest.TempPathFactory) -> Mapping[str, Any]:
+    """A fresh `dbt parse` into its own target folder: proves the project parses offline, from scratch."""
+    target = tmp_path_factory.mktemp("dbt_target")
+    invocation = DbtCliResource(project_dir=convo_intel_dbt_project).cli(
+        ["parse"], target_path=target, raise_on_error=False
+    )
+    invocation.wait()
+    assert invocation.is_successful(), "dbt parse failed; see the captured log above"
+    return invocation.get_artifact("manifest.json")
+
+
+def nodes(manifest: Mapping[str, Any], resource_type: str) -> dict[str, Mapping[str, Any]]:
+    return {n["name"]: n for n in manifest["nodes"].values() if n["resource_type"] == resource_type}
+
+
+def test_manifest_has_a_staging_view_per_used_raw_table_and_every_mart(manifest: Mapping[str, Any]) -> None:
+    models = nodes(manifest, "model")
+    staging = {name for name in models if name.startswith("stg_")}
+    assert set(models) >= MARTS
+    # Every staging model reads exactly the raw table it is named after.
+    for name in staging:
+        sources = [manifest["sources"][uid]["name"] for uid in models[name]["depends_on"]["nodes"]]
+        assert sources == [name.removeprefix("stg_")], name
+    assert {
+        "stg_recordings",
+        "stg_symbl_conversations",
+        "stg_symbl_messages",
+        "stg_semarize_bricks",
+    } <= staging
+    assert {m["config"]["materialized"] for n, m in models.items() if n in staging} == {"view"}
+    assert {m["config"]["materialized"] for n, m in models.items() if n in MARTS} == {"table"}
+
+
+def test_models_land_in_exactly_staging_and_marts_schemas(manifest: Mapping[str, Any]) -> None:
+    for name, model in nodes(manifest, "model").items():
+        assert model["schema"] == ("staging" if name.startswith("stg_") else "marts"), name
+
+
+def test_every_raw_source_is_declared_with_the_producing_asset(manifest: Mapping[str, Any]) -> None:
+    translator = convo_intel_dbt_translator()
+    sources = {s["name"]: s for s in manifest["sources"].values()}
+    assert set(sources) == set(SOURCE_ASSET_KEYS)
+    # Every declared table exists in the pipeline's DDL (raw.symbl_responses, verbatim JSON, is deliberately
+    # not a source: no model reads it).
+    assert set(sources) <= set(schema.TABLES)
+    for name, source in sources.items():
+        assert source["schema"] == schema.RAW_SCHEMA
+        assert source["description"], name
+        assert translator.get_asset_key(source) == AssetKey([SOURCE_ASSET_KEYS[name]]), name
+
+
+def test_dagster_assets_use_bare_names_and_folder_groups() -> None:
+    specs = {spec.key: spec for spec in convo_intel_dbt_assets.specs}
+    assert AssetKey(["fct_conversations"]) in specs and AssetKey(["rep_roster"]) in specs
+    for key, spec in specs.items():
+        name = key.path[-1]
+        assert len(key.path) == 1, key
+        expected = (
+            "dbt_seeds" if name == "rep_roster" else "dbt_staging" if name.startswith("stg_") else "dbt_marts"
+        )
+        assert spec.group_name == expected, name
+    # Sources become dependencies on the pipeline's assets, several tables collapsing onto one asset.
+    stg_metrics = specs[AssetKey(["stg_symbl_analytics_metrics"])]
+    assert {dep.asset_key for dep in stg_metrics.deps} == {AssetKey(["symbl_analytics"])}
+    assert {dep.asset_key for dep in specs[AssetKey(["fct_conversations"])].deps} >= {
+        AssetKey(["dim_reps"]),
+        AssetKey(["stg_semarize_bricks"]),
+    }
+    assert convo_intel_dbt_assets.op.pool == "duckdb_writer"
+
+
+def test_dbt_tests_become_asset_checks() -> None:
+    check_names = {(c.asset_key, c.name) for c in convo_intel_dbt_assets.check_keys}
+    assert (AssetKey(["fct_conversations"]), "unique_fct_conversations_conversation_id") in check_names
+    assert any(key == AssetKey(["team_quarter_scorecard"]) for key, _ in check_names)
+
+
+def test_every_mart_and_seed_is_documented_and_tested(manifest: Mapping[str, Any]) -> None:
+    tests_by_node: dict[str, set[str]] = {}
+    for test in nodes(manifest, "test").values():
+        for uid in test["depends_on"]["nodes"]:
+            tests_by_node.setdefault(uid, set()).add(
+                test["test_metadata"]["name"] if test.get("test_metadata") else ""
+            )
+    documented = {**nodes(manifest, "model"), **nodes(manifest, "seed")}
+    for name, node in documented.items():
+        assert node["description"], f"{name} has no description"
+        undocumented = [c for c, col in node["columns"].items() if not col["description"]]
+        assert not undocumented, f"{name}: columns without description {undocumented}"
+        assert tests_by_node.get(node["unique_id"]), f"{name} has no tests"
+    # The kinds of test each mart must carry.
+    fct = tests_by_node[documented["fct_conversations"]["unique_id"]]
+    assert {"unique", "not_null", "relationships", "accepted_values"} <= fct
+    for scorecard in ("rep_quarter_scorecard", "team_quarter_scorecard"):
+        assert "unique_combination_of_columns" in tests_by_node[documented[scorecard]["unique_id"]]
+    assert {"unique", "accepted_values"} <= tests_by_node[documented["rep_roster"]["unique_id"]]
+
+
+def test_scorecards_define_every_metric(manifest: Mapping[str, Any]) -> None:
+    metrics = {
+        "conversations", "total_hours", "avg_talk_ratio", "avg_sentiment", "avg_discovery_depth",
+        "budget_confirmed_rate", "risk_flag_rate", "next_step_rate", "competitor_mention_rate",
+        "questions_per_call", "action_items_per_call", "follow_ups_per_call",
+    }  # fmt: skip
+    models = nodes(manifest, "model")
+    assert {"rep_email", "fiscal_quarter"} | metrics <= set(models["rep_quarter_scorecard"]["columns"])
+    assert {"team", "fiscal_quarter"} | metrics <= set(models["team_quarter_scorecard"]["columns"])
+
+
+def test_fiscal_quarter_convention_has_a_data_test(manifest: Mapping[str, Any]) -> None:
+    singular = [t for t in nodes(manifest, "test").values() if not t.get("test_metadata")]
+    assert any("fiscal" in t["name"] for t in singular)
+
+
+def test_profile_default_is_the_repo_warehouse_and_telemetry_is_off() -> None:
+    profile = yaml.safe_load((DBT_PROJECT_DIR / "profiles.yml").read_text())["convo_intel"]["outputs"]["dev"]
+    match = re.search(r"env_var\('CONVO_INTEL_WAREHOUSE', '([^']+)'\)", profile["path"])
+    assert match, profile["path"]
+    # dbt runs with dbt_project/ as its working directory, so the default resolves from there.
+    assert (DBT_PROJECT_DIR / match.group(1)).resolve() == DEFAULT_WAREHOUSE_PATH
+    assert profile["threads"] == 1
+    project = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())
+    assert project["flags"]["send_anonymous_usage_stats"] is False
+    assert (
+        not (DBT_PROJECT_DIR / "packages.yml").exists()
+        and not (DBT_PROJECT_DIR / "dependencies.yml").exists()
+    )
+
+
+def test_warehouse_path_follows_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv(WAREHOUSE_ENV_VAR, raising=False)
+    assert warehouse_path() == DEFAULT_WAREHOUSE_PATH
+    monkeypatch.setenv(WAREHOUSE_ENV_VAR, str(tmp_path / "w.duckdb"))
+    assert warehouse_path() == (tmp_path / "w.duckdb").resolve()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(WAREHOUSE_ENV_VAR, "rel/w.duckdb")  # relative to the process, not to dbt_project/
+    assert warehouse_path() == (tmp_path / "rel" / "w.duckdb").resolve()
