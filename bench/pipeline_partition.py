@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from convo_intel.demo import prepare_environment
 from sandbox.demo_data import generate
-from sandbox.server import sandbox_process
+from sandbox.server import free_port, sandbox_process
 
 DAY = "2026-05-05"
 
@@ -53,9 +53,9 @@ def main() -> int:
         "SANDBOX_PROCESSING_FACTOR": str(args.processing_factor),
         "SANDBOX_MEDIA_DIR": str((drop / "media").resolve()),
     }
-    (drop / "media").mkdir(parents=True)
-    with sandbox_process(work / "sandbox", env=sandbox_env) as base:
-        generate(out_dir=drop, seed=11, recordings=args.recordings, media_base_url=f"{base}/media")
+    port = free_port()
+    generate(out_dir=drop, seed=11, recordings=args.recordings, media_base_url=f"http://127.0.0.1:{port}/media")
+    with sandbox_process(work / "sandbox", port=port, env=sandbox_env) as base:
         n = squash_to_one_day(drop, DAY)
         prepare_environment(work, base)
         os.environ["SYMBL_CONCURRENT_JOBS"] = str(args.concurrency)
@@ -70,10 +70,6 @@ def main() -> int:
             partition_key=DAY, instance=instance, raise_on_error=False
         )
         ingest = time.monotonic() - started
-        steps = {}
-        for event in result.all_events:
-            if event.is_step_success:
-                steps[event.step_key] = None
         started = time.monotonic()
         build = defs.resolve_job_def("warehouse_build_job").execute_in_process(
             instance=instance, raise_on_error=False

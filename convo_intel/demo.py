@@ -66,17 +66,19 @@ def run_pipeline(first_day: str, last_day: str) -> dict[str, Any]:
     from orchestration.definitions import defs
 
     instance = dg.DagsterInstance.get()
+    quiet = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
     timings: dict[str, Any] = {}
     started = time.monotonic()
     ingest = defs.resolve_job_def("conversation_ingest_job").execute_in_process(
         instance=instance,
+        run_config=quiet,
         tags={ASSET_PARTITION_RANGE_START_TAG: first_day, ASSET_PARTITION_RANGE_END_TAG: last_day},
     )
     timings["ingest_seconds"] = round(time.monotonic() - started, 1)
     if not ingest.success:
         raise SystemExit("ingest run failed; see the Dagster logs above")
     started = time.monotonic()
-    build = defs.resolve_job_def("warehouse_build_job").execute_in_process(instance=instance)
+    build = defs.resolve_job_def("warehouse_build_job").execute_in_process(instance=instance, run_config=quiet)
     timings["warehouse_seconds"] = round(time.monotonic() - started, 1)
     if not build.success:
         raise SystemExit("warehouse build failed; see the Dagster logs above")
@@ -125,21 +127,20 @@ def run_demo(workdir: Path, recordings: int = 60, seed: int = 7) -> int:
     from sandbox.app import build_app
     from sandbox.config import SandboxConfig
     from sandbox.demo_data import generate
-    from sandbox.server import ServedApp
+    from sandbox.server import ServedApp, free_port
 
     if workdir.exists():
         shutil.rmtree(workdir)  # a demo is a fresh, reproducible run
     drop = workdir / "drop"
-    (drop / "media").mkdir(parents=True)
+    started = time.monotonic()
+    # The corpus's *_url manifests point at the sandbox's /media, so pick the port before generating.
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    print(generate(out_dir=drop, seed=seed, recordings=recordings, media_base_url=f"{base_url}/media"))
     config = SandboxConfig.from_env(data_dir=workdir / "sandbox", media_dir=(drop / "media").resolve())
     config.ensure_data_dir()
-    started = time.monotonic()
-    with ServedApp(build_app(config)) as sandbox:
-        print(f"sandbox: {sandbox.base_url} (Symbl /symbl, Semarize /semarize, Nebula /nebula)")
-        summary = generate(
-            out_dir=drop, seed=seed, recordings=recordings, media_base_url=f"{sandbox.base_url}/media"
-        )
-        print(summary)
+    with ServedApp(build_app(config), port=port) as sandbox:
+        print(f"sandbox: {sandbox.base_url} (Symbl /symbl, Semarize /semarize, Nebula /nebula, media /media)")
         env = prepare_environment(workdir, sandbox.base_url)
         first_day, last_day = manifest_date_range(drop)
         print(f"materializing partitions {first_day} .. {last_day} as one run")

@@ -1,6 +1,7 @@
 """`transcripts` (speaker turns per conversation) and `semarize_bricks` (+ `raw.semarize_runs`)."""
 
 import asyncio
+import json
 from collections import defaultdict
 from datetime import UTC, date, datetime
 from typing import Any
@@ -77,6 +78,26 @@ def _conversation_turns(
     return grouped
 
 
+def _recording_context(warehouse: WarehouseResource, first: date, end: date) -> dict[str, dict[str, Any]]:
+    """Context Semarize Kits use (who the rep is, who else spoke, what the call was), from the manifests."""
+    rows = warehouse.query(
+        "SELECT recording_id, participants, host_name, host_email, title, account_name, call_type "
+        "FROM raw.recordings WHERE partition_date >= ? AND partition_date < ?",
+        [first, end],
+    )
+    out = {}
+    for r in rows:
+        participants = json.loads(r["participants"]) if r["participants"] else []
+        out[r["recording_id"]] = {
+            "participants": participants,
+            "host": {"name": r["host_name"], "email": r["host_email"], "role": "rep"},
+            "meeting_title": r["title"],
+            "account_name": r["account_name"],
+            "call_type": r["call_type"],
+        }
+    return out
+
+
 def _reusable_runs(warehouse: WarehouseResource, keys: list[str]) -> dict[str, dict[str, Any]]:
     """Succeeded runs already stored under the same idempotency key: a re-run costs no Semarize call."""
     if not keys:
@@ -86,8 +107,6 @@ def _reusable_runs(warehouse: WarehouseResource, keys: list[str]) -> dict[str, d
         "WHERE status = 'succeeded' AND body IS NOT NULL AND idempotency_key IN (SELECT unnest(?::VARCHAR[]))",
         [keys],
     )
-    import json
-
     return {r["idempotency_key"]: json.loads(r["body"]) for r in rows}
 
 
@@ -114,12 +133,21 @@ def semarize_bricks(
     _, _, first, end = window_dates(context)
     turns_by_conv = _conversation_turns(warehouse, first, end)
     kits = list(semarize.kits)
-    jobs: list[tuple[str, str, Any, str, str, list[dict[str, Any]]]] = []
+    context_by_recording = _recording_context(warehouse, first, end)
+    jobs: list[tuple[str, str, Any, str, str, dict[str, Any]]] = []
     for cid, turns in turns_by_conv.items():
-        text = transcript_lib.transcript_text(turns)
+        rid = turns[0]["recording_id"]
+        payload = {
+            "transcript": transcript_lib.transcript_turns_payload(turns),
+            "conversation_id": cid,
+            "recording_id": rid,
+            **context_by_recording.get(rid, {}),
+        }
+        # The key covers the whole input, so a changed roster/participant list is a new run, never a 409.
+        canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
         for kit in kits:
-            key = SemarizeClient.idempotency_key(cid, kit, text)
-            jobs.append((cid, turns[0]["recording_id"], turns[0]["partition_date"], kit, key, turns))
+            key = SemarizeClient.idempotency_key(cid, kit, canonical)
+            jobs.append((cid, rid, turns[0]["partition_date"], kit, key, payload))
     reusable = _reusable_runs(warehouse, [j[4] for j in jobs])
     context.log.info(f"{len(jobs)} kit runs for {len(turns_by_conv)} conversations; {len(reusable)} reused")
 
@@ -135,14 +163,9 @@ def semarize_bricks(
                     schemas[kit] = None
 
             async def one(job: tuple[Any, ...]) -> tuple[Any, dict[str, Any] | None, str | None]:
-                cid, rid, _, kit, key, turns = job
+                _, _, _, kit, key, payload = job
                 if key in reusable:
                     return job, reusable[key], None
-                payload = {
-                    "transcript": transcript_lib.transcript_turns_payload(turns),
-                    "conversation_id": cid,
-                    "recording_id": rid,
-                }
                 async with gate:
                     try:
                         return (
