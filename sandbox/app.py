@@ -92,7 +92,13 @@ class _ControlApi:
 
     async def stats(self, request: Request) -> Response:
         jobs = self.symbl.state.symbl.repository.job_counts()
-        return JSONResponse({"calls": self.counter.snapshot(), "symbl_jobs": jobs})
+        return JSONResponse(
+            {
+                "calls": self.counter.snapshot(),
+                "responses": self.counter.status_snapshot(),
+                "symbl_jobs": jobs,
+            }
+        )
 
     async def reset_stats(self, request: Request) -> Response:
         self.counter.reset()

@@ -18,7 +18,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from starlette.routing import BaseRoute, Match, Mount
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sandbox.config import SandboxConfig
 
@@ -174,19 +174,30 @@ class CallCounter:
 
     def __init__(self) -> None:
         self._counts: Counter[str] = Counter()
+        self._statuses: Counter[str] = Counter()
         self._lock = threading.Lock()
 
     def add(self, key: str) -> None:
         with self._lock:
             self._counts[key] += 1
 
+    def add_status(self, key: str, status: int) -> None:
+        with self._lock:
+            self._statuses[f"{key} -> {status}"] += 1
+
     def snapshot(self) -> dict[str, int]:
         with self._lock:
             return dict(sorted(self._counts.items()))
 
+    def status_snapshot(self) -> dict[str, int]:
+        """Answers by route and status (``"POST /symbl/v1/process/audio -> 429": 3``), faults included."""
+        with self._lock:
+            return dict(sorted(self._statuses.items()))
+
     def reset(self) -> None:
         with self._lock:
             self._counts.clear()
+            self._statuses.clear()
 
 
 class CallCounterMiddleware:
@@ -198,10 +209,18 @@ class CallCounterMiddleware:
         self.counter = counter
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and not scope["path"].startswith(INSPECTION_PREFIXES):
-            template = route_template(self.routes, scope) or "(unmatched)"
-            self.counter.add(f"{scope['method']} {template}")
-        await self.app(scope, receive, send)
+        if scope["type"] != "http" or scope["path"].startswith(INSPECTION_PREFIXES):
+            await self.app(scope, receive, send)
+            return
+        key = f"{scope['method']} {route_template(self.routes, scope) or '(unmatched)'}"
+        self.counter.add(key)
+
+        async def counting_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                self.counter.add_status(key, int(message["status"]))
+            await send(message)
+
+        await self.app(scope, receive, counting_send)
 
 
 # --- fault injection ----------------------------------------------------------------------------------------
