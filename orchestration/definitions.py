@@ -16,14 +16,24 @@ from orchestration.recordings.resource import DropFolderResource  # noqa: E402
 from orchestration.semarize.assets import semarize_bricks, transcripts  # noqa: E402
 from orchestration.semarize.resource import SemarizeResource  # noqa: E402
 from orchestration.symbl.conversations import symbl_conversations  # noqa: E402
+from orchestration.symbl.nebula import NebulaResource, nebula_summaries  # noqa: E402
 from orchestration.symbl.resource import SymblResource  # noqa: E402
 from orchestration.symbl.signals import signal_assets  # noqa: E402
+from orchestration.symbl.tracker_sync import symbl_tracker_definitions, symbl_tracker_drift  # noqa: E402
 from orchestration.warehouse.dbt import convo_intel_dbt_assets, dbt_cli_resource  # noqa: E402
 from orchestration.warehouse.resource import WarehouseResource  # noqa: E402
 from orchestration.warehouse.snapshot import analyst_warehouse  # noqa: E402
 
-INGEST_ASSETS = [recordings, symbl_conversations, *signal_assets, transcripts, semarize_bricks]
-ALL_ASSETS = [*INGEST_ASSETS, convo_intel_dbt_assets, analyst_warehouse]
+INGEST_ASSETS = [
+    recordings,
+    symbl_conversations,
+    *signal_assets,
+    transcripts,
+    nebula_summaries,
+    semarize_bricks,
+]
+TRACKER_ASSETS = [symbl_tracker_definitions, symbl_tracker_drift]
+ALL_ASSETS = [*INGEST_ASSETS, *TRACKER_ASSETS, convo_intel_dbt_assets, analyst_warehouse]
 
 ingest_selection = dg.AssetSelection.assets(*INGEST_ASSETS)
 warehouse_selection = dg.AssetSelection.assets(convo_intel_dbt_assets, analyst_warehouse)
@@ -40,6 +50,13 @@ warehouse_build_job = dg.define_asset_job(
     name="warehouse_build_job",
     selection=warehouse_selection,
     description="dbt build (staging, marts, tests as asset checks), then publish the analysts' copy.",
+)
+
+# trackers.yaml -> Symbl's management API (idempotent), then drift and unused terms into raw.symbl_tracker_drift.
+tracker_sync_job = dg.define_asset_job(
+    name="tracker_sync_job",
+    selection=dg.AssetSelection.assets(*TRACKER_ASSETS),
+    description="Sync trackers.yaml to Symbl, then report drift and unused terms into raw.symbl_tracker_drift.",
 )
 
 
@@ -62,6 +79,7 @@ def build_resources() -> dict[str, object]:
             api_key=dg.EnvVar("SEMARIZE_API_KEY"),
             kits=settings.kit_list(),
         ),
+        "nebula": NebulaResource(base_url=dg.EnvVar("NEBULA_BASE_URL"), api_key=dg.EnvVar("NEBULA_API_KEY")),
         "dbt": dbt_cli_resource(),
     }
 
@@ -69,7 +87,7 @@ def build_resources() -> dict[str, object]:
 defs = dg.Definitions(
     assets=ALL_ASSETS,
     asset_checks=[every_recording_accounted_for, *unique_key_checks],
-    jobs=[conversation_ingest_job, warehouse_build_job],
+    jobs=[conversation_ingest_job, warehouse_build_job, tracker_sync_job],
     resources=build_resources(),
     # In-process: the steps are I/O-bound async code, DuckDB wants one writer, and per-step overhead drops from
     # ~1.4 s (multiprocess) to ~0.05 s. Parallelism lives inside each step (asyncio), not across steps.

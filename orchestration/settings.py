@@ -13,6 +13,7 @@ from urllib.parse import urlparse
 DEFAULT_SYMBL_APP_ID = "sandbox-app-id"
 DEFAULT_SYMBL_APP_SECRET = "sandbox-app-secret"
 DEFAULT_SEMARIZE_API_KEY = "smz_test_sandbox"
+DEFAULT_NEBULA_API_KEY = "nebula-sandbox-key"
 
 SANDBOX_URL = os.environ.get("CONVO_INTEL_SANDBOX_URL", "http://127.0.0.1:8765")
 
@@ -24,11 +25,16 @@ DEFAULTS: dict[str, tuple[str, str | None]] = {
     "SYMBL_APP_ID": (DEFAULT_SYMBL_APP_ID, "SYMBL_BASE_URL"),
     "SYMBL_APP_SECRET": (DEFAULT_SYMBL_APP_SECRET, "SYMBL_BASE_URL"),
     "SEMARIZE_API_KEY": (DEFAULT_SEMARIZE_API_KEY, "SEMARIZE_BASE_URL"),
+    "NEBULA_API_KEY": (DEFAULT_NEBULA_API_KEY, "NEBULA_BASE_URL"),
     "SYMBL_CONCURRENT_JOBS": ("5", None),
     "SEMARIZE_KITS": ("SLSDISC1", None),
     "CONVO_INTEL_DROP_FOLDER": ("var/drop", None),
     "CONVO_INTEL_WAREHOUSE": ("var/warehouse/convo_intel.duckdb", None),
 }
+
+
+# Secrets whose absence just turns a feature off (Nebula summaries) instead of failing the run.
+OPTIONAL_SECRETS = {"NEBULA_API_KEY"}
 
 
 def _is_loopback(url: str) -> bool:
@@ -42,6 +48,8 @@ def apply_defaults(environ: dict[str, str] | None = None) -> None:
         if env.get(name):
             continue
         if guard is not None and not _is_loopback(env.get(guard, "")):
+            if name in OPTIONAL_SECRETS:
+                env[name] = ""  # feature off, rather than a missing-variable error at run time
             continue  # a real service without credentials: let EnvVar fail loudly instead of guessing
         env[name] = default
     if not env.get("CONVO_INTEL_ANALYST_WAREHOUSE"):

@@ -27,6 +27,8 @@ class SignalSpec:
     asset_name: str
     tables: tuple[str, ...]
     description: str
+    # Rows of the typed table(s) this asset owns, when it shares a table with another asset.
+    owned_rows_predicate: str = ""
 
 
 SIGNALS: tuple[SignalSpec, ...] = (
@@ -67,7 +69,13 @@ SIGNALS: tuple[SignalSpec, ...] = (
     SignalSpec(
         "trackers", "symbl_trackers", ("symbl_tracker_hits",), "Tracker hits, one row per matched reference."
     ),
-    SignalSpec("summary", "symbl_summaries", ("symbl_summaries",), "Symbl's conversation summary."),
+    SignalSpec(
+        "summary",
+        "symbl_summaries",
+        ("symbl_summaries",),
+        "Symbl's conversation summary.",
+        "source = 'symbl'",
+    ),
 )
 
 
@@ -174,7 +182,7 @@ def build_signal_asset(spec: SignalSpec) -> dg.AssetsDefinition:
                 con, "symbl_responses", first, end, raw_rows, "endpoint = ?", [spec.signal]
             )
             for table, rows in typed.items():
-                duckdb_store.replace_partition_rows(con, table, first, end, rows)
+                duckdb_store.replace_partition_rows(con, table, first, end, rows, spec.owned_rows_predicate)
             duckdb_store.replace_partition_rows(
                 con,
                 "recording_rejections",

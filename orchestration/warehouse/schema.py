@@ -185,6 +185,18 @@ TABLES: dict[str, str] = {
         text VARCHAR NOT NULL,
         message_ids VARCHAR[]
     """,
+    # Trackers-as-code drift: remote trackers that differ from trackers.yaml, and terms with no hits lately.
+    "symbl_tracker_drift": """
+        checked_at TIMESTAMPTZ NOT NULL,
+        tracker_name VARCHAR NOT NULL,
+        kind VARCHAR NOT NULL,  -- missing_remote|extra_remote|vocabulary_differs|description_differs|unused_term
+        term VARCHAR,                   -- the vocabulary term (unused_term only)
+        details VARCHAR NOT NULL,
+        remote_tracker_id VARCHAR,      -- NULL when the tracker is missing from Symbl
+        managed BOOLEAN,                -- the remote tracker carries the managed-by:convo-intel category
+        window_start TIMESTAMPTZ,       -- unused_term: recordings searched started after this...
+        window_end TIMESTAMPTZ          -- ...and at or before this (the newest recording)
+    """,
     # --- transcripts and Semarize -----------------------------------------------------------------------------
     "transcripts": """
         conversation_id VARCHAR NOT NULL,

@@ -131,10 +131,14 @@ def test_every_signal_table_is_filled_and_matches_the_sandbox(world: World) -> N
     api_questions = world.symbl(f"/v1/conversations/{cid}/questions")["questions"]
     (nq,) = world.sql("SELECT count(*) FROM raw.symbl_questions WHERE conversation_id = ?", [cid])[0]
     assert nq == len(api_questions) > 0
-    (raw_bodies,) = world.sql(
-        "SELECT count(DISTINCT endpoint) FROM raw.symbl_responses WHERE conversation_id = ?", [cid]
-    )[0]
-    assert raw_bodies == len(SIGNAL_TABLES)
+    endpoints = {
+        e for (e,) in world.sql("SELECT endpoint FROM raw.symbl_responses WHERE conversation_id = ?", [cid])
+    }
+    assert endpoints == {*SIGNAL_TABLES, "nebula_summary"}
+    sources = world.sql(
+        "SELECT source FROM raw.symbl_summaries WHERE conversation_id = ? GROUP BY 1 ORDER BY 1", [cid]
+    )
+    assert sources == [("nebula",), ("symbl",)]
     bricks = world.sql(
         "SELECT brick_key, value_type FROM raw.semarize_bricks WHERE recording_id = 'rec-a' ORDER BY 1"
     )

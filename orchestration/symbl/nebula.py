@@ -1,0 +1,160 @@
+"""Nebula (Symbl's LLM) summaries: an optional second summary per conversation, when a Nebula key is configured."""
+
+import asyncio
+import json
+from collections import defaultdict
+from datetime import UTC, datetime
+from typing import Any
+
+import dagster as dg
+import httpx
+from dagster import AssetExecutionContext
+from pydantic import Field
+
+from orchestration import transcripts as transcript_lib
+from orchestration.http import Backoff, RetryPolicy, send_with_retries
+from orchestration.partitions import recordings_daily_partition, window_dates
+from orchestration.symbl import parse
+from orchestration.warehouse import duckdb_store
+from orchestration.warehouse.metadata import Stopwatch, column_schema_metadata, preview
+from orchestration.warehouse.resource import WarehouseResource
+
+SUMMARY_INSTRUCTION = (
+    "Summarize this sales or support call in 3-5 sentences: the customer's situation, what was agreed, "
+    "and the next steps with owners and dates."
+)
+NEBULA_CONCURRENCY = 4
+
+
+class NebulaResource(dg.ConfigurableResource):
+    """Nebula's generate API. Disabled (the asset writes nothing) when no API key is configured."""
+
+    base_url: str = Field(
+        default="http://127.0.0.1:8765/nebula", description="Nebula base URL (env NEBULA_BASE_URL)"
+    )
+    api_key: str = Field(
+        default="", description="Nebula API key (env NEBULA_API_KEY); empty disables summaries"
+    )
+    max_new_tokens: int = 256
+    request_timeout_seconds: float = 60.0
+    max_retries: int = 4
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.api_key)
+
+    async def generate(self, client: httpx.AsyncClient, conversation_text: str) -> Any:
+        body = {
+            "prompt": {"instruction": SUMMARY_INSTRUCTION, "conversation": {"text": conversation_text}},
+            "max_new_tokens": self.max_new_tokens,
+            "temperature": 0,
+        }
+        policy = RetryPolicy(max_retries=self.max_retries, backoff=Backoff(0.5, 2.0, 10.0))
+        response = await send_with_retries(
+            lambda: client.post("/v1/model/generate", json=body, headers={"ApiKey": self.api_key}),
+            policy=policy,
+        )
+        if not response.is_success:
+            raise RuntimeError(
+                f"Nebula POST /v1/model/generate failed ({response.status_code}): {response.text[:300]}"
+            )
+        return response.json()
+
+    def http_client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=self.base_url.rstrip("/"), timeout=self.request_timeout_seconds)
+
+
+@dg.asset(
+    name="nebula_summaries",
+    group_name="symbl",
+    kinds={"python", "duckdb"},
+    deps=["transcripts"],
+    partitions_def=recordings_daily_partition,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    pool="duckdb_writer",
+    retry_policy=dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL),
+    description=(
+        "A Nebula LLM summary of each conversation's transcript, stored in raw.symbl_summaries with source "
+        "'nebula' beside Symbl's own summary. Skipped (no rows, no calls) when NEBULA_API_KEY is not set."
+    ),
+    metadata=column_schema_metadata("symbl_summaries"),
+)
+def nebula_summaries(
+    context: AssetExecutionContext, nebula: NebulaResource, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    clock = Stopwatch()
+    _, _, first, end = window_dates(context)
+    if not nebula.enabled:
+        context.log.info("NEBULA_API_KEY not set: Nebula summaries are disabled")
+        return dg.MaterializeResult(metadata={"enabled": False, "dagster/row_count": 0})
+    turns = warehouse.query(
+        "SELECT * FROM raw.transcripts WHERE partition_date >= ? AND partition_date < ? "
+        "ORDER BY conversation_id, turn_index",
+        [first, end],
+    )
+    by_conv: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for t in turns:
+        by_conv[t["conversation_id"]].append(t)
+
+    async def run_all() -> list[tuple[str, Any, Any, Exception | None]]:
+        gate = asyncio.Semaphore(NEBULA_CONCURRENCY)
+        async with nebula.http_client() as client:
+
+            async def one(cid: str, rows: list[dict[str, Any]]) -> tuple[str, Any, Any, Exception | None]:
+                async with gate:
+                    try:
+                        body = await nebula.generate(client, transcript_lib.transcript_text(rows))
+                        return cid, rows[0], body, None
+                    except Exception as exc:  # recorded per conversation; the others go on
+                        return cid, rows[0], None, exc
+
+            return list(await asyncio.gather(*(one(c, r) for c, r in by_conv.items())))
+
+    now = datetime.now(UTC)
+    summaries, raw_rows, rejections = [], [], []
+    for cid, first_turn, body, error in asyncio.run(run_all()):
+        if error is None:
+            raw_rows.append(
+                {
+                    "conversation_id": cid,
+                    "partition_date": first_turn["partition_date"],
+                    "endpoint": "nebula_summary",
+                    "fetched_at": now,
+                    "body": json.dumps(body),
+                }
+            )
+            try:
+                summaries += parse.parse_nebula_summary(cid, first_turn["partition_date"], body)
+                continue
+            except parse.ParseError as exc:
+                error = exc
+        context.log.error(f"{first_turn['recording_id']} / {cid}: Nebula summary failed: {error}")
+        rejections.append(
+            {
+                "partition_date": first_turn["partition_date"],
+                "source_file": f"nebula:conversation/{cid}",
+                "recording_id": first_turn["recording_id"],
+                "stage": "fetch:nebula_summary",
+                "reason": f"{type(error).__name__}: {error}",
+                "rejected_at": now,
+            }
+        )
+    with warehouse.connection() as con:
+        duckdb_store.replace_partition_rows(
+            con, "symbl_summaries", first, end, summaries, "source = 'nebula'"
+        )
+        duckdb_store.replace_partition_rows(
+            con, "symbl_responses", first, end, raw_rows, "endpoint = 'nebula_summary'"
+        )
+        duckdb_store.replace_partition_rows(
+            con, "recording_rejections", first, end, rejections, "stage = 'fetch:nebula_summary'"
+        )
+    return dg.MaterializeResult(
+        metadata={
+            "enabled": True,
+            "dagster/row_count": len(summaries),
+            "errors": len(rejections),
+            "preview": preview("symbl_summaries", summaries),
+            "seconds": clock.seconds,
+        }
+    )
