@@ -34,6 +34,8 @@ def prepare_environment(workdir: Path, sandbox_url: str) -> dict[str, str]:
         "SYMBL_BASE_URL": f"{sandbox_url}/symbl",
         "SEMARIZE_BASE_URL": f"{sandbox_url}/semarize",
         "NEBULA_BASE_URL": f"{sandbox_url}/nebula",
+        "SLACK_WEBHOOK_URL": f"{sandbox_url}/slack/services/T00000000/B00000000/sandbox-slack-token",
+        "CRM_BASE_URL": f"{sandbox_url}/crm",
         "CONVO_INTEL_DROP_FOLDER": str((workdir / "drop").resolve()),
         "CONVO_INTEL_WAREHOUSE": str((workdir / "warehouse" / "convo_intel.duckdb").resolve()),
         "CONVO_INTEL_ANALYST_WAREHOUSE": str(
@@ -78,7 +80,18 @@ def run_pipeline(first_day: str, last_day: str) -> dict[str, Any]:
     if not ingest.success:
         raise SystemExit("ingest run failed; see the Dagster logs above")
     started = time.monotonic()
-    build = defs.resolve_job_def("warehouse_build_job").execute_in_process(instance=instance, run_config=quiet)
+    routing = defs.resolve_job_def("routing_job").execute_in_process(
+        instance=instance,
+        run_config=quiet,
+        tags={ASSET_PARTITION_RANGE_START_TAG: first_day, ASSET_PARTITION_RANGE_END_TAG: last_day},
+    )
+    timings["routing_seconds"] = round(time.monotonic() - started, 1)
+    if not routing.success:
+        raise SystemExit("routing run failed; see the Dagster logs above")
+    started = time.monotonic()
+    build = defs.resolve_job_def("warehouse_build_job").execute_in_process(
+        instance=instance, run_config=quiet
+    )
     timings["warehouse_seconds"] = round(time.monotonic() - started, 1)
     if not build.success:
         raise SystemExit("warehouse build failed; see the Dagster logs above")
@@ -117,7 +130,8 @@ def print_report(analyst_path: str, live_path: str) -> None:
         print("  ".join(("" if v is None else str(v)).ljust(w) for v, w in zip(row, widths, strict=True)))
     print(
         f"\n{counts['raw.recordings']} recordings, {counts['raw.recording_rejections']} rejections, "
-        f"{counts['marts.fct_conversations']} conversations, {counts['raw.semarize_bricks']} bricks"
+        f"{counts['marts.fct_conversations']} conversations, {counts['raw.semarize_bricks']} bricks, "
+        f"{counts['raw.risk_alerts_sent']} risk alerts to Slack, {counts['raw.crm_sync']} CRM calls upserted"
     )
     print(f"Live warehouse:    {live_path}")
     print(f"Analyst copy:      {analyst_path}   (duckdb -readonly {analyst_path})")

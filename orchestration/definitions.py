@@ -13,6 +13,9 @@ from orchestration.checks import every_recording_accounted_for, unique_key_check
 from orchestration.partitions import PARTITIONS_TIMEZONE, recordings_daily_partition  # noqa: E402
 from orchestration.recordings.assets import recordings  # noqa: E402
 from orchestration.recordings.resource import DropFolderResource  # noqa: E402
+from orchestration.routing.assets import crm_activity, risk_alerts  # noqa: E402
+from orchestration.routing.crm import CrmResource  # noqa: E402
+from orchestration.routing.slack import SlackResource  # noqa: E402
 from orchestration.semarize.assets import semarize_bricks, transcripts  # noqa: E402
 from orchestration.semarize.resource import SemarizeResource  # noqa: E402
 from orchestration.symbl.conversations import symbl_conversations  # noqa: E402
@@ -33,7 +36,8 @@ INGEST_ASSETS = [
     semarize_bricks,
 ]
 TRACKER_ASSETS = [symbl_tracker_definitions, symbl_tracker_drift]
-ALL_ASSETS = [*INGEST_ASSETS, *TRACKER_ASSETS, convo_intel_dbt_assets, analyst_warehouse]
+ROUTING_ASSETS = [risk_alerts, crm_activity]
+ALL_ASSETS = [*INGEST_ASSETS, *TRACKER_ASSETS, *ROUTING_ASSETS, convo_intel_dbt_assets, analyst_warehouse]
 
 ingest_selection = dg.AssetSelection.assets(*INGEST_ASSETS)
 warehouse_selection = dg.AssetSelection.assets(convo_intel_dbt_assets, analyst_warehouse)
@@ -50,6 +54,14 @@ warehouse_build_job = dg.define_asset_job(
     name="warehouse_build_job",
     selection=warehouse_selection,
     description="dbt build (staging, marts, tests as asset checks), then publish the analysts' copy.",
+)
+
+# Risky calls to Slack, scores to the CRM: a job of its own so that a Slack or CRM outage never fails ingestion.
+routing_job = dg.define_asset_job(
+    name="routing_job",
+    selection=dg.AssetSelection.assets(*ROUTING_ASSETS),
+    partitions_def=recordings_daily_partition,
+    description="Post risk alerts to Slack (once per conversation and brick version) and upsert scores to the CRM.",
 )
 
 # trackers.yaml -> Symbl's management API (idempotent), then drift and unused terms into raw.symbl_tracker_drift.
@@ -80,6 +92,8 @@ def build_resources() -> dict[str, object]:
             kits=settings.kit_list(),
         ),
         "nebula": NebulaResource(base_url=dg.EnvVar("NEBULA_BASE_URL"), api_key=dg.EnvVar("NEBULA_API_KEY")),
+        "slack": SlackResource(webhook_url=dg.EnvVar("SLACK_WEBHOOK_URL")),
+        "crm": CrmResource(base_url=dg.EnvVar("CRM_BASE_URL"), access_token=dg.EnvVar("CRM_ACCESS_TOKEN")),
         "dbt": dbt_cli_resource(),
     }
 
@@ -87,7 +101,7 @@ def build_resources() -> dict[str, object]:
 defs = dg.Definitions(
     assets=ALL_ASSETS,
     asset_checks=[every_recording_accounted_for, *unique_key_checks],
-    jobs=[conversation_ingest_job, warehouse_build_job, tracker_sync_job],
+    jobs=[conversation_ingest_job, warehouse_build_job, routing_job, tracker_sync_job],
     resources=build_resources(),
     # In-process: the steps are I/O-bound async code, DuckDB wants one writer, and per-step overhead drops from
     # ~1.4 s (multiprocess) to ~0.05 s. Parallelism lives inside each step (asyncio), not across steps.

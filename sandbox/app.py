@@ -3,6 +3,8 @@
     /symbl      Symbl REST (Auth, Async, Job, Conversation, Trackers management)
     /semarize   Semarize REST
     /nebula     Symbl's Nebula LLM
+    /slack      Slack incoming webhooks (messages kept for inspection)
+    /crm        HubSpot-style CRM v3 objects (batch upsert by a unique property)
     /media      read-only static files from ``config.media_dir`` (a recording platform's CDN on loopback)
     /health     liveness
     /_sandbox   inspection and control: call counters by route template, run-time fault settings
@@ -26,9 +28,11 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from sandbox.config import SandboxConfig
+from sandbox.crm import build_crm_app
 from sandbox.middleware import CallCounter, CallCounterMiddleware, FaultInjectionMiddleware, RuntimeSettings
 from sandbox.nebula.app import build_nebula_app
 from sandbox.semarize.app import build_semarize_app
+from sandbox.slack import build_slack_app
 from sandbox.symbl.app import build_symbl_app
 from sandbox.symbl.insights import InsightsEngine
 
@@ -45,6 +49,8 @@ def build_app(config: SandboxConfig, *, insights_engine: InsightsEngine | None =
         "symbl": symbl,
         "semarize": build_semarize_app(config),
         "nebula": build_nebula_app(config),
+        "slack": build_slack_app(config),
+        "crm": build_crm_app(config),
     }
     control = _ControlApi(settings, counter, symbl, tuple(vendors))
     routes: list[BaseRoute] = [

@@ -16,6 +16,8 @@ DEFAULT_SYMBL_APP_ID = "sandbox-app-id"
 DEFAULT_SYMBL_APP_SECRET = "sandbox-app-secret"
 DEFAULT_SEMARIZE_API_KEY = "smz_test_sandbox"
 DEFAULT_NEBULA_API_KEY = "nebula-sandbox-key"
+DEFAULT_SLACK_WEBHOOK_TOKEN = "sandbox-slack-token"
+DEFAULT_CRM_TOKEN = "sandbox-crm-token"
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,10 @@ class SandboxConfig:
     symbl_app_secret: str = DEFAULT_SYMBL_APP_SECRET
     semarize_api_key: str = DEFAULT_SEMARIZE_API_KEY
     nebula_api_key: str = DEFAULT_NEBULA_API_KEY
+    # Slack: the last path segment of an incoming-webhook URL (/slack/services/<T>/<B>/<token>).
+    slack_webhook_token: str = DEFAULT_SLACK_WEBHOOK_TOKEN
+    # CRM (HubSpot-style private-app token, sent as Authorization: Bearer).
+    crm_token: str = DEFAULT_CRM_TOKEN
 
     # Symbl behaviour.
     token_lifetime_seconds: int = 86400

@@ -7,6 +7,8 @@ from them so that re-deriving after a parser change costs no API calls.
 
 from __future__ import annotations
 
+from orchestration.routing.tables import ROUTING_TABLES
+
 RAW_SCHEMA = "raw"
 
 TABLES: dict[str, str] = {
@@ -244,6 +246,9 @@ TABLES: dict[str, str] = {
         evidence VARCHAR[]
     """,
 }
+
+# Routing ledgers (Slack alerts sent, CRM objects written) are defined beside the routing code.
+TABLES.update(ROUTING_TABLES)
 
 
 def create_statements() -> list[str]:

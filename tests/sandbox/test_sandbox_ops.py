@@ -15,7 +15,7 @@ from tests.conftest import RunningSandbox, symbl_token_for
 
 def test_health_names_the_mounted_vendors_and_each_answers_under_its_prefix(sandbox: str) -> None:
     body = httpx.get(f"{sandbox}/health").json()
-    assert body == {"status": "ok", "vendors": ["symbl", "semarize", "nebula"]}
+    assert body == {"status": "ok", "vendors": ["symbl", "semarize", "nebula", "slack", "crm"]}
     # Unauthenticated calls reach each vendor's own auth check (401), not the root router's 404.
     assert httpx.get(f"{sandbox}/semarize/v1/runs").status_code == 401
     assert httpx.post(f"{sandbox}/nebula/v1/model/generate", json={"prompt": "hi"}).status_code == 401

@@ -1,0 +1,178 @@
+"""CRM write-back: an async client for HubSpot's CRM v3 objects API (batch upsert by a unique property), and the
+Dagster resource that configures it.
+
+Upserting by a unique property (our conversation id) instead of creating objects is what makes the write-back
+idempotent: a re-sent batch updates the same objects, never duplicates them. 429 (HubSpot's rate limits) and 5xx
+answers and transport failures are retried with backoff, honouring ``Retry-After`` when present. The access
+token is sent as a Bearer header only; it never appears in an exception message or a log line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+from urllib.parse import quote
+
+import dagster as dg
+import httpx
+from pydantic import Field
+
+from orchestration.http import Backoff, RetryPolicy, Sleep, send_with_retries, timeout
+
+BATCH_LIMIT = 100  # HubSpot's maximum inputs per batch request
+DEFAULT_ID_PROPERTY = "convo_intel_conversation_id"
+
+PropertyValue = str | int | float | bool | None
+
+
+class CrmAPIError(Exception):
+    """The CRM refused a request, or stayed unavailable through every retry (``status`` None: no answer)."""
+
+    def __init__(self, status: int | None, category: str, message: str, endpoint: str) -> None:
+        self.status = status
+        self.category = category
+        self.message = message
+        self.endpoint = endpoint
+        shown = status if status is not None else "no response"
+        super().__init__(f"CRM {endpoint} failed ({shown}, {category}): {message}")
+
+    @property
+    def retryable(self) -> bool:
+        return self.status is None or self.status == 429 or self.status >= 500
+
+
+@dataclass(frozen=True)
+class UpsertedObject:
+    id_value: str  # the idProperty value we sent (our conversation id)
+    crm_id: str  # the CRM's object id
+    new: bool  # created by this upsert (False: an existing object was updated)
+
+
+class CrmClient:
+    """One object type of the CRM. Use as ``async with CrmClient(...) as crm:``."""
+
+    def __init__(
+        self,
+        base_url: str,
+        access_token: str,
+        *,
+        object_type: str = "calls",
+        id_property: str = DEFAULT_ID_PROPERTY,
+        request_timeout_seconds: float = 30.0,
+        retry: RetryPolicy = RetryPolicy(max_retries=5),
+        sleep: Sleep | None = None,
+    ) -> None:
+        self.object_type = object_type
+        self.id_property = id_property
+        self._retry = retry
+        self._sleep = sleep
+        self._http = httpx.AsyncClient(
+            base_url=base_url.rstrip("/"),
+            headers={"Authorization": f"Bearer {access_token}"},
+            timeout=timeout(request_timeout_seconds),
+        )
+
+    async def __aenter__(self) -> CrmClient:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self._http.aclose()
+
+    async def batch_upsert(
+        self, objects: Sequence[tuple[str, Mapping[str, PropertyValue]]]
+    ) -> list[UpsertedObject]:
+        """Create or update up to ``BATCH_LIMIT`` objects, each keyed by its idProperty value.
+
+        ``objects`` is ``[(id_value, properties), ...]``. Results come back in the inputs' order (HubSpot does
+        not promise an order, so they are matched on the idProperty value).
+        """
+        if not objects:
+            return []
+        if len(objects) > BATCH_LIMIT:
+            raise ValueError(f"at most {BATCH_LIMIT} objects per batch; got {len(objects)}")
+        endpoint = f"/crm/v3/objects/{quote(self.object_type)}/batch/upsert"
+        body = {
+            "inputs": [
+                {"idProperty": self.id_property, "id": id_value, "properties": dict(properties)}
+                for id_value, properties in objects
+            ]
+        }
+        response = await self._send("POST", endpoint, json=body)
+        by_value: dict[str, UpsertedObject] = {}
+        for result in response.json().get("results", []):
+            value = str(result.get("properties", {}).get(self.id_property, ""))
+            by_value[value] = UpsertedObject(value, str(result["id"]), bool(result.get("new", False)))
+        missing = [id_value for id_value, _ in objects if id_value not in by_value]
+        if missing:
+            raise CrmAPIError(200, "INCOMPLETE_RESULT", f"no result for {len(missing)} inputs", endpoint)
+        return [by_value[id_value] for id_value, _ in objects]
+
+    async def get_by_id_value(self, id_value: str) -> dict[str, Any] | None:
+        """The object holding ``id_value`` in the idProperty, or None."""
+        endpoint = f"/crm/v3/objects/{quote(self.object_type)}/{quote(id_value, safe='')}"
+        response = await self._send("GET", endpoint, params={"idProperty": self.id_property}, allow={404})
+        return None if response.status_code == 404 else dict(response.json())
+
+    async def _send(
+        self, method: str, endpoint: str, *, allow: frozenset[int] | set[int] = frozenset(), **kwargs: Any
+    ) -> httpx.Response:
+        retry_kwargs: dict[str, Any] = {"policy": self._retry}
+        if self._sleep is not None:
+            retry_kwargs["sleep"] = self._sleep
+        try:
+            response = await send_with_retries(
+                lambda: self._http.request(method, endpoint, **kwargs), **retry_kwargs
+            )
+        except httpx.TransportError as exc:
+            raise CrmAPIError(None, type(exc).__name__, "no answer after retries", endpoint) from None
+        if response.status_code >= 400 and response.status_code not in allow:
+            raise _api_error(response, endpoint)
+        return response
+
+
+def _api_error(response: httpx.Response, endpoint: str) -> CrmAPIError:
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    if not isinstance(body, dict):
+        body = {}
+    category = str(body.get("category") or response.reason_phrase or "ERROR")
+    message = str(body.get("message") or response.text[:200] or "no message")
+    return CrmAPIError(response.status_code, category, message, endpoint)
+
+
+class CrmResource(dg.ConfigurableResource):
+    """A HubSpot-style CRM (private-app token). Configure with ``dg.EnvVar("CRM_BASE_URL")`` and
+    ``dg.EnvVar("CRM_ACCESS_TOKEN")``."""
+
+    base_url: str = Field(description="CRM API base URL (https://api.hubapi.com; env CRM_BASE_URL).")
+    access_token: str = Field(description="Private-app access token (a secret; env CRM_ACCESS_TOKEN).")
+    object_type: str = Field(default="calls", description="CRM object type conversations are written as.")
+    id_property: str = Field(
+        default=DEFAULT_ID_PROPERTY,
+        description="Unique-value property holding our conversation id (must exist in the CRM portal).",
+    )
+    request_timeout_seconds: float = Field(default=30.0, description="Per-request timeout.")
+    max_retries: int = Field(default=5, description="Retries of a 429/5xx/transport failure per request.")
+    backoff_initial_seconds: float = Field(
+        default=1.0, description="First retry delay ceiling (no Retry-After)."
+    )
+
+    def client(self) -> CrmClient:
+        """A new client; use it as ``async with resource.client() as crm:`` inside one event loop."""
+        return CrmClient(
+            self.base_url,
+            self.access_token,
+            object_type=self.object_type,
+            id_property=self.id_property,
+            request_timeout_seconds=self.request_timeout_seconds,
+            retry=RetryPolicy(
+                max_retries=self.max_retries,
+                backoff=Backoff(initial_seconds=self.backoff_initial_seconds, max_seconds=30.0),
+            ),
+        )
