@@ -17,7 +17,11 @@ from orchestration.recordings.sensors import new_recordings_sensor  # noqa: E402
 from orchestration.routing.assets import crm_activity, risk_alerts  # noqa: E402
 from orchestration.routing.crm import CrmResource  # noqa: E402
 from orchestration.routing.slack import SlackResource  # noqa: E402
-from orchestration.schedules import recordings_catch_up_schedule, warehouse_build_schedule  # noqa: E402
+from orchestration.schedules import (  # noqa: E402
+    recordings_catch_up_schedule,
+    routing_schedule,
+    warehouse_build_schedule,
+)
 from orchestration.semarize.assets import semarize_bricks, transcripts  # noqa: E402
 from orchestration.semarize.resource import SemarizeResource  # noqa: E402
 from orchestration.symbl.conversations import symbl_conversations  # noqa: E402
@@ -105,7 +109,7 @@ defs = dg.Definitions(
     asset_checks=[every_recording_accounted_for, *unique_key_checks],
     jobs=[conversation_ingest_job, warehouse_build_job, routing_job, tracker_sync_job],
     sensors=[new_recordings_sensor],
-    schedules=[recordings_catch_up_schedule, warehouse_build_schedule],
+    schedules=[recordings_catch_up_schedule, routing_schedule, warehouse_build_schedule],
     resources=build_resources(),
     # In-process: the steps are I/O-bound async code, DuckDB wants one writer, and per-step overhead drops from
     # ~1.4 s (multiprocess) to ~0.05 s. Parallelism lives inside each step (asyncio), not across steps.

@@ -74,3 +74,12 @@ def test_warehouse_build_runs_hourly_well_after_each_catch_up() -> None:
     assert [
         r.partition_key for r in evaluate(warehouse_build_schedule, datetime(2026, 4, 7, 10, 45, tzinfo=UTC))
     ] == [None]
+
+
+def test_routing_schedule_requests_yesterday_and_today_after_the_catch_up() -> None:
+    from orchestration.schedules import routing_schedule
+
+    tick = datetime(2026, 5, 6, 10, 35, tzinfo=UTC)
+    requests = routing_schedule(dg.build_schedule_context(scheduled_execution_time=tick))
+    assert [r.partition_key for r in requests] == ["2026-05-05", "2026-05-06"]
+    assert len({r.run_key for r in requests}) == 2
