@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import dagster as dg
 
 from orchestration.symbl.signals import SIGNALS
@@ -72,3 +74,92 @@ def _unique_keys_check(asset_name: str, tables: tuple[str, ...]) -> dg.AssetChec
 
 
 unique_key_checks = [_unique_keys_check(s.asset_name, s.tables) for s in SIGNALS]
+
+
+GENERIC_SPEAKER = r"^(speaker|spk|unknown speaker)[ _-]?\d*$"
+
+
+@dg.asset_check(
+    asset="symbl_messages",
+    description=(
+        "Diarization looks right: per conversation, the number of distinct speakers Symbl detected is within the "
+        "manifest's participant count, and no speaker is a generic 'Speaker N' label (which means diarization "
+        "could not tell people apart or channel metadata was missing). Warns listing the conversations."
+    ),
+)
+def speakers_match_participants(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    rows = warehouse.query(
+        f"""
+        WITH speakers AS (
+            SELECT m.conversation_id,
+                   count(DISTINCT coalesce(m.speaker_email, m.speaker_name)) AS detected,
+                   count(DISTINCT m.speaker_name) FILTER (
+                       WHERE regexp_matches(lower(trim(m.speaker_name)), '{GENERIC_SPEAKER}')
+                   ) AS generic
+            FROM raw.symbl_messages m GROUP BY 1
+        )
+        SELECT c.recording_id, s.conversation_id, s.detected, s.generic, r.participant_count
+        FROM speakers s
+        JOIN raw.symbl_conversations c USING (conversation_id)
+        JOIN raw.recordings r USING (recording_id)
+        WHERE s.generic > 0 OR s.detected > r.participant_count OR s.detected < least(2, r.participant_count)
+        ORDER BY 1
+        """
+    )
+    (total,) = warehouse.query("SELECT count(DISTINCT conversation_id) AS n FROM raw.symbl_messages")[
+        0
+    ].values()
+    return dg.AssetCheckResult(
+        passed=not rows,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "conversations": total,
+            "suspicious": len(rows),
+            "generic_labels": sum(1 for r in rows if r["generic"]),
+            "examples": ", ".join(
+                f"{r['recording_id']} ({r['detected']} speakers / {r['participant_count']} participants)"
+                for r in rows[:10]
+            )
+            or "none",
+        },
+    )
+
+
+@dg.asset_check(
+    asset="semarize_bricks",
+    description=(
+        "Bricks match their Kit's declared types: every brick value was accepted by the Kit schema (type "
+        "violations are rejected into raw.recording_rejections with stage 'semarize'), and each (kit, brick) "
+        "always lands with one value type."
+    ),
+)
+def bricks_match_kit_types(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    mixed = warehouse.query(
+        """
+        SELECT kit_code, brick_key, string_agg(DISTINCT value_type, ', ') AS types
+        FROM raw.semarize_bricks WHERE value_type <> 'null'
+        GROUP BY 1, 2 HAVING count(DISTINCT value_type) > 1
+        """
+    )
+    violations = warehouse.query(
+        "SELECT recording_id, reason FROM raw.recording_rejections "
+        "WHERE stage = 'semarize' AND reason LIKE 'brick type:%' ORDER BY rejected_at DESC"
+    )
+    return dg.AssetCheckResult(
+        passed=not mixed and not violations,
+        metadata={
+            "mixed_types": ", ".join(f"{m['kit_code']}.{m['brick_key']} ({m['types']})" for m in mixed)
+            or "none",
+            "type_violations": len(violations),
+            "examples": "; ".join(f"{v['recording_id']}: {v['reason']}" for v in violations[:5]) or "none",
+        },
+    )
+
+
+# Today's partition must be materialized by 20:00 in the partitions' timezone (calls end; the catch-up has run).
+freshness_checks = dg.build_time_partition_freshness_checks(
+    assets=["recordings", "symbl_conversations", "semarize_bricks"],
+    deadline_cron="0 20 * * *",
+    timezone=os.environ.get("CONVO_INTEL_TIMEZONE", "UTC"),
+)
+freshness_checks_sensor = dg.build_sensor_for_freshness_checks(freshness_checks=freshness_checks)

@@ -9,7 +9,14 @@ from orchestration import settings
 settings.apply_defaults()
 
 # Imports below read configuration from the environment the line above completed.
-from orchestration.checks import every_recording_accounted_for, unique_key_checks  # noqa: E402
+from orchestration.checks import (  # noqa: E402
+    bricks_match_kit_types,
+    every_recording_accounted_for,
+    freshness_checks,
+    freshness_checks_sensor,
+    speakers_match_participants,
+    unique_key_checks,
+)
 from orchestration.partitions import PARTITIONS_TIMEZONE, recordings_daily_partition  # noqa: E402
 from orchestration.recordings.assets import recordings  # noqa: E402
 from orchestration.recordings.resource import DropFolderResource  # noqa: E402
@@ -106,9 +113,15 @@ def build_resources() -> dict[str, object]:
 
 defs = dg.Definitions(
     assets=ALL_ASSETS,
-    asset_checks=[every_recording_accounted_for, *unique_key_checks],
+    asset_checks=[
+        every_recording_accounted_for,
+        speakers_match_participants,
+        bricks_match_kit_types,
+        *unique_key_checks,
+        *freshness_checks,
+    ],
     jobs=[conversation_ingest_job, warehouse_build_job, routing_job, tracker_sync_job],
-    sensors=[new_recordings_sensor],
+    sensors=[new_recordings_sensor, freshness_checks_sensor],
     schedules=[recordings_catch_up_schedule, routing_schedule, warehouse_build_schedule],
     resources=build_resources(),
     # In-process: the steps are I/O-bound async code, DuckDB wants one writer, and per-step overhead drops from

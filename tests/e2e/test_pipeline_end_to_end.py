@@ -42,6 +42,7 @@ class World:
         self.base = sandbox.base_url
         self.warehouse = str(root / "warehouse" / "live.duckdb")
         self.analyst = str(root / "warehouse" / "analyst.duckdb")
+        self.first_ingest: Any = None
 
     def ingest(self, first: str, last: str | None = None) -> Any:
         from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
@@ -108,7 +109,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             "CONVO_INTEL_ANALYST_WAREHOUSE": w.analyst,
         }.items():
             mp.setenv(key, value)
-        w.ingest("2026-04-07", "2026-07-08")
+        w.first_ingest = w.ingest("2026-04-07", "2026-07-08")
         w.build_warehouse()
         yield w
     mp.undo()
@@ -165,6 +166,13 @@ def test_bad_manifests_are_rejected_with_reasons_and_the_day_completes(world: Wo
         assert word in by_file[name].lower(), by_file[name]
     day = world.sql("SELECT count(*) FROM raw.recordings WHERE partition_date = '2026-04-07'")[0][0]
     assert day == 3  # rec-a, rec-b, rec-c went through beside the three bad ones
+
+
+def test_data_promise_checks_pass_on_a_clean_corpus(world: World) -> None:
+    evaluations = {e.check_name: e.passed for e in world.first_ingest.get_asset_check_evaluations()}
+    for check in ("every_recording_accounted_for", "speakers_match_participants", "bricks_match_kit_types"):
+        assert evaluations.get(check) is True, (check, evaluations)
+    assert all(v for k, v in evaluations.items() if k.endswith("_keys_unique")), evaluations
 
 
 def test_host_not_in_roster_is_processed_as_unassigned(world: World) -> None:
