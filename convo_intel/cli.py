@@ -1,4 +1,4 @@
-"""The `convo-intel` command: sandbox server, demo corpus, demo run, dev environment."""
+"""The `convo-intel` command: sandbox server, webhook receiver, demo corpus, demo run, dev environment."""
 
 from __future__ import annotations
 
@@ -42,6 +42,13 @@ def _cmd_demo_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_webhooks(args: argparse.Namespace) -> int:
+    from orchestration.webhooks.app import serve
+
+    serve(host=args.host, port=args.port)
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from convo_intel.demo import run_demo
 
@@ -73,6 +80,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--media-base-url", default=None, help="base URL that serves OUT/media, for *_url manifests"
     )
     p.set_defaults(func=_cmd_demo_data)
+
+    p = sub.add_parser(
+        "webhooks", help="serve the webhook receiver (Symbl job callbacks, signed recording-platform events)"
+    )
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8780)
+    p.set_defaults(func=_cmd_webhooks)
 
     p = sub.add_parser("demo", help="sandbox + demo corpus + every partition + dbt, then print the scorecard")
     p.add_argument("--workdir", default="var/demo")

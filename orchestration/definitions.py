@@ -39,6 +39,8 @@ from orchestration.symbl.tracker_sync import symbl_tracker_definitions, symbl_tr
 from orchestration.warehouse.dbt import convo_intel_dbt_assets, dbt_cli_resource  # noqa: E402
 from orchestration.warehouse.resource import WarehouseResource  # noqa: E402
 from orchestration.warehouse.snapshot import analyst_warehouse  # noqa: E402
+from orchestration.webhooks.resource import WebhookInboxResource  # noqa: E402
+from orchestration.webhooks.sensor import inbox_sensor  # noqa: E402
 
 INGEST_ASSETS = [
     recordings,
@@ -107,6 +109,11 @@ def build_resources() -> dict[str, object]:
         "nebula": NebulaResource(base_url=dg.EnvVar("NEBULA_BASE_URL"), api_key=dg.EnvVar("NEBULA_API_KEY")),
         "slack": SlackResource(webhook_url=dg.EnvVar("SLACK_WEBHOOK_URL")),
         "crm": CrmResource(base_url=dg.EnvVar("CRM_BASE_URL"), access_token=dg.EnvVar("CRM_ACCESS_TOKEN")),
+        "webhook_inbox": WebhookInboxResource(
+            inbox_dir=dg.EnvVar("CONVO_INTEL_INBOX_DIR"),
+            public_base_url=dg.EnvVar("CONVO_INTEL_WEBHOOK_PUBLIC_URL"),
+            symbl_callback_token=dg.EnvVar("CONVO_INTEL_SYMBL_CALLBACK_TOKEN"),
+        ),
         "dbt": dbt_cli_resource(),
     }
 
@@ -121,7 +128,7 @@ defs = dg.Definitions(
         *freshness_checks,
     ],
     jobs=[conversation_ingest_job, warehouse_build_job, routing_job, tracker_sync_job],
-    sensors=[new_recordings_sensor, freshness_checks_sensor],
+    sensors=[new_recordings_sensor, inbox_sensor, freshness_checks_sensor],
     schedules=[recordings_catch_up_schedule, routing_schedule, warehouse_build_schedule],
     resources=build_resources(),
     # In-process: the steps are I/O-bound async code, DuckDB wants one writer, and per-step overhead drops from

@@ -30,6 +30,10 @@ DEFAULTS: dict[str, tuple[str, str | None]] = {
     "CRM_BASE_URL": (f"{SANDBOX_URL}/crm", None),
     "CRM_ACCESS_TOKEN": ("sandbox-crm-token", "CRM_BASE_URL"),
     "SYMBL_CONCURRENT_JOBS": ("5", None),
+    "CONVO_INTEL_INBOX_DIR": ("var/inbox", None),
+    # Empty: Symbl callbacks off, jobs awaited by polling. Set both to have Symbl call the webhook receiver.
+    "CONVO_INTEL_WEBHOOK_PUBLIC_URL": ("", None),
+    "CONVO_INTEL_SYMBL_CALLBACK_TOKEN": ("", None),
     "SEMARIZE_KITS": ("SLSDISC1", None),
     "CONVO_INTEL_DROP_FOLDER": ("var/drop", None),
     "CONVO_INTEL_WAREHOUSE": ("var/warehouse/convo_intel.duckdb", None),
@@ -48,7 +52,7 @@ def _is_loopback(url: str) -> bool:
 def apply_defaults(environ: dict[str, str] | None = None) -> None:
     env = os.environ if environ is None else environ
     for name, (default, guard) in DEFAULTS.items():
-        if env.get(name):
+        if env.get(name) or (default == "" and name in env):
             continue
         if guard is not None and not _is_loopback(env.get(guard, "")):
             if name in OPTIONAL_SECRETS:

@@ -1,6 +1,7 @@
 """The `symbl_conversations` asset: submit what is new, record the ids at once, wait for the jobs."""
 
 import asyncio
+import time
 from collections import Counter
 from datetime import date
 from typing import Any
@@ -10,18 +11,53 @@ from dagster import AssetExecutionContext
 
 from orchestration.partitions import recordings_daily_partition, window_dates
 from orchestration.symbl import ledger
-from orchestration.symbl.client import SymblAPIError, SymblClient, SymblJobTimeout
-from orchestration.symbl.ledger import ACTIVE_STATUSES, LedgerEntry
+from orchestration.symbl.client import JobStatus, SymblAPIError, SymblClient, SymblJobTimeout
+from orchestration.symbl.ledger import ACTIVE_STATUSES, TERMINAL_STATUSES, LedgerEntry
 from orchestration.symbl.resource import SymblResource
 from orchestration.symbl.submission import MediaError, prepare_submit, submit_options
 from orchestration.symbl.trackers import load_trackers
 from orchestration.warehouse.metadata import Stopwatch, column_schema_metadata, preview
 from orchestration.warehouse.resource import WarehouseResource
+from orchestration.webhooks.resource import WebhookInboxResource
 
 
 class SymblConversationsConfig(dg.Config):
     max_attempts: int = 3  # a recording whose jobs failed this many times is left failed (visible in checks)
-    webhook_url: str | None = None  # Symbl callback URL; polling stays the backstop
+    # With callbacks configured, how long to wait for one before polling Symbl's Job API as the backstop.
+    callback_grace_seconds: float = 300.0
+
+
+class CallbackWatcher:
+    """Job statuses from Symbl's callbacks in the webhook inbox: a local file read, no API call.
+
+    All waiting jobs share one read of the inbox per refresh interval, so a thousand waiting jobs cost one
+    directory scan every half second, not a thousand.
+    """
+
+    def __init__(self, inbox: WebhookInboxResource, refresh_seconds: float = 0.5) -> None:
+        self._inbox = inbox
+        self._refresh = refresh_seconds
+        self._statuses: dict[str, str] = {}
+        self._read_at = float("-inf")
+        self._lock = asyncio.Lock()
+
+    async def status(self, job_id: str) -> str | None:
+        async with self._lock:
+            if time.monotonic() - self._read_at >= self._refresh:
+                self._statuses = await asyncio.to_thread(self._inbox.latest_job_status)
+                self._read_at = time.monotonic()
+        return self._statuses.get(job_id)
+
+    async def wait(self, job_id: str, timeout_seconds: float) -> str | None:
+        """The job's terminal status once its callback arrives, or None after the timeout."""
+        deadline = time.monotonic() + timeout_seconds
+        while True:
+            status = await self.status(job_id)
+            if status in TERMINAL_STATUSES:
+                return status
+            if time.monotonic() >= deadline:
+                return None
+            await asyncio.sleep(self._refresh)
 
 
 def recordings_in_window(warehouse: WarehouseResource, first: date, end: date) -> list[dict[str, Any]]:
@@ -40,6 +76,8 @@ async def _process(
     config: SymblConversationsConfig,
     deadline_seconds: float,
     trackers: list[dict[str, Any]],
+    inbox: WebhookInboxResource,
+    callbacks: CallbackWatcher | None,
 ) -> str:
     rid = recording["recording_id"]
     if entry.status == "completed":
@@ -56,7 +94,7 @@ async def _process(
                 call = prepare_submit(
                     client,
                     recording,
-                    submit_options(recording, webhook_url=config.webhook_url, trackers=trackers),
+                    submit_options(recording, webhook_url=inbox.symbl_callback_url(), trackers=trackers),
                 )
                 result = await call()
             except MediaError as exc:
@@ -69,11 +107,13 @@ async def _process(
                 return "failed"
             entry = entry.submitted(result.conversation_id, result.job_id)
             ledger.save(warehouse, entry)  # the id is durable before any waiting
+            if callbacks is not None:
+                inbox.register_job(result.job_id, rid, entry.partition_date)
             outcome = "submitted"
             context.log.info(f"{rid}: conversation {result.conversation_id}, job {result.job_id}")
 
         try:
-            status = await client.wait_for_job(entry.job_id, deadline_seconds=deadline_seconds)
+            status = await _await_job(client, callbacks, entry.job_id, deadline_seconds, config)
         except SymblJobTimeout:
             ledger.save(warehouse, entry.with_status("in_progress"))
             context.log.warning(f"{rid}: job {entry.job_id} still running at the deadline; resumed next run")
@@ -90,6 +130,25 @@ async def _process(
     ledger.save(warehouse, entry.with_status("failed", reason))
     context.log.error(f"{rid}: job {entry.job_id} failed: {reason}")
     return "failed"
+
+
+async def _await_job(
+    client: SymblClient,
+    callbacks: CallbackWatcher | None,
+    job_id: str,
+    deadline_seconds: float,
+    config: SymblConversationsConfig,
+) -> JobStatus:
+    """By callback when configured (zero Job API calls for a completed job), else by polling with backoff."""
+    if callbacks is not None:
+        hinted = await callbacks.wait(job_id, min(config.callback_grace_seconds, deadline_seconds))
+        if hinted == "completed":
+            return JobStatus(job_id, "completed", None)
+        if hinted == "failed":
+            return await client.get_job(
+                job_id
+            )  # one read, for the failure reason the callback does not carry
+    return await client.wait_for_job(job_id, deadline_seconds=deadline_seconds)
 
 
 @dg.asset(
@@ -113,6 +172,7 @@ def symbl_conversations(
     config: SymblConversationsConfig,
     symbl: SymblResource,
     warehouse: WarehouseResource,
+    webhook_inbox: WebhookInboxResource,
 ) -> dg.MaterializeResult:
     clock = Stopwatch()
     _, _, first, end = window_dates(context)
@@ -120,6 +180,11 @@ def symbl_conversations(
     existing = ledger.load(warehouse, [r["recording_id"] for r in recs])
     trackers = [{"name": t["name"], "vocabulary": t["vocabulary"]} for t in load_trackers()]
     context.log.info(f"{len(recs)} recordings in {first}..{end}; {len(existing)} already in the ledger")
+
+    callbacks = CallbackWatcher(webhook_inbox) if webhook_inbox.callbacks_enabled else None
+    context.log.info(
+        "awaiting jobs by " + ("Symbl callbacks (polling as backstop)" if callbacks else "polling")
+    )
 
     async def run_all() -> list[str]:
         async with symbl.client() as client:
@@ -134,6 +199,8 @@ def symbl_conversations(
                     config,
                     symbl.job_deadline_seconds,
                     trackers,
+                    webhook_inbox,
+                    callbacks,
                 )
                 for rec in recs
             ]

@@ -345,3 +345,36 @@ def test_code_location_loads_without_errors() -> None:
         timeout=180,
     )
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_symbl_callbacks_complete_jobs_with_zero_job_polls(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from orchestration.webhooks.app import WebhookSettings, build_webhook_app
+
+    token = "callback-token-0123456789abcdef"
+    inbox = tmp_path / "inbox"
+    day = "2026-06-09"
+    ids = []
+    for i in range(2):
+        call = corpus.Call(
+            f"rec-hook-{i}", f"{day}T1{i}:00:00Z", "Nora Fischer", "nora.fischer@lumen.example",
+            "Ron Swanson", "ron@pawnee.example", "Pawnee", "audio_file", corpus.SHALLOW, f"Hook {i}",
+        )  # fmt: skip
+        corpus.write_call(world.drop, call)
+        ids.append(call.recording_id)
+    receiver = ServedApp(build_webhook_app(WebhookSettings(inbox_dir=inbox, symbl_callback_token=token)))
+    with receiver:
+        monkeypatch.setenv("CONVO_INTEL_INBOX_DIR", str(inbox))
+        monkeypatch.setenv("CONVO_INTEL_WEBHOOK_PUBLIC_URL", receiver.base_url)
+        monkeypatch.setenv("CONVO_INTEL_SYMBL_CALLBACK_TOKEN", token)
+        httpx.post(f"{world.base}/_sandbox/stats/reset").raise_for_status()
+        world.ingest(day)
+        calls = world.calls()
+    assert calls.get("GET /symbl/v1/job/{jobId}", 0) == 0, calls
+    assert submissions(calls) == 2
+    rows = world.sql(
+        "SELECT recording_id, status FROM raw.symbl_conversations WHERE recording_id LIKE 'rec-hook-%' ORDER BY 1"
+    )
+    assert rows == [(i, "completed") for i in ids]
+    assert list((inbox / "jobs").glob("*.json")), "jobs were not registered for the inbox sensor"
