@@ -187,9 +187,8 @@ def test_sensor_loads_with_the_project_definitions() -> None:
     """The sensor targets the real ingest job and its resources resolve next to the project's own."""
     from orchestration.definitions import defs
 
-    merged = dg.Definitions.merge(
-        defs, dg.Definitions(sensors=[inbox_sensor], resources={"webhook_inbox": WebhookInboxResource()})
-    )
-    sensor = merged.get_repository_def().get_sensor_def("inbox_sensor")
+    sensor = defs.get_repository_def().get_sensor_def("inbox_sensor")
+    assert sensor is inbox_sensor
+    assert isinstance(defs.resources["webhook_inbox"], WebhookInboxResource)
     assert sensor.job_name == "conversation_ingest_job"
     assert sensor.default_status == dg.DefaultSensorStatus.STOPPED
