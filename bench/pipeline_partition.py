@@ -54,7 +54,9 @@ def main() -> int:
         "SANDBOX_MEDIA_DIR": str((drop / "media").resolve()),
     }
     port = free_port()
-    generate(out_dir=drop, seed=11, recordings=args.recordings, media_base_url=f"http://127.0.0.1:{port}/media")
+    generate(
+        out_dir=drop, seed=11, recordings=args.recordings, media_base_url=f"http://127.0.0.1:{port}/media"
+    )
     with sandbox_process(work / "sandbox", port=port, env=sandbox_env) as base:
         n = squash_to_one_day(drop, DAY)
         prepare_environment(work, base)
