@@ -21,3 +21,14 @@ def window_dates(context: AssetExecutionContext) -> tuple[datetime, datetime, da
     """The run's time window (one day or a backfilled range) as aware datetimes and as [start, end) dates."""
     window = context.partition_time_window
     return window.start, window.end, window.start.date(), window.end.date()
+
+
+# What every daily asset that writes the warehouse shares: the partitions, single-run backfills (a date range is
+# one run; the asset handles the whole window), and the one-writer DuckDB pool.
+DAILY_WAREHOUSE_WRITER = {
+    "partitions_def": recordings_daily_partition,
+    "backfill_policy": dg.BackfillPolicy.single_run(),
+    "pool": "duckdb_writer",
+}
+# For assets that call an external API: transient outages beyond the clients' own retries re-run the step.
+NETWORK_RETRY = dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL)

@@ -6,7 +6,11 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 from dagster import AssetExecutionContext
 
-from orchestration.partitions import PARTITIONS_TIMEZONE, recordings_daily_partition, window_dates
+from orchestration.partitions import (
+    DAILY_WAREHOUSE_WRITER,
+    PARTITIONS_TIMEZONE,
+    window_dates,
+)
 from orchestration.recordings.resource import DropFolderResource
 from orchestration.warehouse import duckdb_store
 from orchestration.warehouse.metadata import Stopwatch, column_schema_metadata, preview
@@ -23,9 +27,7 @@ def partition_date_of(start_time: datetime) -> date:
     name="recordings",
     group_name="recordings",
     kinds={"python", "duckdb"},
-    partitions_def=recordings_daily_partition,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    pool="duckdb_writer",
+    **DAILY_WAREHOUSE_WRITER,
     description=(
         "Recording manifests whose start time falls in the partition, validated against the drop-folder format. "
         "Invalid manifests (bad JSON, missing fields, missing media, hostile values) land in "

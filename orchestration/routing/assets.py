@@ -18,7 +18,7 @@ import dagster as dg
 from dagster import AssetExecutionContext
 from pydantic import Field
 
-from orchestration.partitions import recordings_daily_partition, window_dates
+from orchestration.partitions import DAILY_WAREHOUSE_WRITER, window_dates
 from orchestration.routing import payloads
 from orchestration.routing.crm import BATCH_LIMIT, CrmAPIError, CrmResource
 from orchestration.routing.payloads import RiskAlert
@@ -160,9 +160,7 @@ def _alert(row: dict[str, Any], values: dict[str, payloads.BrickValue]) -> RiskA
     group_name="routing",
     kinds={"slack", "duckdb"},
     deps=["semarize_bricks"],
-    partitions_def=recordings_daily_partition,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    pool="duckdb_writer",
+    **DAILY_WAREHOUSE_WRITER,
     description=(
         "One Slack message per conversation whose risk brick (SLSDISC1 risk_flag) is true: score card, reason, "
         "evidence, rep, account and a link back. Never twice for the same brick version (conversation x "
@@ -330,9 +328,7 @@ def _record_sync(warehouse: WarehouseResource, object_type: str, rows: Sequence[
     group_name="routing",
     kinds={"hubspot", "duckdb"},
     deps=["semarize_bricks", "symbl_analytics"],
-    partitions_def=recordings_daily_partition,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    pool="duckdb_writer",
+    **DAILY_WAREHOUSE_WRITER,
     description=(
         "Every scored conversation upserted to the CRM as a call (keyed by conversation id, batches of 100): "
         "title, start, duration, rep, account, rep talk ratio and each kit's typed brick values "

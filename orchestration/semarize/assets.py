@@ -10,7 +10,11 @@ import dagster as dg
 from dagster import AssetExecutionContext
 
 from orchestration import transcripts as transcript_lib
-from orchestration.partitions import recordings_daily_partition, window_dates
+from orchestration.partitions import (
+    DAILY_WAREHOUSE_WRITER,
+    NETWORK_RETRY,
+    window_dates,
+)
 from orchestration.semarize import parse as brick_parse
 from orchestration.semarize.client import SemarizeAPIError, SemarizeClient
 from orchestration.semarize.resource import SemarizeResource
@@ -26,9 +30,7 @@ RUN_CONCURRENCY = 8
     group_name="transcripts",
     kinds={"python", "duckdb"},
     deps=["symbl_messages"],
-    partitions_def=recordings_daily_partition,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    pool="duckdb_writer",
+    **DAILY_WAREHOUSE_WRITER,
     description=(
         "Speaker turns per conversation: consecutive Symbl messages by the same speaker merged, in time order. "
         "The Semarize input is built from these turns."
@@ -115,10 +117,8 @@ def _reusable_runs(warehouse: WarehouseResource, keys: list[str]) -> dict[str, d
     group_name="semarize",
     kinds={"python", "duckdb"},
     deps=["transcripts"],
-    partitions_def=recordings_daily_partition,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    pool="duckdb_writer",
-    retry_policy=dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL),
+    **DAILY_WAREHOUSE_WRITER,
+    retry_policy=NETWORK_RETRY,
     description=(
         "Each configured Semarize Kit run on each conversation's transcript (sync mode, falling back to polling, "
         "with a deterministic Idempotency-Key). One row per conversation x kit x brick with typed value columns, "

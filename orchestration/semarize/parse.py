@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+from orchestration.jsontypes import json_type
+
 Row = dict[str, Any]
 
 # The declared brick types a Kit schema uses, and the value_type each lands as.
@@ -81,12 +83,12 @@ def kit_schema_from_json(doc: Mapping[str, Any]) -> KitSchema:
     ``bricks`` member may also be an object keyed by brick key (the key then need not repeat inside).
     """
     if not isinstance(doc, Mapping):
-        raise ValueError(f"kit schema must be an object, got {_json_type(doc)}")
+        raise ValueError(f"kit schema must be an object, got {json_type(doc)}")
     raw_bricks = doc.get("bricks") or []
     if isinstance(raw_bricks, Mapping):
         raw_bricks = [{**spec, "key": key} for key, spec in raw_bricks.items() if isinstance(spec, Mapping)]
     if not isinstance(raw_bricks, list):
-        raise ValueError(f"kit schema 'bricks' must be a list, got {_json_type(raw_bricks)}")
+        raise ValueError(f"kit schema 'bricks' must be a list, got {json_type(raw_bricks)}")
     bricks: dict[str, BrickSpec] = {}
     for index, spec in enumerate(raw_bricks):
         if not isinstance(spec, Mapping) or not isinstance(spec.get("key"), str):
@@ -224,7 +226,7 @@ class _BrickProblem(ValueError):
 
 def _brick_fields(brick: Any, spec: BrickSpec | None) -> Row:
     if not isinstance(brick, Mapping):
-        raise _BrickProblem(f"expected an object with 'value', got {_json_type(brick)}")
+        raise _BrickProblem(f"expected an object with 'value', got {json_type(brick)}")
     if "value" not in brick:
         raise _BrickProblem("has no 'value'")
     value = brick["value"]
@@ -253,23 +255,23 @@ def _check_declared(value: Any, spec: BrickSpec) -> str:
         return "null"
     if spec.type == "boolean":
         if not isinstance(value, bool):
-            raise _BrickProblem(f"declared boolean, got {_json_type(value)} {_preview(value)}")
+            raise _BrickProblem(f"declared boolean, got {json_type(value)} {_preview(value)}")
         return "boolean"
     if spec.type == "score":
         if not _is_number(value):
-            raise _BrickProblem(f"declared score, got {_json_type(value)} {_preview(value)}")
+            raise _BrickProblem(f"declared score, got {json_type(value)} {_preview(value)}")
         if (spec.min is not None and value < spec.min) or (spec.max is not None and value > spec.max):
             raise _BrickProblem(f"score {value} is outside the declared range {_range(spec)}")
         return "number"
     if spec.type in ("category", "string_or_null"):
         if not isinstance(value, str):
-            raise _BrickProblem(f"declared {spec.type}, got {_json_type(value)} {_preview(value)}")
+            raise _BrickProblem(f"declared {spec.type}, got {json_type(value)} {_preview(value)}")
         if spec.type == "category" and spec.values is not None and value not in spec.values:
             raise _BrickProblem(f"category {_preview(value)} is not one of {list(spec.values)}")
         return "string"
     # string_list
     if not _is_string_list(value):
-        raise _BrickProblem(f"declared string_list, got {_json_type(value)} {_preview(value)}")
+        raise _BrickProblem(f"declared string_list, got {json_type(value)} {_preview(value)}")
     return "string_list"
 
 
@@ -284,7 +286,7 @@ def _infer(value: Any) -> str:
         return "string"
     if _is_string_list(value):
         return "string_list"
-    raise _BrickProblem(f"value of unsupported type {_json_type(value)} {_preview(value)}")
+    raise _BrickProblem(f"value of unsupported type {json_type(value)} {_preview(value)}")
 
 
 def _confidence(value: Any) -> float | None:
@@ -298,7 +300,7 @@ def _confidence(value: Any) -> float | None:
 def _reason(value: Any) -> str | None:
     if value is None or isinstance(value, str):
         return value
-    raise _BrickProblem(f"reason must be a string, got {_json_type(value)}")
+    raise _BrickProblem(f"reason must be a string, got {json_type(value)}")
 
 
 def _evidence(value: Any) -> list[str] | None:
@@ -309,7 +311,7 @@ def _evidence(value: Any) -> list[str] | None:
         return [value] if value.strip() else []
     if _is_string_list(value):
         return list(value)
-    raise _BrickProblem(f"evidence must be a string or a list of strings, got {_json_type(value)}")
+    raise _BrickProblem(f"evidence must be a string or a list of strings, got {json_type(value)}")
 
 
 # --- small helpers ----------------------------------------------------------------------------------------
@@ -331,22 +333,6 @@ def _range(spec: BrickSpec) -> str:
 
 def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, Mapping):
-        return "object"
-    return type(value).__name__
 
 
 def _preview(value: Any, limit: int = 40) -> str:

@@ -9,7 +9,11 @@ from typing import Any
 import dagster as dg
 from dagster import AssetExecutionContext
 
-from orchestration.partitions import recordings_daily_partition, window_dates
+from orchestration.partitions import (
+    DAILY_WAREHOUSE_WRITER,
+    NETWORK_RETRY,
+    window_dates,
+)
 from orchestration.symbl import ledger
 from orchestration.symbl.client import JobStatus, SymblAPIError, SymblClient, SymblJobTimeout
 from orchestration.symbl.ledger import ACTIVE_STATUSES, TERMINAL_STATUSES, LedgerEntry
@@ -156,10 +160,8 @@ async def _await_job(
     group_name="symbl",
     kinds={"python", "duckdb"},
     deps=["recordings"],
-    partitions_def=recordings_daily_partition,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    pool="duckdb_writer",
-    retry_policy=dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL),
+    **DAILY_WAREHOUSE_WRITER,
+    retry_policy=NETWORK_RETRY,
     description=(
         "The conversation-id ledger: each recording submitted to Symbl's Async API once, its conversation and job "
         "ids written the moment Symbl answers, then the jobs awaited (polling with backoff, bounded by the "

@@ -13,7 +13,11 @@ from pydantic import Field
 
 from orchestration import transcripts as transcript_lib
 from orchestration.http import Backoff, RetryPolicy, send_with_retries
-from orchestration.partitions import recordings_daily_partition, window_dates
+from orchestration.partitions import (
+    DAILY_WAREHOUSE_WRITER,
+    NETWORK_RETRY,
+    window_dates,
+)
 from orchestration.symbl import parse
 from orchestration.warehouse import duckdb_store
 from orchestration.warehouse.metadata import Stopwatch, column_schema_metadata, preview
@@ -69,10 +73,8 @@ class NebulaResource(dg.ConfigurableResource):
     group_name="symbl",
     kinds={"python", "duckdb"},
     deps=["transcripts"],
-    partitions_def=recordings_daily_partition,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    pool="duckdb_writer",
-    retry_policy=dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL),
+    **DAILY_WAREHOUSE_WRITER,
+    retry_policy=NETWORK_RETRY,
     description=(
         "A Nebula LLM summary of each conversation's transcript, stored in raw.symbl_summaries with source "
         "'nebula' beside Symbl's own summary. Skipped (no rows, no calls) when NEBULA_API_KEY is not set."

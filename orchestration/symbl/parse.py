@@ -24,6 +24,8 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
 from typing import Any
 
+from orchestration.jsontypes import json_type
+
 Row = dict[str, Any]
 
 # Symbl's documented thresholds on the polarity score, used when a response omits `suggested`.
@@ -64,14 +66,14 @@ class _Fields:
         if value is None:
             return None
         if not isinstance(value, dict):
-            raise self.error(path, f"expected an object, got {_json_type(value)}")
+            raise self.error(path, f"expected an object, got {json_type(value)}")
         return value
 
     def items(self, value: Any, path: str) -> list[Any]:
         if value is None:
             return []
         if not isinstance(value, list):
-            raise self.error(path, f"expected an array, got {_json_type(value)}")
+            raise self.error(path, f"expected an array, got {json_type(value)}")
         return value
 
     def item_objects(self, value: Any, path: str) -> Iterable[tuple[str, dict[str, Any]]]:
@@ -85,7 +87,7 @@ class _Fields:
         if value is None:
             return None
         if not isinstance(value, str):
-            raise self.error(path, f"expected a string, got {_json_type(value)}")
+            raise self.error(path, f"expected a string, got {json_type(value)}")
         return value
 
     def required_string(self, value: Any, path: str) -> str:
@@ -99,7 +101,7 @@ class _Fields:
         if value is None or value == "":
             return None
         if isinstance(value, bool) or not isinstance(value, str | int):
-            raise self.error(path, f"expected an id (string), got {_json_type(value)}")
+            raise self.error(path, f"expected an id (string), got {json_type(value)}")
         return str(value)
 
     def required_ident(self, value: Any, path: str) -> str:
@@ -122,7 +124,7 @@ class _Fields:
             except ValueError:
                 raise self.error(path, f"expected a number, got the string {_preview(value)}") from None
         else:
-            raise self.error(path, f"expected a number, got {_json_type(value)}")
+            raise self.error(path, f"expected a number, got {json_type(value)}")
         if not math.isfinite(result):
             raise self.error(path, f"expected a finite number, got {value!r}")
         return result
@@ -143,14 +145,14 @@ class _Fields:
         # Query-string style booleans appear in Symbl's own option handling; accept them here too.
         if isinstance(value, str) and value.strip().lower() in ("true", "false"):
             return value.strip().lower() == "true"
-        raise self.error(path, f"expected a boolean, got {_json_type(value)}")
+        raise self.error(path, f"expected a boolean, got {json_type(value)}")
 
     def timestamp(self, value: Any, path: str) -> datetime | None:
         """ISO-8601 with or without ``Z``/offset/fractional seconds; a naive time is taken as UTC."""
         if value is None or value == "":
             return None
         if not isinstance(value, str):
-            raise self.error(path, f"expected an ISO-8601 timestamp string, got {_json_type(value)}")
+            raise self.error(path, f"expected an ISO-8601 timestamp string, got {json_type(value)}")
         try:
             parsed = datetime.fromisoformat(value.strip())
         except ValueError:
@@ -206,20 +208,6 @@ def stable_key(*parts: Any) -> str:
     return hashlib.sha1(encoded.encode("utf-8")).hexdigest()[:16]
 
 
-def _json_type(value: Any) -> str:
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return type(value).__name__
-
-
 def _preview(text: str, limit: int = 40) -> str:
     return repr(text if len(text) <= limit else text[:limit] + "...")
 
@@ -256,7 +244,7 @@ def _wrapped(fields: _Fields, body: Any, key: str) -> list[Any]:
     """The list under a top-level wrapper key; a missing wrapper is an error (an error body, not data)."""
     decoded = _decode(fields, body)
     if not isinstance(decoded, dict):
-        raise fields.error("body", f"expected an object with {key!r}, got {_json_type(decoded)}")
+        raise fields.error("body", f"expected an object with {key!r}, got {json_type(decoded)}")
     if key not in decoded:
         raise fields.error("body", f"has no {key!r} list")
     return fields.items(decoded[key], key)
@@ -454,7 +442,7 @@ def parse_analytics(conversation_id: str, partition_date: date, body: Any) -> tu
     f = _Fields("analytics", conversation_id)
     decoded = _decode(f, body)
     if not isinstance(decoded, dict):
-        raise f.error("body", f"expected an object with 'members'/'metrics', got {_json_type(decoded)}")
+        raise f.error("body", f"expected an object with 'members'/'metrics', got {json_type(decoded)}")
 
     members: list[Row] = []
     for p, member in f.item_objects(decoded.get("members"), "members"):
@@ -526,7 +514,7 @@ def parse_trackers(conversation_id: str, partition_date: date, body: Any) -> lis
     if isinstance(decoded, dict) and "trackers" in decoded:
         decoded = decoded["trackers"]
     if not isinstance(decoded, list):
-        raise f.error("body", f"expected an array of trackers, got {_json_type(decoded)}")
+        raise f.error("body", f"expected an array of trackers, got {json_type(decoded)}")
 
     rows: list[Row] = []
     for p, tracker in f.item_objects(decoded, "trackers"):
@@ -589,7 +577,7 @@ def parse_nebula_summary(conversation_id: str, partition_date: date, body: Any) 
     f = _Fields("nebula_summary", conversation_id)
     decoded = _decode(f, body)
     if not isinstance(decoded, dict):
-        raise f.error("body", f"expected an object with 'output', got {_json_type(decoded)}")
+        raise f.error("body", f"expected an object with 'output', got {json_type(decoded)}")
     output = f.obj(decoded.get("output"), "output")
     if output is None:
         raise f.error("output", "is required")

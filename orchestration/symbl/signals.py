@@ -10,7 +10,11 @@ from typing import Any
 import dagster as dg
 from dagster import AssetExecutionContext
 
-from orchestration.partitions import recordings_daily_partition, window_dates
+from orchestration.partitions import (
+    DAILY_WAREHOUSE_WRITER,
+    NETWORK_RETRY,
+    window_dates,
+)
 from orchestration.symbl import parse
 from orchestration.symbl.client import SymblClient
 from orchestration.symbl.resource import SymblResource
@@ -120,10 +124,8 @@ def build_signal_asset(spec: SignalSpec) -> dg.AssetsDefinition:
         group_name="symbl",
         kinds={"python", "duckdb"},
         deps=["symbl_conversations"],
-        partitions_def=recordings_daily_partition,
-        backfill_policy=dg.BackfillPolicy.single_run(),
-        pool="duckdb_writer",
-        retry_policy=dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL),
+        **DAILY_WAREHOUSE_WRITER,
+        retry_policy=NETWORK_RETRY,
         description=(
             f"{spec.description} From GET /v1/conversations/{{id}}/{spec.signal.replace('_', '-')} for every "
             "completed conversation of the partition; the verbatim response is kept in raw.symbl_responses."
