@@ -110,6 +110,8 @@ def print_report(analyst_path: str, live_path: str) -> None:
                 "raw.recording_rejections",
                 "marts.fct_conversations",
                 "raw.semarize_bricks",
+                "raw.risk_alerts_sent",
+                "raw.crm_sync",
             )
         }
         rows = con.execute(

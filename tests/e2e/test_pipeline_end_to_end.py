@@ -175,6 +175,18 @@ def test_data_promise_checks_pass_on_a_clean_corpus(world: World) -> None:
     assert all(v for k, v in evaluations.items() if k.endswith("_keys_unique")), evaluations
 
 
+def test_demo_report_prints_the_team_scorecard_from_the_analyst_copy(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from convo_intel.demo import print_report
+
+    print_report(world.analyst, world.warehouse)
+    out = capsys.readouterr().out
+    assert "Team x fiscal quarter scorecard" in out
+    assert "Enterprise Sales" in out and "FY2026-Q2" in out and "unassigned" in out
+    assert "4 conversations" in out and world.analyst in out
+
+
 def test_host_not_in_roster_is_processed_as_unassigned(world: World) -> None:
     rows = world.sql("SELECT team FROM marts.fct_conversations WHERE recording_id = 'rec-c'")
     assert rows == [("unassigned",)]
