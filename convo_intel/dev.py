@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -24,7 +25,19 @@ def run_dev(workdir: Path, port: int = 3000, sandbox_port: int = 8765) -> int:
         )
         print(f"drop recordings into {drop.resolve()}/manifests (see docs/drop-folder.md)", flush=True)
         cmd = [sys.executable, "-m", "dagster", "dev", "-m", "orchestration.definitions", "-h", "127.0.0.1"]
+        # SIGTERM (a supervisor, `timeout`) must stop dagster dev too, not orphan it: treat it like Ctrl-C.
+        signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+        dagster = subprocess.Popen([*cmd, "-p", str(port)], env=os.environ.copy())
         try:
-            return subprocess.call([*cmd, "-p", str(port)], env=os.environ.copy())
+            return dagster.wait()
         except KeyboardInterrupt:
-            return 0
+            dagster.send_signal(signal.SIGINT)  # dagster dev shuts its webserver and daemon down on SIGINT
+            try:
+                return dagster.wait(30)
+            except subprocess.TimeoutExpired:
+                dagster.kill()
+                return 1
+
+
+def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
