@@ -29,6 +29,8 @@ class SymblConversationsConfig(dg.Config):
     max_attempts: int = 3  # a recording whose jobs failed this many times is left failed (visible in checks)
     # With callbacks configured, how long to wait for one before polling Symbl's Job API as the backstop.
     callback_grace_seconds: float = 300.0
+    # Overrides the resource's job deadline for this run (e.g. a short run that leaves long jobs for the next one).
+    job_deadline_seconds: float | None = None
 
 
 class CallbackWatcher:
@@ -199,7 +201,7 @@ def symbl_conversations(
                     existing.get(rec["recording_id"])
                     or LedgerEntry.new(rec["recording_id"], rec["partition_date"]),
                     config,
-                    symbl.job_deadline_seconds,
+                    config.job_deadline_seconds or symbl.job_deadline_seconds,
                     trackers,
                     webhook_inbox,
                     callbacks,

@@ -44,14 +44,14 @@ class World:
         self.analyst = str(root / "warehouse" / "analyst.duckdb")
         self.first_ingest: Any = None
 
-    def ingest(self, first: str, last: str | None = None) -> Any:
+    def ingest(self, first: str, last: str | None = None, run_config: dict[str, Any] | None = None) -> Any:
         from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
         from orchestration.definitions import defs
 
         job = defs.resolve_job_def("conversation_ingest_job")
         if last is None:
-            result = job.execute_in_process(partition_key=first, raise_on_error=False)
+            result = job.execute_in_process(partition_key=first, run_config=run_config, raise_on_error=False)
         else:
             tags = {ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last}
             result = job.execute_in_process(tags=tags, raise_on_error=False)
@@ -390,3 +390,49 @@ def test_symbl_callbacks_complete_jobs_with_zero_job_polls(
     )
     assert rows == [(i, "completed") for i in ids]
     assert list((inbox / "jobs").glob("*.json")), "jobs were not registered for the inbox sensor"
+
+
+def test_a_callback_that_arrives_after_the_run_completes_the_job_in_the_next_run_with_zero_polls(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from orchestration.webhooks.app import WebhookSettings, build_webhook_app
+
+    token = "callback-token-fedcba9876543210"
+    inbox = tmp_path / "inbox"
+    day = "2026-06-16"
+    call = corpus.Call(
+        "rec-late-hook", f"{day}T10:00:00Z", "Ethan Brooks", "ethan.brooks@lumen.example",
+        "Leslie Knope", "leslie@pawnee.example", "Pawnee", "audio_file", corpus.DISCOVERY, "Late hook",
+    )  # fmt: skip
+    corpus.write_call(world.drop, call)
+    short_wait = {"ops": {"symbl_conversations": {"config": {"job_deadline_seconds": 0.3}}}}
+    with ServedApp(
+        build_webhook_app(WebhookSettings(inbox_dir=inbox, symbl_callback_token=token))
+    ) as receiver:
+        monkeypatch.setenv("CONVO_INTEL_INBOX_DIR", str(inbox))
+        monkeypatch.setenv("CONVO_INTEL_WEBHOOK_PUBLIC_URL", receiver.base_url)
+        monkeypatch.setenv("CONVO_INTEL_SYMBL_CALLBACK_TOKEN", token)
+        world.faults(processing_factor=0.03)  # an 80 s call now takes ~2.4 s: longer than the run waits
+        try:
+            world.ingest(day, run_config=short_wait)
+        finally:
+            world.faults(processing_factor=0.002)
+        (status,) = world.sql(
+            "SELECT status FROM raw.symbl_conversations WHERE recording_id = 'rec-late-hook'"
+        )[0]
+        assert status in ("submitted", "scheduled", "in_progress")
+        deadline = time.monotonic() + 30
+        from orchestration.webhooks.inbox import latest_job_status
+
+        while "completed" not in latest_job_status(inbox).values():
+            assert time.monotonic() < deadline, "the sandbox never called back"
+            time.sleep(0.2)
+        httpx.post(f"{world.base}/_sandbox/stats/reset").raise_for_status()
+        world.ingest(day)
+        calls = world.calls()
+    assert calls.get("GET /symbl/v1/job/{jobId}", 0) == 0, calls
+    assert submissions(calls) == 0
+    (status,) = world.sql("SELECT status FROM raw.symbl_conversations WHERE recording_id = 'rec-late-hook'")[
+        0
+    ]
+    assert status == "completed"
