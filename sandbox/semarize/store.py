@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from sandbox.store import SqliteStore
 
 TERMINAL_STATUSES = frozenset({"succeeded", "failed", "cancelled"})
 
@@ -69,20 +70,13 @@ class IdempotencyConflict(Exception):
 
 
 class RunStore:
-    """Thread-safe access to the SQLite file (one connection, serialised by a lock; every call is short)."""
+    """Runs and idempotency keys in the vendor's SQLite file (the shared ``SqliteStore`` plumbing)."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
-        with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.executescript(_SCHEMA)
+        self._db = SqliteStore(path, [stmt for stmt in _SCHEMA.split(";") if stmt.strip()])
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self._db.close()
 
     def create(
         self, run: StoredRun, idempotency_key: str | None, request_sha256: str
@@ -91,89 +85,74 @@ class RunStore:
 
         Raises ``IdempotencyConflict`` when the key was seen with a different request body.
         """
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                if idempotency_key is not None:
-                    seen = self._db.execute(
-                        "SELECT request_sha256, run_id FROM idempotency_keys WHERE idempotency_key = ?",
-                        (idempotency_key,),
+        with self._db.transaction() as con:
+            if idempotency_key is not None:
+                seen = con.execute(
+                    "SELECT request_sha256, run_id FROM idempotency_keys WHERE idempotency_key = ?",
+                    (idempotency_key,),
+                ).fetchone()
+                if seen is not None:
+                    if seen["request_sha256"] != request_sha256:
+                        raise IdempotencyConflict(idempotency_key)
+                    original = con.execute(
+                        "SELECT * FROM runs WHERE run_id = ?", (seen["run_id"],)
                     ).fetchone()
-                    if seen is not None:
-                        self._db.execute("COMMIT")
-                        if seen["request_sha256"] != request_sha256:
-                            raise IdempotencyConflict(idempotency_key)
-                        original = self._get_locked(seen["run_id"])
-                        assert original is not None
-                        return original, True
-                self._db.execute(
-                    "INSERT INTO runs (run_id, created_at, finishes_at, kit_code, kit_version_id, run_type, "
-                    "request_id, input_json, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        run.run_id,
-                        run.created_at,
-                        run.finishes_at,
-                        run.kit_code,
-                        run.kit_version_id,
-                        run.run_type,
-                        run.request_id,
-                        json.dumps(run.input, separators=(",", ":")),
-                        run.status,
-                    ),
+                    assert original is not None
+                    return _from_row(original), True
+            con.execute(
+                "INSERT INTO runs (run_id, created_at, finishes_at, kit_code, kit_version_id, run_type, "
+                "request_id, input_json, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    run.run_id,
+                    run.created_at,
+                    run.finishes_at,
+                    run.kit_code,
+                    run.kit_version_id,
+                    run.run_type,
+                    run.request_id,
+                    json.dumps(run.input, separators=(",", ":")),
+                    run.status,
+                ),
+            )
+            if idempotency_key is not None:
+                con.execute(
+                    "INSERT INTO idempotency_keys (idempotency_key, request_sha256, run_id) VALUES (?, ?, ?)",
+                    (idempotency_key, request_sha256, run.run_id),
                 )
-                if idempotency_key is not None:
-                    self._db.execute(
-                        "INSERT INTO idempotency_keys (idempotency_key, request_sha256, run_id) "
-                        "VALUES (?, ?, ?)",
-                        (idempotency_key, request_sha256, run.run_id),
-                    )
-                self._db.execute("COMMIT")
-            except BaseException:
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
-                raise
         return run, False
 
     def get(self, run_id: str) -> StoredRun | None:
-        with self._lock:
-            return self._get_locked(run_id)
+        row = self._db.query_one("SELECT * FROM runs WHERE run_id = ?", (run_id,))
+        return _from_row(row) if row is not None else None
 
     def newest(self, limit: int) -> list[StoredRun]:
-        with self._lock:
-            rows = self._db.execute("SELECT * FROM runs ORDER BY created_at DESC, seq DESC LIMIT ?", (limit,))
-            return [_from_row(r) for r in rows.fetchall()]
+        rows = self._db.query("SELECT * FROM runs ORDER BY created_at DESC, seq DESC LIMIT ?", (limit,))
+        return [_from_row(r) for r in rows]
 
     def count(self) -> int:
-        with self._lock:
-            return int(self._db.execute("SELECT count(*) FROM runs").fetchone()[0])
+        return int(self._db.scalar("SELECT count(*) FROM runs"))
 
     def mark_running(self, run_id: str) -> None:
-        with self._lock:
-            self._db.execute(
-                "UPDATE runs SET status = 'running' WHERE run_id = ? AND status = 'queued'", (run_id,)
-            )
+        self._db.execute(
+            "UPDATE runs SET status = 'running' WHERE run_id = ? AND status = 'queued'", (run_id,)
+        )
 
     def finish(self, run_id: str, completed_at: float, result: Mapping[str, Any]) -> None:
         """Record the terminal state; a run already finished by a concurrent reader keeps its first result."""
-        with self._lock:
-            self._db.execute(
-                "UPDATE runs SET status = ?, completed_at = ?, output_json = ?, error_code = ?, "
-                "error_message = ?, error_user_message = ? "
-                "WHERE run_id = ? AND status IN ('queued', 'running')",
-                (
-                    result["status"],
-                    completed_at,
-                    json.dumps(result["output"]) if result.get("output") is not None else None,
-                    result.get("error_code"),
-                    result.get("error_message"),
-                    result.get("error_user_message"),
-                    run_id,
-                ),
-            )
-
-    def _get_locked(self, run_id: str) -> StoredRun | None:
-        row = self._db.execute("SELECT * FROM runs WHERE run_id = ?", (run_id,)).fetchone()
-        return _from_row(row) if row is not None else None
+        self._db.execute(
+            "UPDATE runs SET status = ?, completed_at = ?, output_json = ?, error_code = ?, "
+            "error_message = ?, error_user_message = ? "
+            "WHERE run_id = ? AND status IN ('queued', 'running')",
+            (
+                result["status"],
+                completed_at,
+                json.dumps(result["output"]) if result.get("output") is not None else None,
+                result.get("error_code"),
+                result.get("error_message"),
+                result.get("error_user_message"),
+                run_id,
+            ),
+        )
 
 
 def _from_row(row: sqlite3.Row) -> StoredRun:
