@@ -57,12 +57,9 @@ def recordings(
             con, "recording_rejections", first_day, end_day, dated, "stage IN ('manifest', 'media')"
         )
         # Undated rejections (files too broken to date) are re-reported by every scan: keep exactly the current set.
-        con.execute("BEGIN TRANSACTION")
-        con.execute(
-            "DELETE FROM raw.recording_rejections WHERE partition_date IS NULL AND stage = 'manifest'"
+        duckdb_store.replace_rows(
+            con, "recording_rejections", "partition_date IS NULL AND stage = 'manifest'", [], undated
         )
-        duckdb_store.insert_rows(con, "recording_rejections", undated)
-        con.execute("COMMIT")
 
     context.log.info(
         f"{len(rows)} recordings, {len(dated) + len(undated)} rejected, window {first_day}..{end_day}"

@@ -23,7 +23,7 @@ from orchestration.routing import payloads
 from orchestration.routing.crm import BATCH_LIMIT, CrmAPIError, CrmResource
 from orchestration.routing.payloads import RiskAlert
 from orchestration.routing.slack import SlackResource, SlackWebhookError
-from orchestration.routing.tables import ensure_routing_tables
+from orchestration.warehouse import duckdb_store
 from orchestration.warehouse.resource import WarehouseResource
 
 # Where "Open the conversation" points. Placeholders: {conversation_id}, {recording_id}, {partition_date},
@@ -47,11 +47,6 @@ class RiskAlertsConfig(dg.Config):
         "{partition_date}, {kit_code}, {run_id}).",
     )
     max_evidence_quotes: int = Field(default=3, description="Evidence quotes shown per alert.")
-
-
-def _ensure_tables(warehouse: WarehouseResource) -> None:
-    with warehouse.connection() as con:
-        ensure_routing_tables(con)
 
 
 # --- risk_alerts ----------------------------------------------------------------------------------------------
@@ -102,36 +97,25 @@ def _record_alert_attempt(
 ) -> None:
     """Replace the (conversation, run) ledger row in one short transaction."""
     sent = error is None
+    ledger_row = {
+        "conversation_id": row["conversation_id"],
+        "run_id": row["run_id"],
+        "partition_date": row["partition_date"],
+        "recording_id": row["recording_id"],
+        "kit_code": row["kit_code"],
+        "kit_version_id": row["kit_version_id"],
+        "status": "sent" if sent else "failed",
+        "attempts": (row["ledger_attempts"] or 0) + 1,
+        "last_error": error,
+        "first_attempt_at": row["ledger_first_attempt_at"] or now,
+        "sent_at": now if sent else None,
+        "updated_at": now,
+    }
     with warehouse.connection() as con:
-        con.execute("BEGIN TRANSACTION")
-        try:
-            con.execute(
-                "DELETE FROM raw.risk_alerts_sent WHERE conversation_id = ? AND run_id = ?",
-                [row["conversation_id"], row["run_id"]],
-            )
-            con.execute(
-                "INSERT INTO raw.risk_alerts_sent (conversation_id, run_id, partition_date, recording_id, "
-                "kit_code, kit_version_id, status, attempts, last_error, first_attempt_at, sent_at, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    row["conversation_id"],
-                    row["run_id"],
-                    row["partition_date"],
-                    row["recording_id"],
-                    row["kit_code"],
-                    row["kit_version_id"],
-                    "sent" if sent else "failed",
-                    (row["ledger_attempts"] or 0) + 1,
-                    error,
-                    row["ledger_first_attempt_at"] or now,
-                    now if sent else None,
-                    now,
-                ],
-            )
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
+        duckdb_store.replace_rows(
+            con, "risk_alerts_sent", "conversation_id = ? AND run_id = ?", [row["conversation_id"], row["run_id"]],
+            [ledger_row],
+        )  # fmt: skip
 
 
 def _alert(row: dict[str, Any], values: dict[str, payloads.BrickValue]) -> RiskAlert:
@@ -176,7 +160,6 @@ def risk_alerts(
 ) -> dg.MaterializeResult:
     started = datetime.now(UTC)
     _, _, first, end = window_dates(context)
-    _ensure_tables(warehouse)
     flagged = _risky_conversations(warehouse, config, first, end)
     pending = [r for r in flagged if r["ledger_status"] != "sent"]
     cards = _scorecards(warehouse, [r["run_id"] for r in pending], config.risk_brick_key)
@@ -294,33 +277,26 @@ def _synced_hashes(
 
 def _record_sync(warehouse: WarehouseResource, object_type: str, rows: Sequence[dict[str, Any]]) -> None:
     """Replace the batch's ledger rows in one short transaction."""
+    ledger_rows = [
+        {
+            "conversation_id": r["conversation_id"],
+            "object_type": object_type,
+            "partition_date": r["partition_date"],
+            "crm_id": r["crm_id"],
+            "properties_hash": r["properties_hash"],
+            "properties": json.dumps(r["properties"], sort_keys=True),
+            "synced_at": r["synced_at"],
+        }
+        for r in rows
+    ]
     with warehouse.connection() as con:
-        con.execute("BEGIN TRANSACTION")
-        try:
-            con.execute(
-                "DELETE FROM raw.crm_sync WHERE object_type = ? AND conversation_id IN (SELECT unnest(?::VARCHAR[]))",
-                [object_type, [r["conversation_id"] for r in rows]],
-            )
-            con.executemany(
-                "INSERT INTO raw.crm_sync (conversation_id, object_type, partition_date, crm_id, properties_hash, "
-                "properties, synced_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [
-                    [
-                        r["conversation_id"],
-                        object_type,
-                        r["partition_date"],
-                        r["crm_id"],
-                        r["properties_hash"],
-                        json.dumps(r["properties"], sort_keys=True),
-                        r["synced_at"],
-                    ]
-                    for r in rows
-                ],
-            )
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
+        duckdb_store.replace_rows(
+            con,
+            "crm_sync",
+            "object_type = ? AND conversation_id IN (SELECT unnest(?::VARCHAR[]))",
+            [object_type, [r["conversation_id"] for r in rows]],
+            ledger_rows,
+        )
 
 
 @dg.asset(
@@ -340,7 +316,6 @@ def crm_activity(
 ) -> dg.MaterializeResult:
     started = datetime.now(UTC)
     _, _, first, end = window_dates(context)
-    _ensure_tables(warehouse)
     conversations, bricks = _scored_conversations(warehouse, first, end)
     ids = sorted(conversations)
     ratios = _rep_talk_ratios(warehouse, ids)

@@ -1,12 +1,10 @@
 """The routing ledgers in the raw schema: which risk alerts went to Slack, and what was written to the CRM.
 
-Same format as ``orchestration.warehouse.schema.TABLES`` (column list per table), so the warehouse schema can
-adopt them verbatim. Until it does, the routing assets create them themselves (``ensure_routing_tables``).
+Same format as ``orchestration.warehouse.schema.TABLES`` (column list per table), which adopts them: every
+warehouse connection creates them with the rest of the raw schema.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 # The raw schema's name, spelled out rather than imported so that warehouse/schema.py can import this module.
 RAW_SCHEMA = "raw"
@@ -40,15 +38,3 @@ ROUTING_TABLES: dict[str, str] = {
         synced_at TIMESTAMPTZ NOT NULL
     """,
 }
-
-
-def create_statements() -> list[str]:
-    return [f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}"] + [
-        f"CREATE TABLE IF NOT EXISTS {RAW_SCHEMA}.{name} ({columns})"
-        for name, columns in ROUTING_TABLES.items()
-    ]
-
-
-def ensure_routing_tables(con: Any) -> None:
-    for statement in create_statements():
-        con.execute(statement)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, date, datetime
-from typing import Any
 
 from orchestration.warehouse import duckdb_store
 from orchestration.warehouse.resource import WarehouseResource
@@ -81,11 +80,6 @@ def load(warehouse: WarehouseResource, recording_ids: list[str]) -> dict[str, Le
 def save(warehouse: WarehouseResource, entry: LedgerEntry) -> None:
     """Upsert one row in a short transaction (called between network waits, never holding a connection)."""
     with warehouse.connection() as con:
-        con.execute("BEGIN TRANSACTION")
-        con.execute("DELETE FROM raw.symbl_conversations WHERE recording_id = ?", [entry.recording_id])
-        duckdb_store.insert_rows(con, "symbl_conversations", [_row(entry)])
-        con.execute("COMMIT")
-
-
-def _row(entry: LedgerEntry) -> dict[str, Any]:
-    return asdict(entry)
+        duckdb_store.replace_rows(
+            con, "symbl_conversations", "recording_id = ?", [entry.recording_id], [asdict(entry)]
+        )

@@ -23,7 +23,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import dagster as dg
-import pyarrow as pa
 from dagster import AssetExecutionContext
 
 from orchestration.symbl.client import SymblAPIError, SymblClient
@@ -35,8 +34,8 @@ from orchestration.symbl.trackers import (
     normalize_term,
     trackers_file,
 )
+from orchestration.warehouse import duckdb_store
 from orchestration.warehouse.resource import WarehouseResource
-from orchestration.warehouse.schema import RAW_SCHEMA, TABLES
 
 MANAGED_CATEGORY = "managed-by:convo-intel"
 
@@ -55,31 +54,6 @@ UNUSED_TERM = "unused_term"
 REMOTE_DRIFT_KINDS = frozenset({MISSING_REMOTE, EXTRA_REMOTE, VOCABULARY_DIFFERS, DESCRIPTION_DIFFERS})
 
 DRIFT_TABLE = "symbl_tracker_drift"
-# The same DDL belongs in orchestration/warehouse/schema.py TABLES; until it is there this module creates the table.
-_DRIFT_COLUMNS_DDL = """
-        checked_at TIMESTAMPTZ NOT NULL,
-        tracker_name VARCHAR NOT NULL,
-        kind VARCHAR NOT NULL,          -- missing_remote | extra_remote | vocabulary_differs |
-                                        -- description_differs | unused_term
-        term VARCHAR,                   -- the vocabulary term (unused_term only)
-        details VARCHAR NOT NULL,
-        remote_tracker_id VARCHAR,      -- NULL when the tracker is missing from Symbl
-        managed BOOLEAN,                -- the remote tracker carries the managed-by:convo-intel category
-        window_start TIMESTAMPTZ,       -- unused_term: recordings searched started after this...
-        window_end TIMESTAMPTZ          -- ...and at or before this (the newest recording)
-"""
-DRIFT_COLUMNS_DDL = TABLES.get(DRIFT_TABLE, _DRIFT_COLUMNS_DDL)
-DRIFT_COLUMNS = (
-    "checked_at",
-    "tracker_name",
-    "kind",
-    "term",
-    "details",
-    "remote_tracker_id",
-    "managed",
-    "window_start",
-    "window_end",
-)
 
 
 class SyncPlanError(ValueError):
@@ -498,23 +472,8 @@ def drift_rows(
 
 def replace_drift_rows(warehouse: WarehouseResource, rows: Sequence[dict[str, Any]]) -> None:
     """The table is a snapshot of the latest check: replaced as a whole, in one transaction."""
-    table = f"{RAW_SCHEMA}.{DRIFT_TABLE}"
-    data = pa.Table.from_pylist([{c: r.get(c) for c in DRIFT_COLUMNS} for r in rows]) if rows else None
     with warehouse.connection() as con:
-        con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({DRIFT_COLUMNS_DDL})")
-        con.execute("BEGIN TRANSACTION")
-        try:
-            con.execute(f"DELETE FROM {table}")
-            if data is not None:
-                con.register("_tracker_drift_rows", data)
-                try:
-                    con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _tracker_drift_rows")
-                finally:
-                    con.unregister("_tracker_drift_rows")
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
+        duckdb_store.replace_rows(con, DRIFT_TABLE, "true", [], rows)
 
 
 def _findings_markdown(findings: Sequence[DriftFinding], limit: int = 20) -> str:

@@ -96,6 +96,21 @@ def insert_rows(con: Any, table: str, rows: Sequence[dict[str, Any]]) -> int:
     return len(rows)
 
 
+def replace_rows(
+    con: Any, table: str, where: str, params: Sequence[Any], rows: Sequence[dict[str, Any]]
+) -> int:
+    """Delete what `where` selects and insert `rows`, in one transaction: an idempotent upsert by key or window."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(f"DELETE FROM {RAW_SCHEMA}.{table} WHERE {where}", list(params))
+        n = insert_rows(con, table, rows)
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    return n
+
+
 def replace_partition_rows(
     con: Any,
     table: str,
@@ -105,19 +120,11 @@ def replace_partition_rows(
     extra_predicate: str = "",
     params: Sequence[Any] = (),
 ) -> int:
-    """Replace the rows of [start, end) in one transaction, so a re-run of a partition never duplicates."""
-    con.execute("BEGIN TRANSACTION")
-    try:
-        where = "partition_date >= ? AND partition_date < ?"
-        if extra_predicate:
-            where += f" AND ({extra_predicate})"
-        con.execute(f"DELETE FROM {RAW_SCHEMA}.{table} WHERE {where}", [start, end, *params])
-        n = insert_rows(con, table, rows)
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
-    return n
+    """Replace the rows of [start, end), so a re-run of a partition never duplicates."""
+    where = "partition_date >= ? AND partition_date < ?"
+    if extra_predicate:
+        where += f" AND ({extra_predicate})"
+    return replace_rows(con, table, where, [start, end, *params], rows)
 
 
 def publish_snapshot(live_path: str, snapshot_path: str) -> dict[str, Any]:
