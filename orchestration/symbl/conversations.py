@@ -14,11 +14,12 @@ from orchestration.partitions import (
     NETWORK_RETRY,
     window_dates,
 )
+from orchestration.recordings.source import MediaError
 from orchestration.symbl import ledger
 from orchestration.symbl.client import JobStatus, SymblAPIError, SymblClient, SymblJobTimeout
 from orchestration.symbl.ledger import ACTIVE_STATUSES, TERMINAL_STATUSES, LedgerEntry
 from orchestration.symbl.resource import SymblResource
-from orchestration.symbl.submission import MediaError, prepare_submit, submit_options
+from orchestration.symbl.submission import prepare_submit, submit_options
 from orchestration.symbl.trackers import load_trackers
 from orchestration.warehouse.metadata import Stopwatch, column_schema_metadata, preview
 from orchestration.warehouse.resource import WarehouseResource

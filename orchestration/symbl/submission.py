@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from orchestration.recordings.source import MediaError, validate_transcript
 from orchestration.symbl.client import SubmitOptions, SubmitResult, SymblClient
 
 AUDIO_CONTENT_TYPES = {
@@ -24,10 +25,6 @@ AUDIO_CONTENT_TYPES = {
     ".wma": "audio/x-ms-wma",
     ".m4a": "audio/mp4",
 }
-
-
-class MediaError(Exception):
-    """The recording's media or transcript could not be read; the message says which file and why."""
 
 
 def submit_options(
@@ -101,13 +98,8 @@ def prepare_submit(
         data = _read(ref, "video file")
         return lambda: client.submit_video_file(data, options)
     if kind == "transcript_file":
-        raw = _read(ref, "transcript file")
-        try:
-            doc = json.loads(raw)
-            messages = text_messages(doc, recording["start_time"])
-        except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, ValueError) as exc:
-            raise MediaError(f"transcript file {ref} is malformed: {exc}") from exc
-        if not messages:
-            raise MediaError(f"transcript file {ref} has no messages")
+        # The same shape check the drop-folder source applies: the error names the field that is wrong.
+        doc = validate_transcript(_read(ref, "transcript file"), recording["recording_id"])
+        messages = text_messages(doc, recording["start_time"])
         return lambda: client.submit_text(messages, options)
     raise MediaError(f"unknown media kind {kind!r}")
