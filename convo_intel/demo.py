@@ -61,7 +61,8 @@ def manifest_date_range(drop: Path) -> tuple[str, str]:
 
 
 def run_pipeline(first_day: str, last_day: str) -> dict[str, Any]:
-    """One run for the whole partition range (single-run backfill), then the dbt build + analyst copy."""
+    """One run for the whole partition range (single-run backfill), routing over the same range, then the dbt
+    build + analyst copy. Returns the wall time of each run."""
     import dagster as dg
     from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
@@ -69,32 +70,20 @@ def run_pipeline(first_day: str, last_day: str) -> dict[str, Any]:
 
     instance = dg.DagsterInstance.get()
     quiet = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+    date_range = {ASSET_PARTITION_RANGE_START_TAG: first_day, ASSET_PARTITION_RANGE_END_TAG: last_day}
     timings: dict[str, Any] = {}
-    started = time.monotonic()
-    ingest = defs.resolve_job_def("conversation_ingest_job").execute_in_process(
-        instance=instance,
-        run_config=quiet,
-        tags={ASSET_PARTITION_RANGE_START_TAG: first_day, ASSET_PARTITION_RANGE_END_TAG: last_day},
-    )
-    timings["ingest_seconds"] = round(time.monotonic() - started, 1)
-    if not ingest.success:
-        raise SystemExit("ingest run failed; see the Dagster logs above")
-    started = time.monotonic()
-    routing = defs.resolve_job_def("routing_job").execute_in_process(
-        instance=instance,
-        run_config=quiet,
-        tags={ASSET_PARTITION_RANGE_START_TAG: first_day, ASSET_PARTITION_RANGE_END_TAG: last_day},
-    )
-    timings["routing_seconds"] = round(time.monotonic() - started, 1)
-    if not routing.success:
-        raise SystemExit("routing run failed; see the Dagster logs above")
-    started = time.monotonic()
-    build = defs.resolve_job_def("warehouse_build_job").execute_in_process(
-        instance=instance, run_config=quiet
-    )
-    timings["warehouse_seconds"] = round(time.monotonic() - started, 1)
-    if not build.success:
-        raise SystemExit("warehouse build failed; see the Dagster logs above")
+    for label, job_name, tags in (
+        ("ingest", "conversation_ingest_job", date_range),
+        ("routing", "routing_job", date_range),
+        ("warehouse", "warehouse_build_job", None),
+    ):
+        started = time.monotonic()
+        result = defs.resolve_job_def(job_name).execute_in_process(
+            instance=instance, run_config=quiet, tags=tags
+        )
+        timings[f"{label}_seconds"] = round(time.monotonic() - started, 1)
+        if not result.success:
+            raise SystemExit(f"{job_name} failed; see the Dagster logs above")
     return timings
 
 
