@@ -35,6 +35,7 @@ from orchestration.symbl.conversations import symbl_conversations  # noqa: E402
 from orchestration.symbl.nebula import NebulaResource, nebula_summaries  # noqa: E402
 from orchestration.symbl.resource import SymblResource  # noqa: E402
 from orchestration.symbl.signals import signal_assets  # noqa: E402
+from orchestration.symbl.speaker_events import symbl_speaker_events  # noqa: E402
 from orchestration.symbl.tracker_sync import symbl_tracker_definitions, symbl_tracker_drift  # noqa: E402
 from orchestration.warehouse.dbt import convo_intel_dbt_assets, dbt_cli_resource  # noqa: E402
 from orchestration.warehouse.resource import WarehouseResource  # noqa: E402
@@ -45,6 +46,7 @@ from orchestration.webhooks.sensor import inbox_sensor  # noqa: E402
 INGEST_ASSETS = [
     recordings,
     symbl_conversations,
+    symbl_speaker_events,
     *signal_assets,
     transcripts,
     nebula_summaries,

@@ -57,11 +57,23 @@ class SandboxConfig:
     max_media_seconds: int = 4 * 3600
     max_media_bytes: int = 512 * 1024 * 1024
     max_management_body_bytes: int = 1024 * 1024
+    # How kind the answers are. The defaults are production's (symbl-api.md, "Speaker diarization"); the other
+    # values keep older, kinder behaviour reachable for tests that exercise something else.
+    # speaker_identity: "production" (diarized media -> generic `Speaker <n>`, channelMetadata -> one named
+    # speaker per channel) or "transcript" (the embedded transcript's real names and emails).
+    speaker_identity: str = "production"
+    insight_from_email: bool = False  # True adds `email` to insight `from` (production sends userId only)
+    entities_generation: str = "2023"  # "2023" | "2022" | "both" (one generation per response, or both)
+    job_failure_reason: bool = False  # True adds a `message` to a failed job's body (undocumented by Symbl)
 
     # Semarize behaviour.
     semarize_run_seconds: float = 0.2  # time a run takes before it succeeds
     semarize_sync_timeout_seconds: float = 5.0  # sync mode falls back to 202 past this
     semarize_rate_limit_per_second: float = 0.0  # 0 = unlimited; else 429 with Retry-After beyond it
+    # GET /v1/kits/schema is unpublished: "bricks" ({kit_code, bricks: {key: {type, ...}}}, ours), "fields"
+    # ({kit: {code}, fields: [{key, output_type}]}, another plausible shape), or "opaque" (a 200 whose body
+    # describes nothing a client can read). Clients must cope with all three.
+    semarize_kit_schema_shape: str = "bricks"
 
     # Fault injection (probabilities 0..1). Deterministic for a given seed and call order.
     fault_seed: int = 0
@@ -79,6 +91,16 @@ class SandboxConfig:
     # Paths the random 5xx/429/slow faults apply to (prefix match on the full path, e.g. "/symbl/v1/job").
     # Empty = all API paths except health/inspection and auth.
     fault_paths: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        choices = {
+            "speaker_identity": ("production", "transcript"),
+            "entities_generation": ("2023", "2022", "both"),
+            "semarize_kit_schema_shape": ("bricks", "fields", "opaque"),
+        }
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {', '.join(allowed)}, not {getattr(self, name)!r}")
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> SandboxConfig:

@@ -346,18 +346,26 @@ def _riff_chunk(kind: bytes, payload: bytes) -> bytes:
 
 
 def wav_bytes(
-    transcript: Transcript | None, audio_seconds: float = 1.0, sample_rate: int = 8000, sample_width: int = 2
+    transcript: Transcript | None,
+    audio_seconds: float = 1.0,
+    sample_rate: int = 8000,
+    sample_width: int = 2,
+    channels: int = 1,
 ) -> bytes:
-    """A mono PCM WAV of silence, with the transcript in a ``cvtx`` chunk after the audio when given."""
+    """A PCM WAV of silence (mono, or ``channels`` interleaved), with the transcript in a ``cvtx`` chunk after
+    the audio when given."""
     if sample_width not in (1, 2):
         raise ValueError("sample_width must be 1 (8-bit) or 2 (16-bit)")
     if sample_rate <= 0 or audio_seconds < 0:
         raise ValueError("sample_rate must be positive and audio_seconds not negative")
+    if channels not in (1, 2):
+        raise ValueError("channels must be 1 (mono) or 2 (stereo)")
     frames = round(audio_seconds * sample_rate)
     # Silence is the midpoint: 0x80 for unsigned 8-bit PCM, 0 for signed 16-bit PCM.
-    samples = (b"\x80" if sample_width == 1 else b"\x00\x00") * frames
-    byte_rate = sample_rate * sample_width
-    fmt = struct.pack("<HHIIHH", 1, 1, sample_rate, byte_rate, sample_width, 8 * sample_width)  # PCM, mono
+    samples = (b"\x80" if sample_width == 1 else b"\x00\x00") * frames * channels
+    block_align = sample_width * channels
+    byte_rate = sample_rate * block_align
+    fmt = struct.pack("<HHIIHH", 1, channels, sample_rate, byte_rate, block_align, 8 * sample_width)  # PCM
     body = b"WAVE" + _riff_chunk(b"fmt ", fmt) + _riff_chunk(b"data", samples)
     if transcript is not None:
         body += _riff_chunk(TRANSCRIPT_CHUNK_ID, transcript.to_json().encode("utf-8"))
@@ -393,10 +401,16 @@ def mp4_bytes(transcript: Transcript | None, duration_seconds: float | None = No
 
 
 def write_wav(
-    path: Path, transcript: Transcript | None, audio_seconds: float = 1.0, sample_rate: int = 8000
+    path: Path,
+    transcript: Transcript | None,
+    audio_seconds: float = 1.0,
+    sample_rate: int = 8000,
+    channels: int = 1,
 ) -> None:
     """Write a silent PCM WAV carrying ``transcript`` (see ``wav_bytes``), atomically."""
-    _write_atomically(path, wav_bytes(transcript, audio_seconds=audio_seconds, sample_rate=sample_rate))
+    _write_atomically(
+        path, wav_bytes(transcript, audio_seconds=audio_seconds, sample_rate=sample_rate, channels=channels)
+    )
 
 
 def write_mp4(path: Path, transcript: Transcript | None, duration_seconds: float | None = None) -> None:

@@ -7,9 +7,10 @@ One JSON document, used in three places:
 
     {"format": "convo-intel-transcript", "version": 1, "language_code": "en-US",
      "messages": [{"speaker": {"name": "Maya Chen", "email": "maya@x.example"},
-                   "text": "...", "start": 0.0, "end": 4.2}]}
+                   "text": "...", "start": 0.0, "end": 4.2, "channel": 1}]}
 
-``start``/``end`` are seconds from the start of the media. Media without a transcript is never given a made-up one.
+``start``/``end`` are seconds from the start of the media; ``channel`` (optional) is the audio channel of a
+stereo recording the utterance was spoken on. Media without a transcript is never given a made-up one.
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ class Utterance:
     text: str
     start: float  # seconds from media start
     end: float
+    # 1-based audio channel of a stereo / dual-channel recording (None: mono, or not known). Symbl only
+    # separates speakers by channel when asked to (enableSeparateRecognitionPerChannel + channelMetadata).
+    channel: int | None = None
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,7 @@ class Transcript:
                     "text": u.text,
                     "start": round(u.start, 3),
                     "end": round(u.end, 3),
+                    **({"channel": u.channel} if u.channel is not None else {}),
                 }
                 for u in self.utterances
             ],
@@ -110,6 +115,11 @@ class Transcript:
                 raise TranscriptError(f"transcript.messages[{i}].start/end must be numbers") from exc
             if start < 0 or end < start:
                 raise TranscriptError(f"transcript.messages[{i}] has end before start or a negative start")
+            channel = m.get("channel")
+            if channel is not None and (
+                isinstance(channel, bool) or not isinstance(channel, int) or channel < 1
+            ):
+                raise TranscriptError(f"transcript.messages[{i}].channel must be a positive integer")
             utterances.append(
                 Utterance(
                     speaker=Speaker(
@@ -120,6 +130,7 @@ class Transcript:
                     text=text.strip(),
                     start=start,
                     end=end,
+                    channel=channel,
                 )
             )
         return cls(utterances=tuple(utterances), language_code=str(doc.get("language_code") or "en-US"))

@@ -15,3 +15,16 @@
         false
     )
 {%- endmacro %}
+
+{#
+  True when Symbl knows who a speaker is: an email, a userId, or a name that is not a diarization label
+  (`Speaker 3`) or the text API's anonymous `Speaker`.
+#}
+{% macro is_identified_speaker(email_expr, user_id_expr, name_expr) -%}
+    coalesce(
+        nullif(trim({{ email_expr }}), '') is not null
+        or nullif(trim({{ user_id_expr }}), '') is not null
+        or not regexp_matches(trim({{ name_expr }}), '^(Speaker|Channel)( [0-9]+)?$'),
+        false
+    )
+{%- endmacro %}

@@ -8,6 +8,8 @@
 {% macro scorecard_metrics(alias='f') -%}
     count(*) as conversations,
     count(*) filter (where {{ alias }}.has_discovery_scores) as scored_conversations,
+    -- Calls whose rep could be told apart from the others (talk ratio and rep figures are over these only).
+    count(*) filter (where {{ alias }}.attribution_method != 'none') as attributable_calls,
     round(sum({{ alias }}.duration_seconds) / 3600.0, 4) as total_hours,
     round(avg({{ alias }}.talk_ratio), 4) as avg_talk_ratio,
     round(avg({{ alias }}.avg_sentiment), 4) as avg_sentiment,

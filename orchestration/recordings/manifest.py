@@ -24,6 +24,8 @@ MAX_MANIFEST_BYTES = 64 * 1024
 MAX_STRING_CHARS = 1024  # names, titles, emails, ids: anything longer is not a real value
 MAX_URL_CHARS = 2048
 MAX_PARTICIPANTS = 200
+MAX_CHANNELS = 8
+MAX_SPEAKER_EVENTS = 10_000
 
 MEDIA_KINDS = ("audio_file", "audio_url", "video_file", "video_url", "transcript_file")
 FILE_KINDS = frozenset({"audio_file", "video_file", "transcript_file"})
@@ -54,6 +56,25 @@ class Participant:
 
 
 @dataclass(frozen=True)
+class ChannelAssignment:
+    """Who is on one audio channel of a stereo / dual-channel recording."""
+
+    channel: int  # 1-based
+    name: str
+    email: str | None
+
+
+@dataclass(frozen=True)
+class SpeakerEvent:
+    """One stretch of speech by one participant, as the recording platform reported it (seconds from start)."""
+
+    name: str
+    email: str | None
+    start: float
+    end: float
+
+
+@dataclass(frozen=True)
 class RecordingManifest:
     recording_id: str
     start_time: datetime  # timezone-aware
@@ -70,6 +91,9 @@ class RecordingManifest:
     media_ref: str  # absolute path for *_file kinds, URL for *_url kinds
     source_file: str  # the manifest's path relative to the drop folder root (POSIX separators)
     manifest_sha256: str
+    # How Symbl can know who spoke (docs/drop-folder.md, "Speaker attribution").
+    channels: tuple[ChannelAssignment, ...] = ()
+    speaker_events: tuple[SpeakerEvent, ...] = ()
 
     @property
     def is_file_media(self) -> bool:
@@ -102,6 +126,21 @@ class RecordingManifest:
             "media_ref": self.media_ref,
             "source_file": self.source_file,
             "manifest_sha256": self.manifest_sha256,
+            "channel_map": json.dumps(
+                [{"channel": c.channel, "name": c.name, "email": c.email} for c in self.channels],
+                ensure_ascii=False,
+            )
+            if self.channels
+            else None,
+            "speaker_events": json.dumps(
+                [
+                    {"name": e.name, "email": e.email, "start": e.start, "end": e.end}
+                    for e in self.speaker_events
+                ],
+                ensure_ascii=False,
+            )
+            if self.speaker_events
+            else None,
         }
 
 
@@ -215,6 +254,8 @@ class _Validator:
         host = self.host(doc.get("host"))
         account_id, account_name = self.account(doc.get("account"))
         kind, ref = self.media(doc.get("media"), root)
+        participants = self.participants(doc.get("participants"))
+        people = [(p.name, p.email) for p in participants] + [(host[0] or host[1], host[1])]
         return RecordingManifest(
             recording_id=rid,
             start_time=self.start_time,
@@ -225,12 +266,14 @@ class _Validator:
             account_name=account_name,
             host_name=host[0],
             host_email=host[1],
-            participants=self.participants(doc.get("participants")),
+            participants=participants,
             language_code=self.language(doc.get("language_code")),
             media_kind=kind,
             media_ref=ref,
             source_file=source_file,
             manifest_sha256=manifest_sha256,
+            channels=self.channels(doc.get("channels"), people, kind),
+            speaker_events=self.speaker_events(doc.get("speaker_events"), people, kind),
         )
 
     def start(self, value: Any) -> datetime:
@@ -299,6 +342,71 @@ class _Validator:
                 )
             )
         return tuple(result)
+
+    def person(self, value: Any, field: str, people: list[tuple[str, str | None]]) -> tuple[str, str | None]:
+        """A participant (or the host) named by email or by name; anyone else is an error."""
+        ref = self.text(value, field, required=True, limit=320)
+        assert ref is not None
+        wanted = ref.lower()
+        for name, email in people:
+            if (email and email.lower() == wanted) or name.lower() == wanted:
+                return name, email
+        raise self.fail(f"{field} {ref!r} is not a participant or the host (name them by email or name)")
+
+    def channels(
+        self, value: Any, people: list[tuple[str, str | None]], kind: str
+    ) -> tuple[ChannelAssignment, ...]:
+        if value is None:
+            return ()
+        if kind == "transcript_file":
+            raise self.fail("channels is for audio or video media; a transcript already names its speakers")
+        if not isinstance(value, list) or not value:
+            raise self.fail("channels must be a non-empty list of {channel, participant}")
+        if len(value) > MAX_CHANNELS:
+            raise self.fail(f"channels lists {len(value)} channels; the limit is {MAX_CHANNELS}")
+        result: list[ChannelAssignment] = []
+        for i, item in enumerate(value):
+            field = f"channels[{i}]"
+            entry = self.obj(item, field)
+            channel = entry.get("channel")
+            if isinstance(channel, bool) or not isinstance(channel, int) or not 1 <= channel <= MAX_CHANNELS:
+                raise self.fail(f"{field}.channel must be an integer from 1 to {MAX_CHANNELS}")
+            if any(c.channel == channel for c in result):
+                raise self.fail(f"{field}.channel {channel} is listed twice")
+            name, email = self.person(entry.get("participant"), f"{field}.participant", people)
+            result.append(ChannelAssignment(channel, name, email))
+        return tuple(sorted(result, key=lambda c: c.channel))
+
+    def speaker_events(
+        self, value: Any, people: list[tuple[str, str | None]], kind: str
+    ) -> tuple[SpeakerEvent, ...]:
+        if value is None:
+            return ()
+        if kind == "transcript_file":
+            raise self.fail(
+                "speaker_events is for audio or video media; a transcript already names its speakers"
+            )
+        if not isinstance(value, list) or not value:
+            raise self.fail("speaker_events must be a non-empty list of {participant, start, end}")
+        if len(value) > MAX_SPEAKER_EVENTS:
+            raise self.fail(f"speaker_events lists {len(value)} events; the limit is {MAX_SPEAKER_EVENTS}")
+        result = []
+        for i, item in enumerate(value):
+            field = f"speaker_events[{i}]"
+            entry = self.obj(item, field)
+            name, email = self.person(entry.get("participant"), f"{field}.participant", people)
+            start, end = (self.seconds(entry.get(k), f"{field}.{k}") for k in ("start", "end"))
+            if end < start:
+                raise self.fail(f"{field}.end is before its start")
+            result.append(SpeakerEvent(name, email, start, end))
+        return tuple(result)
+
+    def seconds(self, value: Any, field: str) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.fail(f"{field} must be a number of seconds, not {_json_type(value)}")
+        if not math.isfinite(value) or not 0 <= value <= 24 * 3600:
+            raise self.fail(f"{field} must be between 0 and 86400 seconds")
+        return float(value)
 
     def language(self, value: Any) -> str:
         code = self.text(value, "language_code", limit=35)

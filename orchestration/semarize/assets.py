@@ -4,7 +4,7 @@ import asyncio
 import json
 from collections import defaultdict
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Literal
 
 import dagster as dg
 from dagster import AssetExecutionContext
@@ -23,6 +23,27 @@ from orchestration.warehouse.metadata import Stopwatch, column_schema_metadata, 
 from orchestration.warehouse.resource import WarehouseResource
 
 RUN_CONCURRENCY = 8
+
+
+class SemarizeBricksConfig(dg.Config):
+    """`api` scores with Semarize (reusing stored runs of the same input); `raw` re-derives the bricks of the
+    window from raw.semarize_runs (and the Kit schema stored with each run) with no Semarize call at all."""
+
+    source: Literal["api", "raw"] = "api"
+
+
+def readable_schema(kit: str, doc: Any) -> tuple[dict[str, Any] | None, str | None]:
+    """The Kit schema if we can read its (unpublished) shape, else None and why; never an error for the runs."""
+    if doc is None:
+        return None, "no schema"
+    try:
+        schema = brick_parse.kit_schema_from_json(doc)
+    except ValueError as exc:
+        return None, f"unreadable schema ({exc})"
+    if not schema.bricks:
+        keys = ", ".join(sorted(doc)[:8]) if isinstance(doc, dict) else type(doc).__name__
+        return None, f"schema in an unknown shape (keys: {keys}); no bricks found in it"
+    return doc, None
 
 
 @dg.asset(
@@ -127,10 +148,15 @@ def _reusable_runs(warehouse: WarehouseResource, keys: list[str]) -> dict[str, d
     metadata=column_schema_metadata("semarize_bricks", "semarize_runs"),
 )
 def semarize_bricks(
-    context: AssetExecutionContext, semarize: SemarizeResource, warehouse: WarehouseResource
+    context: AssetExecutionContext,
+    config: SemarizeBricksConfig,
+    semarize: SemarizeResource,
+    warehouse: WarehouseResource,
 ) -> dg.MaterializeResult:
     clock = Stopwatch()
     _, _, first, end = window_dates(context)
+    if config.source == "raw":
+        return _rederive_bricks(context, warehouse, first, end, clock)
     turns_by_conv = _conversation_turns(warehouse, first, end)
     kits = list(semarize.kits)
     context_by_recording = _recording_context(warehouse, first, end)
@@ -157,10 +183,13 @@ def semarize_bricks(
             schemas: dict[str, Any] = {}
             for kit in kits:
                 try:
-                    schemas[kit] = await client.kit_schema(kit)
+                    doc = await client.kit_schema(kit)
                 except SemarizeAPIError as exc:
+                    doc = None
                     context.log.warning(f"kit {kit}: no schema ({exc}); brick types will be inferred")
-                    schemas[kit] = None
+                schemas[kit], problem = readable_schema(kit, doc)
+                if problem and doc is not None:
+                    context.log.warning(f"kit {kit}: {problem}; brick types will be inferred")
 
             async def one(job: tuple[Any, ...]) -> tuple[Any, dict[str, Any] | None, str | None]:
                 _, _, _, kit, key, payload = job
@@ -188,12 +217,12 @@ def semarize_bricks(
             error = f"{run.get('error_code') or run.get('status')}: {run.get('error_message') or 'run did not succeed'}"
         row = brick_parse.run_row(cid, rid, kit, pdate, key, run, error)
         row["updated_at"] = now
+        row["kit_schema"] = json.dumps(schemas.get(kit)) if schemas.get(kit) is not None else None
         run_rows.append(row)
         if error is None and run is not None:
-            rows, errors = brick_parse.parse_run(cid, rid, kit, pdate, run, schemas.get(kit))
-            brick_rows += rows
-            for e in errors:
-                rejections.append(_rejection(pdate, cid, rid, f"brick type: {e}", now))
+            bricks, problems = _bricks_of_run(cid, rid, kit, pdate, run, schemas.get(kit), now)
+            brick_rows += bricks
+            rejections += problems
         else:
             context.log.error(f"{rid} / {kit}: {error}")
             rejections.append(_rejection(pdate, cid, rid, f"kit {kit}: {error}", now))
@@ -211,6 +240,62 @@ def semarize_bricks(
             "runs_reused": len(reusable),
             "errors": len(rejections),
             "kits": ", ".join(kits),
+            "preview": preview("semarize_bricks", brick_rows),
+            "seconds": clock.seconds,
+        }
+    )
+
+
+def _bricks_of_run(
+    cid: str, rid: str, kit: str, pdate: Any, run: Any, schema: Any, now: datetime
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """A run's brick rows, and rejections for what could not be typed; a malformed run rejects only itself."""
+    try:
+        rows, errors = brick_parse.parse_run(cid, rid, kit, pdate, run, schema)
+    except brick_parse.SemarizeParseError as exc:
+        return [], [_rejection(pdate, cid, rid, f"malformed run: {exc}", now)]
+    return rows, [_rejection(pdate, cid, rid, f"brick type: {e}", now) for e in errors]
+
+
+def _rederive_bricks(
+    context: AssetExecutionContext, warehouse: WarehouseResource, first: date, end: date, clock: Stopwatch
+) -> dg.MaterializeResult:
+    runs = warehouse.query(
+        "SELECT conversation_id, recording_id, kit_code, partition_date, status, error_code, error_message, "
+        "body, kit_schema FROM raw.semarize_runs WHERE partition_date >= ? AND partition_date < ? "
+        "ORDER BY conversation_id, kit_code",
+        [first, end],
+    )
+    now = datetime.now(UTC)
+    brick_rows: list[dict[str, Any]] = []
+    rejections: list[dict[str, Any]] = []
+    for r in runs:
+        if r["status"] != "succeeded" or r["body"] is None:
+            error = f"{r['error_code'] or r['status']}: {r['error_message'] or 'run did not succeed'}"
+            rejections.append(
+                _rejection(r["partition_date"], r["conversation_id"], r["recording_id"],
+                           f"kit {r['kit_code']}: {error}", now)
+            )  # fmt: skip
+            continue
+        schema = json.loads(r["kit_schema"]) if r["kit_schema"] else None
+        bricks, problems = _bricks_of_run(
+            r["conversation_id"], r["recording_id"], r["kit_code"], r["partition_date"],
+            json.loads(r["body"]), schema, now,
+        )  # fmt: skip
+        brick_rows += bricks
+        rejections += problems
+    context.log.info(f"re-derived {len(brick_rows)} bricks from {len(runs)} stored runs (no Semarize call)")
+    with warehouse.connection() as con:
+        duckdb_store.replace_partition_rows(con, "semarize_bricks", first, end, brick_rows)
+        duckdb_store.replace_partition_rows(
+            con, "recording_rejections", first, end, rejections, "stage = 'semarize'"
+        )
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": len(brick_rows),
+            "runs": len(runs),
+            "source": "raw",
+            "errors": len(rejections),
             "preview": preview("semarize_bricks", brick_rows),
             "seconds": clock.seconds,
         }

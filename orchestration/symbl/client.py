@@ -112,6 +112,7 @@ _WIRE_NAMES = {
     "enable_speaker_diarization": "enableSpeakerDiarization",
     "diarization_speaker_count": "diarizationSpeakerCount",
     "channel_metadata": "channelMetadata",
+    "enable_separate_recognition_per_channel": "enableSeparateRecognitionPerChannel",
     "custom_vocabulary": "customVocabulary",
     "metadata": "metadata",
 }
@@ -135,6 +136,7 @@ class SubmitOptions:
     enable_speaker_diarization: bool | None = None
     diarization_speaker_count: int | None = None
     channel_metadata: Sequence[Mapping[str, Any]] | None = None  # [{channel, speaker:{name,email}}]
+    enable_separate_recognition_per_channel: bool | None = None
     custom_vocabulary: Sequence[str] | None = None
     metadata: Mapping[str, Any] | None = None
 
@@ -549,6 +551,15 @@ class SymblClient:
             if signal != "trackers" or exc.status != 404:
                 raise
         return await self._json("GET", f"{base}/trackers-detected")
+
+    async def put_speaker_events(self, conversation_id: str, events: Sequence[Mapping[str, Any]]) -> None:
+        """Tell Symbl who spoke when (``PUT /v1/conversations/{id}/speakers``); Symbl re-attributes messages,
+        insights and analytics. ``events`` are Symbl's ``{type, user{id,name,email}, offset{seconds,nanos}}``."""
+        await self._json(
+            "PUT",
+            f"/v1/conversations/{quote(conversation_id, safe='')}/speakers",
+            json={"speakerEvents": list(events)},
+        )
 
     async def list_conversations(
         self,

@@ -300,9 +300,22 @@ def parse_topics(conversation_id: str, partition_date: date, body: Any) -> list[
                 "sentiment_label": label,
                 "message_ids": f.id_list(item.get("messageIds"), f"{p}.messageIds"),
                 "parent_refs": _json_column(f.items(item.get("parentRefs"), f"{p}.parentRefs") or None),
+                "parent_topics": _parent_topics(f, item.get("parentRefs"), f"{p}.parentRefs"),
             }
         )
     return _dedupe(rows, "conversation_id", "topic_id")
+
+
+def _parent_topics(f: _Fields, refs: Any, path: str) -> list[str] | None:
+    """The texts of a topic's parents (``parentRefs[{type, text}]``), in order, without repeats."""
+    if refs is None:
+        return None
+    texts: list[str] = []
+    for rp, ref in f.item_objects(refs, path):
+        text = f.string(ref.get("text"), f"{rp}.text")
+        if text and text.strip() and text.strip() not in texts:
+            texts.append(text.strip())
+    return texts
 
 
 def _parse_assignable_insights(
@@ -325,12 +338,30 @@ def _parse_assignable_insights(
                 "assignee_name": f.string(assignee.get("name"), f"{p}.assignee.name"),
                 "assignee_email": f.string(assignee.get("email"), f"{p}.assignee.email"),
                 "due_by": f.timestamp(item.get("dueBy"), f"{p}.dueBy"),
-                "from_name": f.string(speaker.get("name"), f"{p}.from.name"),
-                "from_email": f.string(speaker.get("email"), f"{p}.from.email"),
+                **_author(f, speaker, f"{p}.from"),
                 "message_ids": f.id_list(item.get("messageIds"), f"{p}.messageIds"),
             }
         )
     return _dedupe(rows, "conversation_id", id_column)
+
+
+def _author(f: _Fields, speaker: dict[str, Any], path: str) -> Row:
+    """An insight's ``from``: Symbl documents ``{id, name, userId}`` with the email in ``userId``; messages (and
+    older answers) carry ``email`` too. Either way the email lands in ``from_email``."""
+    email = f.string(speaker.get("email"), f"{path}.email")
+    user_id = f.ident(speaker.get("userId"), f"{path}.userId")
+    if not email and user_id and _looks_like_email(user_id):
+        email = user_id
+    return {
+        "from_name": f.string(speaker.get("name"), f"{path}.name"),
+        "from_email": email,
+        "from_user_id": user_id,
+    }
+
+
+def _looks_like_email(value: str) -> bool:
+    local, at, domain = value.strip().partition("@")
+    return bool(at and local and "." in domain and " " not in value.strip())
 
 
 def parse_action_items(conversation_id: str, partition_date: date, body: Any) -> list[Row]:
@@ -357,8 +388,7 @@ def parse_questions(conversation_id: str, partition_date: date, body: Any) -> li
                 "partition_date": partition_date,
                 "text": f.required_string(item.get("text"), f"{p}.text"),
                 "score": f.number(item.get("score"), f"{p}.score"),
-                "from_name": f.string(speaker.get("name"), f"{p}.from.name"),
-                "from_email": f.string(speaker.get("email"), f"{p}.from.email"),
+                **_author(f, speaker, f"{p}.from"),
                 "message_ids": f.id_list(item.get("messageIds"), f"{p}.messageIds"),
             }
         )
@@ -376,12 +406,15 @@ def parse_entities(conversation_id: str, partition_date: date, body: Any) -> lis
     rows: list[Row] = []
 
     for p, entity in f.item_objects(_wrapped(f, body, "entities"), "entities"):
-        entity_type = f.required_string(entity.get("type"), f"{p}.type")
+        raw_type = f.required_string(entity.get("type"), f"{p}.type")
+        generation = "2023" if entity.get("matches") is not None or "category" in entity else "2022"
         # 2022 custom entities put their own type in `customType`; it plays the part of the 2023 `subType`.
         sub_type = f.string(entity.get("subType"), f"{p}.subType")
-        if sub_type is None:
-            sub_type = f.string(entity.get("customType"), f"{p}.customType")
+        custom_type = f.string(entity.get("customType"), f"{p}.customType")
         category = f.string(entity.get("category"), f"{p}.category")
+        entity_type, sub_type, category = _entity_vocabulary(
+            raw_type, sub_type, custom_type, category, f.string(entity.get("value"), f"{p}.value")
+        )
 
         # (value, detected value, refs, refs path) per match.
         matches: list[tuple[str | None, str | None, Any, str]] = []
@@ -432,9 +465,59 @@ def parse_entities(conversation_id: str, partition_date: date, body: Any) -> lis
                         "message_id": message_id,
                         "message_text": f.string(ref.get("text"), f"{ref_path}.text"),
                         "char_offset": offset,
+                        "api_generation": generation,
                     }
                 )
     return _dedupe(rows, "conversation_id", "entity_key")
+
+
+# 2022 names for managed entity types, mapped onto the 2023 vocabulary the typed table uses.
+_ENTITY_TYPE_ALIASES = {
+    "datetime": "date",
+    "date_time": "date",
+    "organisation": "organization",
+    "org": "organization",
+    "company": "organization",
+    "phone": "phone_number",
+    "phonenumber": "phone_number",
+    "percent": "percentage",
+    "currency": "money",
+    "email_address": "email",
+}
+# The subType a 2023 answer gives each managed type, for 2022 answers that have none.
+_MANAGED_SUB_TYPES = {
+    "email": "email_address",
+    "phone_number": "phone_number",
+    "money": "amount",
+    "percentage": "percent",
+    "date": "date",
+    "person": "name",
+    "organization": "company",
+}
+
+
+def _entity_vocabulary(
+    raw_type: str, sub_type: str | None, custom_type: str | None, category: str | None, value: str | None
+) -> tuple[str, str | None, str]:
+    """(entity_type, sub_type, category) in one vocabulary, whichever generation answered.
+
+    2023: ``type`` is the managed type or the caller's custom type, ``subType`` its sub-type, ``category``
+    Managed | Custom. 2022: managed types by their (older) names and no sub-type; custom entities as
+    ``type: "custom"`` (or the custom type itself) with ``customType``.
+    """
+    is_custom = (
+        (category or "").lower() == "custom" or custom_type is not None or raw_type.lower() == "custom"
+    )
+    if is_custom:
+        entity_type = custom_type if raw_type.lower() == "custom" and custom_type else raw_type
+        return (
+            entity_type,
+            sub_type or (value if raw_type.lower() == "custom" else None) or custom_type,
+            "Custom",
+        )
+    key = raw_type.strip().lower().replace(" ", "_").replace("-", "_")
+    entity_type = _ENTITY_TYPE_ALIASES.get(key, key)
+    return entity_type, sub_type or _MANAGED_SUB_TYPES.get(entity_type), "Managed"
 
 
 def parse_analytics(conversation_id: str, partition_date: date, body: Any) -> tuple[list[Row], list[Row]]:
@@ -536,6 +619,7 @@ def parse_trackers(conversation_id: str, partition_date: date, body: Any) -> lis
             for ref_type, rp, ref in ref_rows:
                 ref_id = f.ident(ref.get("id"), f"{rp}.id")
                 offset = f.integer(ref.get("offset"), f"{rp}.offset")
+                insight_type = f.string(ref.get("type"), f"{rp}.type") if ref_type == "insight" else None
                 rows.append(
                     {
                         "conversation_id": conversation_id,
@@ -550,9 +634,17 @@ def parse_trackers(conversation_id: str, partition_date: date, body: Any) -> lis
                         "ref_text": f.string(ref.get("text"), f"{rp}.text"),
                         "char_offset": offset,
                         "is_exact": None if offset is None else offset != -1,
+                        "insight_type": _insight_type(insight_type),
                     }
                 )
     return _dedupe(rows, "conversation_id", "hit_key")
+
+
+def _insight_type(value: str | None) -> str | None:
+    """``question`` | ``action_item`` | ``follow_up``, whatever spelling the generation used."""
+    if value is None or not value.strip():
+        return None
+    return value.strip().lower().replace("-", "_").replace(" ", "_")
 
 
 def parse_summary(conversation_id: str, partition_date: date, body: Any) -> list[Row]:

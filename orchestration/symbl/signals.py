@@ -5,7 +5,7 @@ import asyncio
 import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Literal
 
 import dagster as dg
 from dagster import AssetExecutionContext
@@ -23,6 +23,13 @@ from orchestration.warehouse.metadata import Stopwatch, column_schema_metadata, 
 from orchestration.warehouse.resource import WarehouseResource
 
 FETCH_CONCURRENCY = 8
+
+
+class SignalSourceConfig(dg.Config):
+    """`api` fetches from Symbl; `raw` re-derives the typed tables of the window from raw.symbl_responses with
+    no API call at all (after a parser fix, one backfill brings the whole history up to date)."""
+
+    source: Literal["api", "raw"] = "api"
 
 
 @dataclass(frozen=True)
@@ -110,6 +117,29 @@ async def _fetch_all(
     return list(await asyncio.gather(*(one(c) for c in conversations)))
 
 
+def stored_responses(
+    warehouse: WarehouseResource, signal: str, conversations: list[dict[str, Any]], first: date, end: date
+) -> list[tuple[dict[str, Any], Any, Exception | None]]:
+    """The window's verbatim answers for ``signal``, as if just fetched; a conversation never fetched has
+    none, which is an error for it (re-derive cannot invent what was never received)."""
+    rows = warehouse.query(
+        "SELECT conversation_id, body FROM raw.symbl_responses "
+        "WHERE partition_date >= ? AND partition_date < ? AND endpoint = ?",
+        [first, end, signal],
+    )
+    bodies = {r["conversation_id"]: r["body"] for r in rows}
+    return [
+        (
+            conv,
+            bodies.get(conv["conversation_id"]),
+            None
+            if conv["conversation_id"] in bodies
+            else LookupError(f"no stored {signal} response to re-derive from"),
+        )
+        for conv in conversations
+    ]
+
+
 def _parse(spec: SignalSpec, conv: dict[str, Any], body: Any) -> dict[str, list[dict[str, Any]]]:
     parser = parse.PARSERS[spec.signal]
     result = parser(conv["conversation_id"], conv["partition_date"], body)
@@ -123,7 +153,8 @@ def build_signal_asset(spec: SignalSpec) -> dg.AssetsDefinition:
         name=spec.asset_name,
         group_name="symbl",
         kinds={"python", "duckdb"},
-        deps=["symbl_conversations"],
+        # Speaker events are applied first: every signal then reads the re-attributed speakers.
+        deps=["symbl_conversations", "symbl_speaker_events"],
         **DAILY_WAREHOUSE_WRITER,
         retry_policy=NETWORK_RETRY,
         description=(
@@ -133,25 +164,35 @@ def build_signal_asset(spec: SignalSpec) -> dg.AssetsDefinition:
         metadata=column_schema_metadata(*spec.tables),
     )
     def _signal_asset(
-        context: AssetExecutionContext, symbl: SymblResource, warehouse: WarehouseResource
+        context: AssetExecutionContext,
+        config: SignalSourceConfig,
+        symbl: SymblResource,
+        warehouse: WarehouseResource,
     ) -> dg.MaterializeResult:
         clock = Stopwatch()
         _, _, first, end = window_dates(context)
         conversations = completed_conversations(warehouse, first, end)
-        context.log.info(f"fetching {spec.signal} for {len(conversations)} conversations ({first}..{end})")
+        from_raw = config.source == "raw"
+        context.log.info(
+            f"{'re-deriving' if from_raw else 'fetching'} {spec.signal} for {len(conversations)} "
+            f"conversations ({first}..{end})"
+        )
 
         async def fetch() -> list[tuple[dict[str, Any], Any, Exception | None]]:
             async with symbl.client() as client:
                 return await _fetch_all(client, spec.signal, conversations)
 
-        fetched = asyncio.run(fetch())
+        if from_raw:
+            fetched = stored_responses(warehouse, spec.signal, conversations, first, end)
+        else:
+            fetched = asyncio.run(fetch())
         now = datetime.now(UTC)
         raw_rows: list[dict[str, Any]] = []
         typed: dict[str, list[dict[str, Any]]] = {t: [] for t in spec.tables}
         rejections: list[dict[str, Any]] = []
         for conv, body, error in fetched:
             stage = f"fetch:{spec.signal}"
-            if error is None:
+            if error is None and not from_raw:
                 raw_rows.append(
                     {
                         "conversation_id": conv["conversation_id"],
@@ -161,6 +202,7 @@ def build_signal_asset(spec: SignalSpec) -> dg.AssetsDefinition:
                         "body": json.dumps(body),
                     }
                 )
+            if error is None:
                 try:
                     for table, rows in _parse(spec, conv, body).items():
                         typed[table].extend(rows)
@@ -180,9 +222,10 @@ def build_signal_asset(spec: SignalSpec) -> dg.AssetsDefinition:
             )
 
         with warehouse.connection() as con:
-            duckdb_store.replace_partition_rows(
-                con, "symbl_responses", first, end, raw_rows, "endpoint = ?", [spec.signal]
-            )
+            if not from_raw:  # re-deriving leaves the verbatim answers exactly as they are
+                duckdb_store.replace_partition_rows(
+                    con, "symbl_responses", first, end, raw_rows, "endpoint = ?", [spec.signal]
+                )
             for table, rows in typed.items():
                 duckdb_store.replace_partition_rows(con, table, first, end, rows, spec.owned_rows_predicate)
             duckdb_store.replace_partition_rows(
@@ -200,6 +243,7 @@ def build_signal_asset(spec: SignalSpec) -> dg.AssetsDefinition:
                 "dagster/row_count": sum(len(r) for r in typed.values()),
                 **{f"rows.{t}": len(r) for t, r in typed.items()},
                 "conversations": len(conversations),
+                "source": config.source,
                 "errors": len(rejections),
                 "preview": preview(main_table, typed[main_table]),
                 "seconds": clock.seconds,

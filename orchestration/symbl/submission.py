@@ -32,6 +32,10 @@ def submit_options(
 ) -> SubmitOptions:
     participants = json.loads(recording["participants"]) if recording.get("participants") else []
     is_media = recording["media_kind"] != "transcript_file"
+    channels = json.loads(recording["channel_map"]) if recording.get("channel_map") else []
+    # A channel map names every speaker outright; diarization would only replace those names by `Speaker <n>`.
+    by_channel = is_media and bool(channels)
+    diarize = is_media and not by_channel
     return SubmitOptions(
         name=recording.get("title") or recording["recording_id"],
         webhook_url=webhook_url,
@@ -40,10 +44,45 @@ def submit_options(
         enable_summary=True,
         enable_all_trackers=True,
         trackers=trackers or None,
-        enable_speaker_diarization=True if is_media else None,
-        diarization_speaker_count=max(len(participants), 1) if is_media else None,
+        enable_speaker_diarization=True if diarize else None,
+        diarization_speaker_count=max(len(participants), 1) if diarize else None,
+        enable_separate_recognition_per_channel=True if by_channel else None,
+        channel_metadata=[
+            {
+                "channel": c["channel"],
+                "speaker": {k: v for k, v in {"name": c["name"], "email": c["email"]}.items() if v},
+            }
+            for c in channels
+        ]
+        if by_channel
+        else None,
         metadata={"recording_id": recording["recording_id"]},
     )
+
+
+def speaker_events_payload(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The manifest's speech stretches as Symbl speaker events: a started and a stopped event for each."""
+    out: list[dict[str, Any]] = []
+    for e in sorted(events, key=lambda e: (e["start"], e["end"])):
+        user = {
+            k: v
+            for k, v in {
+                "id": e.get("email") or e["name"],
+                "name": e["name"],
+                "email": e.get("email"),
+            }.items()
+            if v
+        }
+        for kind, at in (("started_speaking", e["start"]), ("stopped_speaking", e["end"])):
+            whole = int(at)
+            out.append(
+                {
+                    "type": kind,
+                    "user": user,
+                    "offset": {"seconds": whole, "nanos": round((at - whole) * 1e9)},
+                }
+            )
+    return out
 
 
 def text_messages(transcript_doc: dict[str, Any], start_time: datetime) -> list[dict[str, Any]]:

@@ -63,15 +63,35 @@ def connect(path: str, read_only: bool = False, retry_seconds: float = LOCK_RETR
 def ensure_schema(con: Any) -> None:
     for stmt in create_statements():
         con.execute(stmt)
+    _add_missing_columns(con)
 
 
-def column_names(table: str) -> list[str]:
-    names = []
+def _add_missing_columns(con: Any) -> None:
+    """A warehouse made by an older version gains the columns added since (always nullable), in place."""
+    existing: dict[str, set[str]] = {}
+    for table, column in con.execute(
+        "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = ?", [RAW_SCHEMA]
+    ).fetchall():
+        existing.setdefault(table, set()).add(column)
+    for table in TABLES:
+        for name, sql_type in column_types(table):
+            if name not in existing.get(table, {name}):
+                con.execute(f"ALTER TABLE {RAW_SCHEMA}.{table} ADD COLUMN {name} {sql_type}")
+
+
+def column_types(table: str) -> list[tuple[str, str]]:
+    """(column, SQL type) in declaration order, from the table's DDL."""
+    columns = []
     for line in TABLES[table].splitlines():
         line = line.split("--", 1)[0].strip().rstrip(",")
         if line:
-            names.append(line.split()[0])
-    return names
+            name, sql_type = line.split()[:2]
+            columns.append((name, sql_type))
+    return columns
+
+
+def column_names(table: str) -> list[str]:
+    return [name for name, _ in column_types(table)]
 
 
 def _arrow(table: str, rows: Sequence[dict[str, Any]]) -> pa.Table:

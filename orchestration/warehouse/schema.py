@@ -31,7 +31,9 @@ TABLES: dict[str, str] = {
         media_ref VARCHAR NOT NULL,     -- absolute path or URL
         source_file VARCHAR NOT NULL,   -- the manifest it came from
         manifest_sha256 VARCHAR NOT NULL,
-        loaded_at TIMESTAMPTZ NOT NULL
+        loaded_at TIMESTAMPTZ NOT NULL,
+        channel_map JSON,               -- [{channel, name, email}]: who is on which audio channel (stereo)
+        speaker_events JSON             -- [{name, email, start, end}]: who spoke when, from the platform
     """,
     "recording_rejections": """
         partition_date DATE,            -- NULL when the manifest's date could not be read
@@ -89,7 +91,8 @@ TABLES: dict[str, str] = {
         sentiment_score DOUBLE,
         sentiment_label VARCHAR,
         message_ids VARCHAR[],
-        parent_refs JSON
+        parent_refs JSON,
+        parent_topics VARCHAR[]         -- texts of parentRefs, in order
     """,
     "symbl_action_items": """
         conversation_id VARCHAR NOT NULL,
@@ -102,8 +105,9 @@ TABLES: dict[str, str] = {
         assignee_email VARCHAR,
         due_by TIMESTAMPTZ,
         from_name VARCHAR,
-        from_email VARCHAR,
-        message_ids VARCHAR[]
+        from_email VARCHAR,             -- from.email, else from.userId when it is an email (as documented)
+        message_ids VARCHAR[],
+        from_user_id VARCHAR
     """,
     "symbl_follow_ups": """
         conversation_id VARCHAR NOT NULL,
@@ -116,8 +120,9 @@ TABLES: dict[str, str] = {
         assignee_email VARCHAR,
         due_by TIMESTAMPTZ,
         from_name VARCHAR,
-        from_email VARCHAR,
-        message_ids VARCHAR[]
+        from_email VARCHAR,             -- from.email, else from.userId when it is an email (as documented)
+        message_ids VARCHAR[],
+        from_user_id VARCHAR
     """,
     "symbl_questions": """
         conversation_id VARCHAR NOT NULL,
@@ -126,8 +131,9 @@ TABLES: dict[str, str] = {
         text VARCHAR NOT NULL,
         score DOUBLE,
         from_name VARCHAR,
-        from_email VARCHAR,
-        message_ids VARCHAR[]
+        from_email VARCHAR,             -- from.email, else from.userId when it is an email (as documented)
+        message_ids VARCHAR[],
+        from_user_id VARCHAR
     """,
     # One row per entity match occurrence (2023+ `matches[].messageRefs[]`, or a 2022 entity's messageRefs).
     "symbl_entities": """
@@ -141,7 +147,8 @@ TABLES: dict[str, str] = {
         detected_value VARCHAR,
         message_id VARCHAR,
         message_text VARCHAR,
-        char_offset INTEGER
+        char_offset INTEGER,
+        api_generation VARCHAR          -- 2022 | 2023: the response shape the row was read from
     """,
     "symbl_analytics_members": """
         conversation_id VARCHAR NOT NULL,
@@ -177,7 +184,8 @@ TABLES: dict[str, str] = {
         ref_id VARCHAR,
         ref_text VARCHAR,
         char_offset INTEGER,
-        is_exact BOOLEAN                -- offset -1 means a semantic match
+        is_exact BOOLEAN,               -- offset -1 means a semantic match
+        insight_type VARCHAR            -- question | action_item | follow_up (insight refs only)
     """,
     "symbl_summaries": """
         conversation_id VARCHAR NOT NULL,
@@ -225,7 +233,19 @@ TABLES: dict[str, str] = {
         error_code VARCHAR,
         error_message VARCHAR,
         body JSON,
-        updated_at TIMESTAMPTZ NOT NULL
+        updated_at TIMESTAMPTZ NOT NULL,
+        kit_schema JSON                 -- the Kit schema the bricks were typed with (NULL: types inferred)
+    """,
+    # Speaker events sent to Symbl (PUT /v1/conversations/{id}/speakers), once per conversation and event set.
+    "symbl_speaker_events": """
+        conversation_id VARCHAR NOT NULL,
+        recording_id VARCHAR NOT NULL,
+        partition_date DATE NOT NULL,
+        events_sha256 VARCHAR NOT NULL, -- of the events sent: a changed manifest sends them again
+        event_count INTEGER NOT NULL,
+        status VARCHAR NOT NULL,        -- applied | failed
+        error VARCHAR,
+        sent_at TIMESTAMPTZ NOT NULL
     """,
     "semarize_bricks": """
         conversation_id VARCHAR NOT NULL,

@@ -41,6 +41,26 @@ class _BadRequest(Exception):
         self.response = response
 
 
+def schema_in_shape(schema: dict[str, Any], shape: str) -> dict[str, Any]:
+    """The Kit schema in the configured shape: Semarize does not publish one, so clients must read any."""
+    if shape == "fields":
+        return {
+            "kit": {"code": schema["kit_code"], "version_id": schema["kit_version_id"]},
+            "fields": [
+                {
+                    "name": b["key"],
+                    "output_type": b["type"],
+                    **({"range": [b["min"], b["max"]]} if "min" in b else {}),
+                    **({"options": b["values"]} if "values" in b else {}),
+                }
+                for b in schema["bricks"]
+            ],
+        }
+    if shape == "opaque":
+        return {"kit_code": schema["kit_code"], "schema_ref": f"kits/{schema['kit_version_id']}/schema.bin"}
+    return schema
+
+
 def build_semarize_app(config: SandboxConfig, kits: KitRegistry | None = None) -> Starlette:
     """The Semarize app; ``kits`` defaults to the Kits shipped in ``sandbox/semarize/kits``."""
     registry = kits if kits is not None else KitRegistry.from_directory()
@@ -159,7 +179,7 @@ def build_semarize_app(config: SandboxConfig, kits: KitRegistry | None = None) -
             kit = _resolve_kit(registry, dict(request.query_params))
         except _BadRequest as bad:
             return bad.response
-        return JSONResponse(kit.schema())
+        return JSONResponse(schema_in_shape(kit.schema(), config.semarize_kit_schema_shape))
 
     async def list_kits(request: Request) -> Response:
         if (refused := guard(request)) is not None:

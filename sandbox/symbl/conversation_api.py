@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from sandbox.symbl import generations, speakers
 from sandbox.symbl.context import SymblContext
 from sandbox.symbl.errors import bad_request, not_found
 from sandbox.symbl.repository import Conversation
@@ -48,6 +49,8 @@ class ConversationApi:
             Route(base + "/topics", self.topics, methods=["GET"]),
             Route(base + "/analytics", self.analytics, methods=["GET"]),
             Route(base + "/summary", self.summary, methods=["GET"]),
+            Route(base + "/speakers", self.put_speakers, methods=["PUT"]),
+            Route(base + "/members/{memberId}", self.put_member, methods=["PUT"]),
         ]
         for suffix, key, wrapper in _SIMPLE_SIGNALS:
             routes.append(Route(base + suffix, self._signal(key, wrapper), methods=["GET"]))
@@ -66,7 +69,13 @@ class ConversationApi:
         conversation = self._conversation(request)
         # Partial results may run the analysis: keep it off the event loop.
         insights, running = await run_in_threadpool(self.ctx.insights.current, conversation)
-        return conversation, insights, running
+        config = self.ctx.config
+        shaped = generations.shape(
+            insights,
+            insight_from_email=config.insight_from_email,
+            entities_generation=config.entities_generation,
+        )
+        return conversation, shaped, running
 
     @staticmethod
     def _object(conversation: Conversation, insights: dict[str, Any]) -> dict[str, Any]:
@@ -92,8 +101,8 @@ class ConversationApi:
             raise not_found("Job not found.")
         status, message = found
         body: dict[str, Any] = {"id": job_id, "status": status}
-        if status == "failed" and message:
-            body["message"] = message  # sandbox extension (open point): why it failed
+        if status == "failed" and message and self.ctx.config.job_failure_reason:
+            body["message"] = message  # sandbox extension, off by default: Symbl documents no reason
         return JSONResponse(body)
 
     async def list_conversations(self, request: Request) -> Response:
@@ -150,6 +159,43 @@ class ConversationApi:
             insights = await run_in_threadpool(self._refreshed_summary, conversation)
         return JSONResponse({"summary": insights.get("summary", [])})
 
+    async def put_speakers(self, request: Request) -> Response:
+        """Speaker events: messages, insights and analytics are re-attributed to who was speaking."""
+        conversation = self._conversation(request)
+        events = speakers.parse_speaker_events(await _json_body(request))
+        await run_in_threadpool(
+            self._update_speakers, conversation, speakers.UPDATE_SPEAKER_EVENTS, {"events": events}
+        )
+        return JSONResponse(
+            {
+                "message": f"Speaker events associated for conversationId: {conversation.id} successfully! "
+                "The update should be reflected in all messages and insights for this conversation"
+            },
+            status_code=202,
+        )
+
+    async def put_member(self, request: Request) -> Response:
+        conversation = self._conversation(request)
+        member_id = request.path_params["memberId"]
+        update = speakers.parse_member_update(member_id, await _json_body(request))
+        members = (conversation.insights or {}).get("members", [])
+        if not any(m.get("id") == member_id for m in members):
+            raise not_found("Member not found.")
+        await run_in_threadpool(self._update_speakers, conversation, speakers.UPDATE_MEMBER, update)
+        return JSONResponse(
+            {
+                "message": f"Member with id: {member_id} for conversationId: {conversation.id} updated "
+                "successfully! The update should be reflected in all messages and insights along with this "
+                "conversation"
+            }
+        )
+
+    def _update_speakers(self, conversation: Conversation, kind: str, update: dict[str, Any]) -> None:
+        self.ctx.repository.add_speaker_update(conversation.id, kind, update)
+        # A running job applies the update when it completes; a finished conversation is re-analysed now.
+        if not self.ctx.repository.has_active_jobs(conversation.id):
+            self.ctx.insights.reanalyze(conversation)
+
     def _refreshed_summary(self, conversation: Conversation) -> dict[str, Any]:
         jobs = [j for j in self.ctx.repository.jobs_of(conversation.id) if j.status == "completed"]
         if not jobs:
@@ -166,6 +212,13 @@ class ConversationApi:
             return JSONResponse(items if wrapper is None else {wrapper: items})
 
         return handle
+
+
+async def _json_body(request: Request) -> Any:
+    try:
+        return await request.json()
+    except ValueError:
+        raise bad_request("The body must be valid JSON.") from None
 
 
 def _without(item: dict[str, Any], keys: set[str]) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
+from sandbox.symbl import speakers
 from sandbox.symbl.options import SubmitOptions
 from sandbox.symbl.repository import Conversation, Job, SymblRepository
 from sandbox.symbl.timeline import parse_iso
@@ -114,6 +115,9 @@ class InsightsService:
     ) -> dict[str, Any]:
         if not utterances:
             return empty_insights()
+        updates = self._repository.speaker_updates(conversation.id)
+        if updates:
+            utterances = speakers.apply_updates(conversation.id, utterances, updates)
         ordered = sorted(utterances, key=lambda u: (u.start, u.end))
         return self._engine(
             conversation.id,
@@ -125,6 +129,18 @@ class InsightsService:
             confidence_threshold=options.confidence_threshold,
             enable_summary=options.enable_summary if enable_summary is None else enable_summary,
         )
+
+    def reanalyze(self, conversation: Conversation) -> None:
+        """Analyse a finished conversation again (after a speaker update) and store the result."""
+        jobs = [j for j in self._repository.jobs_of(conversation.id) if j.status == "completed"]
+        if not jobs:
+            return
+        utterances = [u for j in jobs for u in j.utterances or ()]
+        summary = any(j.options.enable_summary for j in jobs)
+        insights = self.analyze(conversation, utterances, jobs[-1].options, enable_summary=summary)
+        self._repository.save_insights(conversation.id, insights)
+        with self._lock:
+            self._cache.clear()
 
     def current(self, conversation: Conversation) -> tuple[dict[str, Any], bool]:
         """The conversation's insights now, and whether a job on it still runs (then they are partial)."""

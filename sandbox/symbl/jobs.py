@@ -17,6 +17,7 @@ import httpx
 
 from sandbox.config import SandboxConfig
 from sandbox.middleware import RuntimeSettings
+from sandbox.symbl import speakers
 from sandbox.symbl.insights import InsightsService
 from sandbox.symbl.media_input import MediaRejected, RecognisedMedia, fetch_and_recognise
 from sandbox.symbl.repository import Job, SymblRepository
@@ -120,9 +121,14 @@ class JobRunner:
         """Put the media after what the conversation already holds, and fix its processing time."""
         others = [j for j in self._repository.jobs_of(job.conversation_id) if j.id != job.id and j.placed]
         offset = max((u.end for j in others if j.status != "failed" for u in j.utterances or ()), default=0.0)
-        utterances = (
-            shift(recognised.utterances, offset) if job.kind != "text" else list(recognised.utterances)
+        heard = speakers.recognised(
+            recognised.utterances,
+            job.kind,
+            job.options,
+            job.conversation_id,
+            self._config.speaker_identity,
         )
+        utterances = shift(heard, offset) if job.kind != "text" else heard
         processing = max(
             self._settings.min_processing_seconds, recognised.media_seconds * self._settings.processing_factor
         )

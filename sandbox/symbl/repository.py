@@ -48,6 +48,14 @@ _SCHEMA = (
     )""",
     "CREATE INDEX IF NOT EXISTS jobs_by_conversation ON jobs (conversation_id)",
     "CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (status)",
+    # Speaker events and member identities PUT after the fact, replayed in order over the utterances.
+    """CREATE TABLE IF NOT EXISTS speaker_updates (
+        conversation_id TEXT NOT NULL,
+        kind TEXT NOT NULL,                -- speaker_events | member
+        body TEXT NOT NULL,
+        created_at REAL NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS speaker_updates_by_conversation ON speaker_updates (conversation_id)",
     """CREATE TABLE IF NOT EXISTS trackers (
         id TEXT PRIMARY KEY,
         name_key TEXT NOT NULL UNIQUE,     -- lower-cased name: names are unique case-insensitively
@@ -106,6 +114,7 @@ def utterances_to_json(utterances: Sequence[Utterance]) -> list[dict[str, Any]]:
             "text": u.text,
             "start": u.start,
             "end": u.end,
+            "channel": u.channel,
         }
         for u in utterances
     ]
@@ -120,6 +129,7 @@ def utterances_from_json(items: list[dict[str, Any]]) -> tuple[Utterance, ...]:
             text=i["text"],
             start=float(i["start"]),
             end=float(i["end"]),
+            channel=i.get("channel"),
         )
         for i in items
     )
@@ -201,6 +211,19 @@ class SymblRepository:
         self.store.execute(
             "UPDATE conversations SET insights = ? WHERE id = ?", (dumps(insights), conversation_id)
         )
+
+    def add_speaker_update(self, conversation_id: str, kind: str, body: dict[str, Any]) -> None:
+        self.store.execute(
+            "INSERT INTO speaker_updates (conversation_id, kind, body, created_at) VALUES (?, ?, ?, ?)",
+            (conversation_id, kind, dumps(body), time.time()),
+        )
+
+    def speaker_updates(self, conversation_id: str) -> list[tuple[str, dict[str, Any]]]:
+        rows = self.store.query(
+            "SELECT kind, body FROM speaker_updates WHERE conversation_id = ? ORDER BY rowid",
+            (conversation_id,),
+        )
+        return [(r[0], loads(r[1])) for r in rows]
 
     # --- jobs -----------------------------------------------------------------------------------------------
 

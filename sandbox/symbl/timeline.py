@@ -7,6 +7,7 @@ made). Utterance times are seconds from that start.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -104,8 +105,6 @@ def _duration(raw: Any, i: int) -> tuple[datetime | None, datetime | None]:
 def shift(utterances: Sequence[Utterance], offset: float) -> list[Utterance]:
     """Media appended to a conversation plays after what the conversation already holds."""
     return [
-        Utterance(
-            speaker=u.speaker, text=u.text, start=round(u.start + offset, 3), end=round(u.end + offset, 3)
-        )
+        dataclasses.replace(u, start=round(u.start + offset, 3), end=round(u.end + offset, 3))
         for u in utterances
     ]

@@ -14,7 +14,16 @@ with conversations as (
         r.title,
         r.started_at,
         r.partition_date as conversation_date,
-        r.duration_seconds as recording_duration_seconds
+        r.duration_seconds as recording_duration_seconds,
+        r.has_channel_map,
+        -- The host is on a channel of the channel map: their channel's speech is theirs, even when silent.
+        coalesce(
+            list_contains(
+                list_transform(json_extract_string(r.channel_map, '$[*].email'), lambda x: lower(trim(x))),
+                r.host_email
+            ),
+            false
+        ) as rep_has_channel
     from {{ ref('stg_symbl_conversations') }} as c
     inner join {{ ref('stg_recordings') }} as r on c.recording_id = r.recording_id
     where c.status = 'completed' and c.conversation_id is not null
@@ -42,16 +51,48 @@ member_talk as (
     group by m.conversation_id
 ),
 
-message_sentiment as (
+-- Who spoke, as far as Symbl could tell. Diarized media names speakers `Speaker <n>` with no email: such a
+-- speaker is unidentified, and so is the rep unless a channel map or speaker events said who they were.
+message_speakers as (
     select
         msg.conversation_id,
         avg(msg.sentiment_score) as avg_sentiment,
         avg(msg.sentiment_score) filter (
             where not {{ is_rep('msg.speaker_email', 'msg.speaker_user_id', 'msg.speaker_name', 'c.rep_email', 'c.host_name') }}
-        ) as customer_avg_sentiment
+        ) as non_rep_avg_sentiment,
+        sum(msg.duration_seconds) as message_seconds,
+        sum(msg.duration_seconds) filter (
+            where {{ is_identified_speaker('msg.speaker_email', 'msg.speaker_user_id', 'msg.speaker_name') }}
+        ) as identified_seconds,
+        bool_or({{ is_rep('msg.speaker_email', 'msg.speaker_user_id', 'msg.speaker_name', 'c.rep_email', 'c.host_name') }})
+            as rep_spoke
     from {{ ref('stg_symbl_messages') }} as msg
     inner join conversations as c on msg.conversation_id = c.conversation_id
     group by msg.conversation_id
+),
+
+speaker_events as (
+    select conversation_id, is_applied from {{ ref('stg_symbl_speaker_events') }}
+),
+
+-- How the rep's speech was told apart (channel map, speaker events, or identities Symbl already had), or `none`
+-- when it could not be: then every per-rep figure below is NULL rather than a default.
+attribution as (
+    select
+        c.conversation_id,
+        case
+            when coalesce(mt.members_talk_seconds, 0) <= 0 then 'none'
+            when not (coalesce(ms.rep_spoke, false) or mt.rep_talk_seconds is not null or c.rep_has_channel)
+                then 'none'
+            when c.has_channel_map then 'channel'
+            when coalesce(se.is_applied, false) then 'speaker_events'
+            else 'identity'
+        end as attribution_method,
+        round(coalesce(ms.identified_seconds, 0) / nullif(ms.message_seconds, 0), 4) as attribution_coverage
+    from conversations as c
+    left join member_talk as mt on c.conversation_id = mt.conversation_id
+    left join message_speakers as ms on c.conversation_id = ms.conversation_id
+    left join speaker_events as se on c.conversation_id = se.conversation_id
 ),
 
 questions as (
@@ -59,7 +100,7 @@ questions as (
         q.conversation_id,
         count(*) as question_count,
         count(*) filter (
-            where {{ is_rep('q.from_email', 'null', 'q.from_name', 'c.rep_email', 'c.host_name') }}
+            where {{ is_rep('q.from_email', 'q.from_user_id', 'q.from_name', 'c.rep_email', 'c.host_name') }}
         ) as rep_question_count
     from {{ ref('stg_symbl_questions') }} as q
     inner join conversations as c on q.conversation_id = c.conversation_id
@@ -154,14 +195,18 @@ select
             then am.total_talk_seconds + coalesce(am.total_silence_seconds, 0)
         else c.recording_duration_seconds
     end as duration_seconds,
-    mt.rep_talk_seconds,
+    att.attribution_method,
+    att.attribution_coverage,
+    case when att.attribution_method != 'none' then coalesce(mt.rep_talk_seconds, 0) end as rep_talk_seconds,
+    -- least() skips NULLs in DuckDB, so the ratio is only ever computed for an identified rep.
     case
-        when mt.members_talk_seconds > 0 then least(1.0, mt.rep_talk_seconds / mt.members_talk_seconds)
+        when att.attribution_method != 'none'
+            then least(1.0, coalesce(mt.rep_talk_seconds, 0) / mt.members_talk_seconds)
     end as talk_ratio,
     ms.avg_sentiment,
-    ms.customer_avg_sentiment,
+    case when att.attribution_method != 'none' then ms.non_rep_avg_sentiment end as customer_avg_sentiment,
     coalesce(q.question_count, 0) as question_count,
-    coalesce(q.rep_question_count, 0) as rep_question_count,
+    case when att.attribution_method != 'none' then coalesce(q.rep_question_count, 0) end as rep_question_count,
     coalesce(ai.action_item_count, 0) as action_item_count,
     coalesce(fu.follow_up_count, 0) as follow_up_count,
     coalesce(th.tracker_hit_count, 0) as tracker_hit_count,
@@ -179,7 +224,8 @@ from conversations as c
 inner join {{ ref('dim_reps') }} as reps on c.rep_email = reps.rep_email
 left join analytics_metrics as am on c.conversation_id = am.conversation_id
 left join member_talk as mt on c.conversation_id = mt.conversation_id
-left join message_sentiment as ms on c.conversation_id = ms.conversation_id
+left join message_speakers as ms on c.conversation_id = ms.conversation_id
+left join attribution as att on c.conversation_id = att.conversation_id
 left join questions as q on c.conversation_id = q.conversation_id
 left join action_items as ai on c.conversation_id = ai.conversation_id
 left join follow_ups as fu on c.conversation_id = fu.conversation_id

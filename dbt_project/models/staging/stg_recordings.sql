@@ -17,6 +17,10 @@ select
     media_ref,
     source_file,
     manifest_sha256,
-    loaded_at
+    loaded_at,
+    channel_map,
+    speaker_events,
+    channel_map is not null as has_channel_map,
+    speaker_events is not null as has_speaker_events
 from {{ source('raw', 'recordings') }}
 qualify row_number() over (partition by recording_id order by loaded_at desc, partition_date desc) = 1

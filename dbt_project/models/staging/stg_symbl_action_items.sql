@@ -10,6 +10,7 @@ select
     due_by,
     from_name,
     lower(trim(from_email)) as from_email,
+    from_user_id,
     message_ids
 from {{ source('raw', 'symbl_action_items') }}
 qualify row_number() over (partition by conversation_id, action_item_id order by partition_date desc) = 1

@@ -6,6 +6,7 @@ select
     score,
     from_name,
     lower(trim(from_email)) as from_email,
+    from_user_id,
     message_ids
 from {{ source('raw', 'symbl_questions') }}
 qualify row_number() over (partition by conversation_id, question_id order by partition_date desc) = 1
