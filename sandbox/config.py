@@ -74,6 +74,9 @@ class SandboxConfig:
     # ({kit: {code}, fields: [{key, output_type}]}, another plausible shape), or "opaque" (a 200 whose body
     # describes nothing a client can read). Clients must cope with all three.
     semarize_kit_schema_shape: str = "bricks"
+    # Fault injection: runs whose input recording_id matches this regex succeed with a malformed output
+    # (`output.bricks` a list instead of an object).
+    semarize_malformed_output_matching: str = ""
 
     # Fault injection (probabilities 0..1). Deterministic for a given seed and call order.
     fault_seed: int = 0

@@ -177,6 +177,8 @@ def semarize_bricks(
     reusable = _reusable_runs(warehouse, [j[4] for j in jobs])
     context.log.info(f"{len(jobs)} kit runs for {len(turns_by_conv)} conversations; {len(reusable)} reused")
 
+    schema_problems: dict[str, str] = {}
+
     async def run_all() -> tuple[dict[str, Any], list[tuple[Any, dict[str, Any] | None, str | None]]]:
         gate = asyncio.Semaphore(RUN_CONCURRENCY)
         async with semarize.client() as client:
@@ -188,6 +190,8 @@ def semarize_bricks(
                     doc = None
                     context.log.warning(f"kit {kit}: no schema ({exc}); brick types will be inferred")
                 schemas[kit], problem = readable_schema(kit, doc)
+                if problem:
+                    schema_problems[kit] = problem
                 if problem and doc is not None:
                     context.log.warning(f"kit {kit}: {problem}; brick types will be inferred")
 
@@ -240,6 +244,8 @@ def semarize_bricks(
             "runs_reused": len(reusable),
             "errors": len(rejections),
             "kits": ", ".join(kits),
+            # Kits whose schema could not be read: their bricks were typed from the values instead.
+            "kit_schema_warnings": "; ".join(f"{k}: {p}" for k, p in schema_problems.items()) or "none",
             "preview": preview("semarize_bricks", brick_rows),
             "seconds": clock.seconds,
         }

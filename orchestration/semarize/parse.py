@@ -214,6 +214,7 @@ def run_row(
         "error_message": error_message,
         "body": _json(run) if run is not None else None,
         "updated_at": updated_at or datetime.now(UTC),
+        "kit_schema": None,  # the caller sets the Kit schema it typed the bricks with
     }
 
 

@@ -326,7 +326,6 @@ def _parse_assignable_insights(
     rows: list[Row] = []
     for p, item in f.item_objects(_wrapped(f, body, wrapper), wrapper):
         assignee = f.obj(item.get("assignee"), f"{p}.assignee") or {}
-        speaker = f.obj(item.get("from"), f"{p}.from") or {}
         rows.append(
             {
                 "conversation_id": conversation_id,
@@ -338,16 +337,18 @@ def _parse_assignable_insights(
                 "assignee_name": f.string(assignee.get("name"), f"{p}.assignee.name"),
                 "assignee_email": f.string(assignee.get("email"), f"{p}.assignee.email"),
                 "due_by": f.timestamp(item.get("dueBy"), f"{p}.dueBy"),
-                **_author(f, speaker, f"{p}.from"),
-                "message_ids": f.id_list(item.get("messageIds"), f"{p}.messageIds"),
+                **_author(f, item, p),
             }
         )
     return _dedupe(rows, "conversation_id", id_column)
 
 
-def _author(f: _Fields, speaker: dict[str, Any], path: str) -> Row:
+def _author(f: _Fields, item: dict[str, Any], item_path: str) -> Row:
     """An insight's ``from``: Symbl documents ``{id, name, userId}`` with the email in ``userId``; messages (and
-    older answers) carry ``email`` too. Either way the email lands in ``from_email``."""
+    older answers) carry ``email`` too. Either way the email lands in ``from_email``. (The row's tail, in the
+    table's column order: from_name, from_email, message_ids, from_user_id.)"""
+    path = f"{item_path}.from"
+    speaker = f.obj(item.get("from"), path) or {}
     email = f.string(speaker.get("email"), f"{path}.email")
     user_id = f.ident(speaker.get("userId"), f"{path}.userId")
     if not email and user_id and _looks_like_email(user_id):
@@ -355,6 +356,7 @@ def _author(f: _Fields, speaker: dict[str, Any], path: str) -> Row:
     return {
         "from_name": f.string(speaker.get("name"), f"{path}.name"),
         "from_email": email,
+        "message_ids": f.id_list(item.get("messageIds"), f"{item_path}.messageIds"),
         "from_user_id": user_id,
     }
 
@@ -380,7 +382,6 @@ def parse_questions(conversation_id: str, partition_date: date, body: Any) -> li
     f = _Fields("questions", conversation_id)
     rows: list[Row] = []
     for p, item in f.item_objects(_wrapped(f, body, "questions"), "questions"):
-        speaker = f.obj(item.get("from"), f"{p}.from") or {}
         rows.append(
             {
                 "conversation_id": conversation_id,
@@ -388,8 +389,7 @@ def parse_questions(conversation_id: str, partition_date: date, body: Any) -> li
                 "partition_date": partition_date,
                 "text": f.required_string(item.get("text"), f"{p}.text"),
                 "score": f.number(item.get("score"), f"{p}.score"),
-                **_author(f, speaker, f"{p}.from"),
-                "message_ids": f.id_list(item.get("messageIds"), f"{p}.messageIds"),
+                **_author(f, item, p),
             }
         )
     return _dedupe(rows, "conversation_id", "question_id")

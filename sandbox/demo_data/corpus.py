@@ -16,6 +16,7 @@ only reused when it holds a previous corpus and nothing else.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import random
@@ -71,6 +72,10 @@ _TITLES = {
     "support": "Support call",
     "renewal": "Renewal check-in",
 }
+# How the recording platform lets Symbl know who spoke, for audio/video calls (text names its speakers itself):
+# a stereo recording with a channel map (rep's line vs the customer's line), mono media with the platform's
+# speaker events (Zoom/Teams style), or mono media with neither, where only diarization's `Speaker <n>` is left.
+ATTRIBUTION_MIX = {"channel": 0.5, "speaker_events": 0.25, "none": 0.25}
 _CORPUS_FILE = re.compile(r"^\.?rec-[A-Za-z0-9._:-]+$")
 
 
@@ -148,10 +153,19 @@ def generate(
         lines = build_script(ctx)
         speakers = _speakers(ctx)
         transcript = timed_transcript(lines, speakers, call_rng)
-        media = _write_media(root, recording_id, plan.media_kind, transcript, media_base_url)
+        # Its own generator, so that choosing the set-up leaves every other draw of the corpus as it was.
+        attribution = _attribution(random.Random(f"{seed}:{recording_id}"), plan.media_kind, ctx)
+        if attribution == "channel":
+            transcript = _on_channels(transcript, ctx.rep.email)
+        media = _write_media(root, recording_id, plan.media_kind, transcript, media_base_url, attribution)
         manifest = _manifest(recording_id, plan, ctx, transcript, media)
+        manifest |= _attribution_fields(attribution, ctx, transcript)
         _write_text(root, f"manifests/{recording_id}.json", _json(manifest))
-        answer_key[recording_id] = {"account_id": account.id, **ctx.facts.to_dict()}
+        answer_key[recording_id] = {
+            "account_id": account.id,
+            "speaker_attribution": attribution,
+            **ctx.facts.to_dict(),
+        }
         day_counts[plan.start.date().isoformat()] += 1
 
     _write_text(root, CORPUS_MARKER, _json({**params, "answer_key": answer_key}))
@@ -326,8 +340,53 @@ def _manifest(
     }
 
 
+def _attribution(rng: random.Random, media_kind: str, ctx: CallContext) -> str:
+    """`identity` for text; otherwise a draw from ATTRIBUTION_MIX (stereo needs WAV audio and a rep alone on
+    their line: a sales engineer beside them would be heard as the rep)."""
+    if media_kind == "transcript_file":
+        return "identity"
+    choice = rng.choices(list(ATTRIBUTION_MIX), list(ATTRIBUTION_MIX.values()))[0]
+    if choice == "channel" and (not media_kind.startswith("audio") or ctx.se is not None):
+        return "speaker_events"
+    return choice
+
+
+def _on_channels(transcript: Transcript, rep_email: str) -> Transcript:
+    """Dual-channel telephony: the rep's line is channel 1, the customer's line channel 2."""
+    return dataclasses.replace(
+        transcript,
+        utterances=tuple(
+            dataclasses.replace(u, channel=1 if u.speaker.email == rep_email else 2)
+            for u in transcript.utterances
+        ),
+    )
+
+
+def _attribution_fields(attribution: str, ctx: CallContext, transcript: Transcript) -> dict[str, Any]:
+    if attribution == "channel":
+        return {
+            "channels": [
+                {"channel": 1, "participant": ctx.rep.email},
+                {"channel": 2, "participant": ctx.contacts[0].email},
+            ]
+        }
+    if attribution == "speaker_events":
+        return {
+            "speaker_events": [
+                {"participant": u.speaker.email or u.speaker.name, "start": u.start, "end": u.end}
+                for u in transcript.utterances
+            ]
+        }
+    return {}
+
+
 def _write_media(
-    root: Path, recording_id: str, kind: str, transcript: Transcript, media_base_url: str | None
+    root: Path,
+    recording_id: str,
+    kind: str,
+    transcript: Transcript,
+    media_base_url: str | None,
+    attribution: str = "none",
 ) -> dict[str, str]:
     """Write the recording's media file; return the manifest's ``media`` object."""
     if kind == "transcript_file":
@@ -338,7 +397,7 @@ def _write_media(
     relative = f"media/{recording_id}.{extension}"
     target = _inside(root, relative)
     if extension == "wav":
-        write_wav(target, transcript)
+        write_wav(target, transcript, channels=2 if attribution == "channel" else 1)
     else:
         write_mp4(target, transcript)
     if kind.endswith("_url"):

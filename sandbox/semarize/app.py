@@ -65,7 +65,12 @@ def build_semarize_app(config: SandboxConfig, kits: KitRegistry | None = None) -
     """The Semarize app; ``kits`` defaults to the Kits shipped in ``sandbox/semarize/kits``."""
     registry = kits if kits is not None else KitRegistry.from_directory()
     store = RunStore(config.ensure_data_dir() / DATABASE_FILE)
-    service = RunService(store, registry, run_seconds=config.semarize_run_seconds)
+    service = RunService(
+        store,
+        registry,
+        run_seconds=config.semarize_run_seconds,
+        malformed_output_matching=config.semarize_malformed_output_matching,
+    )
     bucket = TokenBucket(config.semarize_rate_limit_per_second)
 
     def guard(request: Request) -> Response | None:

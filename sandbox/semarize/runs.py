@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -40,11 +41,14 @@ class RunService:
         kits: KitRegistry,
         run_seconds: float,
         clock: Callable[[], float] = time.time,
+        malformed_output_matching: str = "",
     ) -> None:
         self._store = store
         self._kits = kits
         self._run_seconds = run_seconds
         self._clock = clock
+        # Fault injection: runs whose input's recording_id matches succeed with `output.bricks` as a list.
+        self._malformed = re.compile(malformed_output_matching) if malformed_output_matching else None
 
     def create(
         self,
@@ -107,7 +111,10 @@ class RunService:
                 "This Kit version is no longer available.",
             )
         try:
-            return {"status": "succeeded", "output": score_run(kit, run.input)}
+            output = score_run(kit, run.input)
+            if self._malformed and self._malformed.search(str(run.input.get("recording_id", ""))):
+                output = {**output, "bricks": list(output.get("bricks", {}).items())}
+            return {"status": "succeeded", "output": output}
         except TranscriptInputError as exc:
             return _failed(exc.code, exc.message, exc.user_message)
         except Exception:  # a scoring bug fails this run with a reason; it must not turn into a 500

@@ -31,15 +31,31 @@ class Call:
     media_kind: str  # audio_file | transcript_file | video_file | audio_url
     turns: tuple[Turn, ...]
     title: str = ""
+    # How Symbl can tell the speakers apart (media only): "channel" (stereo + channel map), "speaker_events"
+    # (the platform's who-spoke-when), "none" (mono, diarization's `Speaker <n>` only).
+    attribution: str = "none"
 
     def transcript(self) -> Transcript:
         t, utts = 0.0, []
         rep = Speaker(self.host_name, self.host_email)
         prospect = Speaker(self.prospect_name, self.prospect_email)
         for turn in self.turns:
-            utts.append(Utterance(rep if turn.who == "rep" else prospect, turn.text, t, t + turn.seconds))
+            channel = (1 if turn.who == "rep" else 2) if self.attribution == "channel" else None
+            speaker = rep if turn.who == "rep" else prospect
+            utts.append(Utterance(speaker, turn.text, t, t + turn.seconds, channel))
             t += turn.seconds
         return Transcript(tuple(utts))
+
+    @property
+    def rep_questions(self) -> int:
+        """Questions the rep asked, counted by hand: the rep's sentences that end with a question mark."""
+        return sum(
+            sentence.strip().endswith("?")
+            for t in self.turns
+            if t.who == "rep"
+            for sentence in t.text.replace("?", "?|").split("|")
+            if sentence.strip()
+        )
 
     @property
     def rep_seconds(self) -> float:
@@ -94,6 +110,7 @@ def calls() -> list[Call]:
             "audio_file",
             SHALLOW,
             "Intro - Initech",
+            "channel",
         ),
         Call(
             "rec-c",
@@ -118,11 +135,27 @@ def calls() -> list[Call]:
             "audio_file",
             DISCOVERY,
             "Discovery - Dunder",
+            "speaker_events",
         ),
     ]
 
 
 def manifest(call: Call, media_ref: dict[str, str]) -> dict[str, Any]:
+    doc = _manifest(call, media_ref)
+    if call.media_kind != "transcript_file" and call.attribution == "channel":
+        doc["channels"] = [
+            {"channel": 1, "participant": call.host_email},
+            {"channel": 2, "participant": call.prospect_email},
+        ]
+    if call.media_kind != "transcript_file" and call.attribution == "speaker_events":
+        doc["speaker_events"] = [
+            {"participant": u.speaker.email, "start": u.start, "end": u.end}
+            for u in call.transcript().utterances
+        ]
+    return doc
+
+
+def _manifest(call: Call, media_ref: dict[str, str]) -> dict[str, Any]:
     return {
         "recording_id": call.recording_id,
         "start_time": call.start,
@@ -150,7 +183,7 @@ def write_call(root: Path, call: Call) -> None:
         media = {"kind": "transcript_file", "path": rel}
     else:
         rel = f"media/{call.recording_id}.wav"
-        write_wav(root / rel, transcript)
+        write_wav(root / rel, transcript, channels=2 if call.attribution == "channel" else 1)
         media = {"kind": "audio_file", "path": rel}
     (root / "manifests" / f"{call.recording_id}.json").write_text(json.dumps(manifest(call, media), indent=2))
 

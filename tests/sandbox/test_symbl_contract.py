@@ -330,7 +330,8 @@ def media_sandbox(sandbox_factory: Callable[..., RunningSandbox], tmp_path: Path
     (media / "silent.wav").write_bytes(wav_bytes(None))
     (media / "sidecar.wav").write_bytes(wav_bytes(None))
     (media / "sidecar.wav.transcript.json").write_text(transcript(LINES[:2]).to_json())
-    return sandbox_factory(media_dir=media)
+    # Failed jobs carry their reason only when configured (Symbl documents none): these tests read it.
+    return sandbox_factory(media_dir=media, job_failure_reason=True)
 
 
 @pytest.mark.parametrize(
@@ -502,7 +503,7 @@ def test_list_and_delete_conversations(symbl: httpx.Client) -> None:
 # --- failed jobs, webhooks ----------------------------------------------------------------------------------
 
 
-@pytest.mark.sandbox_config(fail_jobs_matching="^doomed")
+@pytest.mark.sandbox_config(fail_jobs_matching="^doomed", job_failure_reason=True)
 def test_jobs_can_be_made_to_fail_deterministically(sandbox: str, symbl: httpx.Client) -> None:
     doomed = submit_text(symbl, name="doomed call")
     fine = submit_text(symbl, name="fine call")

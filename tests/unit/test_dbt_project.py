@@ -28,6 +28,7 @@ SOURCE_ASSET_KEYS = {
     "recordings": "recordings",
     "recording_rejections": "recordings",
     "symbl_conversations": "symbl_conversations",
+    "symbl_speaker_events": "symbl_speaker_events",
     "symbl_messages": "symbl_messages",
     "symbl_topics": "symbl_topics",
     "symbl_action_items": "symbl_action_items",

@@ -425,11 +425,14 @@ def test_entities_2022_one_row_per_reference_and_unreferenced_entity_kept() -> N
     assert [
         (r["entity_type"], r["sub_type"], r["value"], r["message_id"], r["char_offset"]) for r in rows
     ] == [
-        ("custom", "Competitor", "Initech", "m2", 0),
-        ("custom", "Competitor", "Initech", "m3", 7),
-        ("date", None, "2026-05-01", None, None),
+        # 2022's `type: custom` + `customType` lands as the 2023 vocabulary: the custom type, its value as
+        # the sub-type, category Custom.
+        ("Competitor", "Initech", "Initech", "m2", 0),
+        ("Competitor", "Initech", "Initech", "m3", 7),
+        ("date", "date", "2026-05-01", None, None),  # 2022 has no subType: the 2023 one is filled in
     ]
-    assert rows[0]["detected_value"] == "initech" and rows[0]["category"] is None
+    assert rows[0]["detected_value"] == "initech" and rows[0]["category"] == "Custom"
+    assert rows[2]["category"] == "Managed"
     assert rows[2]["message_text"] is None
 
 
@@ -595,3 +598,84 @@ def test_non_utc_offsets_are_normalised_to_utc_tzinfo() -> None:
     (row,) = parse.parse_messages(CID, DAY, body)
     assert row["start_time"].tzinfo == UTC
     assert row["start_time"] == datetime(2026, 4, 7, 23, 30, tzinfo=timezone(timedelta(hours=9, minutes=30)))
+
+
+# --- production shapes (issue: the sandbox was kinder than Symbl) -------------------------------------------
+
+
+def test_insight_author_email_comes_from_user_id_when_email_is_absent() -> None:
+    body = {
+        "questions": [
+            {
+                "id": "q1",
+                "text": "Budget?",
+                "from": {"id": "u1", "name": "Maya", "userId": "maya@lumen.example"},
+            },
+            {"id": "q2", "text": "When?", "from": {"id": "u2", "name": "Speaker 2", "userId": "crm-42"}},
+        ]
+    }
+    rows = {r["question_id"]: r for r in parse.parse_questions(CID, DAY, body)}
+    assert (rows["q1"]["from_email"], rows["q1"]["from_user_id"]) == (
+        "maya@lumen.example",
+        "maya@lumen.example",
+    )
+    assert (rows["q2"]["from_email"], rows["q2"]["from_user_id"]) == (None, "crm-42")  # not an email
+    items = parse.parse_action_items(
+        CID,
+        DAY,
+        {"actionItems": [{"id": "a1", "text": "Send it", "from": {"name": "M", "userId": "m@x.io"}}]},
+    )
+    assert items[0]["from_email"] == "m@x.io"
+
+
+def test_topic_parent_refs_and_tracker_insight_types_land_in_their_own_columns() -> None:
+    (topic,) = parse.parse_topics(
+        CID,
+        DAY,
+        {"topics": [{"id": "t1", "text": "pricing", "parentRefs": [{"type": "topic", "text": "budget"},
+                                                                    {"type": "topic", "text": "budget"}]}]},
+    )  # fmt: skip
+    assert topic["parent_topics"] == ["budget"]
+    hits = parse.parse_trackers(CID, DAY, TRACKERS)
+    by_ref = {(h["ref_type"], h["ref_id"]): h["insight_type"] for h in hits if h["ref_id"]}
+    assert by_ref == {("message", "m2"): None, ("insight", "q1"): "question"}
+
+
+def test_both_entity_generations_land_as_the_same_typed_rows() -> None:
+    from sandbox.symbl.generations import entity
+
+    managed = {
+        "id": "e1", "type": "organization", "subType": "company", "category": "Managed", "value": "Globex",
+        "text": "globex", "messageRefs": [{"id": "m1", "text": "We use Globex", "offset": 7}],
+        "matches": [{"value": "Globex", "detectedValue": "globex",
+                     "messageRefs": [{"id": "m1", "text": "We use Globex", "offset": 7}]}],
+    }  # fmt: skip
+    custom = {
+        "id": "e9", "type": "Competitor", "subType": "Initech", "category": "Custom", "customType": "Competitor",
+        "value": "Initech", "text": "initech",
+        "messageRefs": [{"id": "m2", "text": "Initech quoted less", "offset": 0}],
+        "matches": [{"value": "Initech", "detectedValue": "initech",
+                     "messageRefs": [{"id": "m2", "text": "Initech quoted less", "offset": 0}]}],
+    }  # fmt: skip
+    rows = {}
+    for generation in ("2022", "2023"):
+        body = {"entities": [entity(e, generation) for e in (managed, custom)]}
+        rows[generation] = parse.parse_entities(CID, DAY, body)
+        assert {r["api_generation"] for r in rows[generation]} == {generation}
+
+    def typed(rs: list[dict[str, object]]) -> list[dict[str, object]]:
+        return [{k: v for k, v in r.items() if k != "api_generation"} for r in rs]
+
+    # Same keys, types, values and references whichever generation answered.
+    assert typed(rows["2022"]) == typed(rows["2023"])
+    assert {(r["entity_type"], r["category"]) for r in rows["2022"]} == {
+        ("organization", "Managed"),
+        ("Competitor", "Custom"),
+    }
+
+
+def test_2022_managed_type_names_map_onto_the_2023_vocabulary() -> None:
+    body = {"entities": [{"type": "datetime", "value": "2026-05-01", "text": "May first"},
+                         {"type": "Organisation", "value": "Globex", "text": "Globex"}]}  # fmt: skip
+    got = [(r["entity_type"], r["sub_type"], r["category"]) for r in parse.parse_entities(CID, DAY, body)]
+    assert got == [("date", "date", "Managed"), ("organization", "company", "Managed")]
