@@ -105,16 +105,32 @@ def print_report(analyst_path: str, live_path: str) -> None:
         }
         rows = con.execute(
             """
-            SELECT team, fiscal_quarter, conversations, round(total_hours, 1), round(avg_talk_ratio, 2),
+            SELECT team, fiscal_quarter, conversations, attributable_calls, round(total_hours, 1),
+                   round(avg_talk_ratio, 2),
                    round(avg_sentiment, 2), round(avg_discovery_depth, 2), round(budget_confirmed_rate, 2),
                    round(risk_flag_rate, 2), round(next_step_rate, 2)
             FROM marts.team_quarter_scorecard ORDER BY team, fiscal_quarter
             """
         ).fetchall()
+        attribution = con.execute(
+            "SELECT attribution_method, count(*) FROM marts.fct_conversations GROUP BY 1 ORDER BY 2 DESC, 1"
+        ).fetchall()
     finally:
         con.close()
-    header = ("team", "quarter", "calls", "hours", "talk", "sent.", "depth", "budget", "risk", "next")
-    widths = [18, 10, 6, 6, 5, 6, 6, 7, 5, 5]
+    header = (
+        "team",
+        "quarter",
+        "calls",
+        "attrib",
+        "hours",
+        "talk",
+        "sent.",
+        "depth",
+        "budget",
+        "risk",
+        "next",
+    )
+    widths = [18, 10, 6, 6, 6, 5, 6, 6, 7, 5, 5]
     print("\nTeam x fiscal quarter scorecard")
     print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
     for row in rows:
@@ -123,6 +139,10 @@ def print_report(analyst_path: str, live_path: str) -> None:
         f"\n{counts['raw.recordings']} recordings, {counts['raw.recording_rejections']} rejections, "
         f"{counts['marts.fct_conversations']} conversations, {counts['raw.semarize_bricks']} bricks, "
         f"{counts['raw.risk_alerts_sent']} risk alerts to Slack, {counts['raw.crm_sync']} CRM calls upserted"
+    )
+    print(
+        "Speaker attribution (calls per method; talk ratio is over attributable calls only): "
+        + ", ".join(f"{method} {n}" for method, n in attribution)
     )
     print(f"Live warehouse:    {live_path}")
     print(f"Analyst copy:      {analyst_path}   (duckdb -readonly {analyst_path})")

@@ -558,7 +558,7 @@ class SymblClient:
         await self._json(
             "PUT",
             f"/v1/conversations/{quote(conversation_id, safe='')}/speakers",
-            json={"speakerEvents": list(events)},
+            json_body={"speakerEvents": list(events)},
         )
 
     async def list_conversations(

@@ -1,6 +1,7 @@
 """Nebula (Symbl's LLM) summaries: an optional second summary per conversation, when a Nebula key is configured."""
 
 import asyncio
+import contextlib
 import json
 from collections import defaultdict
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ from orchestration.partitions import (
     window_dates,
 )
 from orchestration.symbl import parse
+from orchestration.symbl.signals import SignalSourceConfig
 from orchestration.warehouse import duckdb_store
 from orchestration.warehouse.metadata import Stopwatch, column_schema_metadata, preview
 from orchestration.warehouse.resource import WarehouseResource
@@ -82,10 +84,15 @@ class NebulaResource(dg.ConfigurableResource):
     metadata=column_schema_metadata("symbl_summaries"),
 )
 def nebula_summaries(
-    context: AssetExecutionContext, nebula: NebulaResource, warehouse: WarehouseResource
+    context: AssetExecutionContext,
+    config: SignalSourceConfig,
+    nebula: NebulaResource,
+    warehouse: WarehouseResource,
 ) -> dg.MaterializeResult:
     clock = Stopwatch()
     _, _, first, end = window_dates(context)
+    if config.source == "raw":
+        return _rederive_summaries(warehouse, first, end, clock)
     if not nebula.enabled:
         context.log.info("NEBULA_API_KEY not set: Nebula summaries are disabled")
         return dg.MaterializeResult(metadata={"enabled": False, "dagster/row_count": 0})
@@ -156,6 +163,29 @@ def nebula_summaries(
             "enabled": True,
             "dagster/row_count": len(summaries),
             "errors": len(rejections),
+            "preview": preview("symbl_summaries", summaries),
+            "seconds": clock.seconds,
+        }
+    )
+
+
+def _rederive_summaries(warehouse: WarehouseResource, first: Any, end: Any, clock: Stopwatch) -> Any:
+    """The window's Nebula summaries parsed again from the stored answers: no Nebula call."""
+    stored = warehouse.query(
+        "SELECT conversation_id, partition_date, body FROM raw.symbl_responses "
+        "WHERE partition_date >= ? AND partition_date < ? AND endpoint = 'nebula_summary'",
+        [first, end],
+    )
+    summaries = []
+    for row in stored:
+        with contextlib.suppress(parse.ParseError):  # a bad answer was rejected when it arrived
+            summaries += parse.parse_nebula_summary(row["conversation_id"], row["partition_date"], row["body"])
+    with warehouse.connection() as con:
+        duckdb_store.replace_partition_rows(con, "symbl_summaries", first, end, summaries, "source = 'nebula'")
+    return dg.MaterializeResult(
+        metadata={
+            "source": "raw",
+            "dagster/row_count": len(summaries),
             "preview": preview("symbl_summaries", summaries),
             "seconds": clock.seconds,
         }

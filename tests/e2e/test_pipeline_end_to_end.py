@@ -239,10 +239,11 @@ def test_rederiving_from_raw_makes_no_api_call_and_rebuilds_identical_tables(wor
             con.execute(f"DELETE FROM raw.{table} WHERE partition_date = '2026-04-07'")
     calls_before = world.calls()
     raw = {"source": "raw"}
-    ops = {spec.asset_name: {"config": raw} for spec in SIGNALS} | {"semarize_bricks": {"config": raw}}
+    rederived = [*(spec.asset_name for spec in SIGNALS), "nebula_summaries", "semarize_bricks"]
+    ops = {name: {"config": raw} for name in rederived}
     from orchestration.definitions import defs
 
-    selection = [*(spec.asset_name for spec in SIGNALS), "semarize_bricks"]
+    selection = rederived
     job = defs.resolve_job_def("conversation_ingest_job")
     result = job.execute_in_process(
         partition_key="2026-04-07",

@@ -235,3 +235,39 @@ def test_semarize_sync_run_and_idempotent_replay(sandbox: str) -> None:
     first, again = asyncio.run(run())
     assert first["status"] == "succeeded" and first["output"]["bricks"]
     assert again["run_id"] == first["run_id"]
+
+
+def test_speaker_events_reach_symbl_and_reattribute_the_conversation(sandbox: str) -> None:
+    """The client's PUT /speakers against the sandbox: diarized voices become the people who spoke."""
+    from orchestration.symbl.submission import speaker_events_payload
+
+    rep, buyer = Speaker("Maya Chen", "maya@lumen.example"), Speaker("Hank Scorpio", "hank@globex.example")
+    lines = [(rep, "What is your budget?"), (buyer, "About eighty thousand."), (rep, "Great, thanks.")]
+    media = wav_bytes(
+        Transcript(tuple(Utterance(s, t, 5.0 * i, 5.0 * i + 4) for i, (s, t) in enumerate(lines)))
+    )
+    events = [
+        {"name": s.name, "email": s.email, "start": 5.0 * i, "end": 5.0 * i + 4}
+        for i, (s, _) in enumerate(lines)
+    ]
+
+    async def run() -> tuple[set[str], set[str]]:
+        async with SymblClient(f"{sandbox}/symbl", "sandbox-app-id", "sandbox-app-secret") as client:
+            submitted = await client.submit_audio_file(
+                media,
+                "audio/wav",
+                SubmitOptions(enable_speaker_diarization=True, diarization_speaker_count=2),
+            )
+            await client.wait_for_job(submitted.job_id, deadline_seconds=20)
+            before = await client.get_signal(submitted.conversation_id, "messages")
+            await client.put_speaker_events(submitted.conversation_id, speaker_events_payload(events))
+            after = await client.get_signal(submitted.conversation_id, "messages")
+        return {m["from"]["name"] for m in before["messages"]}, {
+            m["from"]["email"] for m in after["messages"]
+        }
+
+    before, after = asyncio.run(run())
+    assert before and all(name.startswith("Speaker ") for name in before)
+    assert after == {"maya@lumen.example", "hank@globex.example"}
+    calls = httpx.get(f"{sandbox}/_sandbox/stats").json()["calls"]
+    assert calls["PUT /symbl/v1/conversations/{conversationId}/speakers"] == 1
