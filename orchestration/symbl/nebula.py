@@ -104,6 +104,21 @@ def nebula_summaries(
     by_conv: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for t in turns:
         by_conv[t["conversation_id"]].append(t)
+    # A summary generated from the conversation's current messages is kept: a re-run asks Nebula nothing.
+    kept = {
+        r["conversation_id"]: r
+        for r in warehouse.query(
+            """
+            SELECT n.conversation_id, n.body, n.fetched_at FROM raw.symbl_responses n
+            JOIN raw.symbl_responses m ON m.conversation_id = n.conversation_id AND m.endpoint = 'messages'
+            WHERE n.partition_date >= ? AND n.partition_date < ? AND n.endpoint = 'nebula_summary'
+              AND n.fetched_at >= m.fetched_at
+            """,
+            [first, end],
+        )
+        if not config.refresh
+    }
+    context.log.info(f"{len(by_conv)} conversations; {len(kept)} Nebula summaries already current")
 
     async def run_all() -> list[tuple[str, Any, Any, Exception | None]]:
         gate = asyncio.Semaphore(NEBULA_CONCURRENCY)
@@ -117,19 +132,23 @@ def nebula_summaries(
                     except Exception as exc:  # recorded per conversation; the others go on
                         return cid, rows[0], None, exc
 
-            return list(await asyncio.gather(*(one(c, r) for c, r in by_conv.items())))
+            todo = {c: r for c, r in by_conv.items() if c not in kept}
+            return list(await asyncio.gather(*(one(c, r) for c, r in todo.items())))
 
     now = datetime.now(UTC)
     summaries, raw_rows, rejections = [], [], []
-    for cid, first_turn, body, error in asyncio.run(run_all()):
+    results = asyncio.run(run_all())
+    results += [(cid, rows[0], kept[cid]["body"], None) for cid, rows in by_conv.items() if cid in kept]
+    for cid, first_turn, body, error in results:
         if error is None:
+            previous = kept.get(cid)
             raw_rows.append(
                 {
                     "conversation_id": cid,
                     "partition_date": first_turn["partition_date"],
                     "endpoint": "nebula_summary",
-                    "fetched_at": now,
-                    "body": json.dumps(body),
+                    "fetched_at": previous["fetched_at"] if previous else now,
+                    "body": previous["body"] if previous else json.dumps(body),
                 }
             )
             try:
@@ -163,6 +182,8 @@ def nebula_summaries(
             "enabled": True,
             "dagster/row_count": len(summaries),
             "errors": len(rejections),
+            "generated": len(by_conv) - len(kept),
+            "reused": len(kept),
             "preview": preview("symbl_summaries", summaries),
             "seconds": clock.seconds,
         }
@@ -179,9 +200,13 @@ def _rederive_summaries(warehouse: WarehouseResource, first: Any, end: Any, cloc
     summaries = []
     for row in stored:
         with contextlib.suppress(parse.ParseError):  # a bad answer was rejected when it arrived
-            summaries += parse.parse_nebula_summary(row["conversation_id"], row["partition_date"], row["body"])
+            summaries += parse.parse_nebula_summary(
+                row["conversation_id"], row["partition_date"], row["body"]
+            )
     with warehouse.connection() as con:
-        duckdb_store.replace_partition_rows(con, "symbl_summaries", first, end, summaries, "source = 'nebula'")
+        duckdb_store.replace_partition_rows(
+            con, "symbl_summaries", first, end, summaries, "source = 'nebula'"
+        )
     return dg.MaterializeResult(
         metadata={
             "source": "raw",

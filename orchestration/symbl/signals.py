@@ -26,10 +26,13 @@ FETCH_CONCURRENCY = 8
 
 
 class SignalSourceConfig(dg.Config):
-    """`api` fetches from Symbl; `raw` re-derives the typed tables of the window from raw.symbl_responses with
-    no API call at all (after a parser fix, one backfill brings the whole history up to date)."""
+    """`api` fetches what has not landed yet from Symbl; `raw` re-derives the typed tables of the window from
+    raw.symbl_responses with no API call at all (after a parser fix, one backfill brings the whole history up
+    to date). A completed conversation's answers are final, so `api` never fetches one twice unless it was
+    re-attributed since (speaker events) or `refresh` asks for it."""
 
     source: Literal["api", "raw"] = "api"
+    refresh: bool = False
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,25 @@ async def _fetch_all(
     return list(await asyncio.gather(*(one(c) for c in conversations)))
 
 
+def current_responses(
+    warehouse: WarehouseResource, signal: str, first: date, end: date
+) -> dict[str, dict[str, Any]]:
+    """The window's stored answers for ``signal`` that are still current: fetched after any speaker events
+    were applied to the conversation (events re-attribute every signal, so older answers are stale)."""
+    rows = warehouse.query(
+        """
+        SELECT r.conversation_id, r.body, r.fetched_at
+        FROM raw.symbl_responses r
+        LEFT JOIN raw.symbl_speaker_events s
+            ON s.conversation_id = r.conversation_id AND s.status = 'applied'
+        WHERE r.partition_date >= ? AND r.partition_date < ? AND r.endpoint = ?
+          AND (s.sent_at IS NULL OR r.fetched_at >= s.sent_at)
+        """,
+        [first, end, signal],
+    )
+    return {r["conversation_id"]: r for r in rows}
+
+
 def stored_responses(
     warehouse: WarehouseResource, signal: str, conversations: list[dict[str, Any]], first: date, end: date
 ) -> list[tuple[dict[str, Any], Any, Exception | None]]:
@@ -178,14 +200,23 @@ def build_signal_asset(spec: SignalSpec) -> dg.AssetsDefinition:
             f"conversations ({first}..{end})"
         )
 
-        async def fetch() -> list[tuple[dict[str, Any], Any, Exception | None]]:
+        async def fetch(todo: list[dict[str, Any]]) -> list[tuple[dict[str, Any], Any, Exception | None]]:
             async with symbl.client() as client:
-                return await _fetch_all(client, spec.signal, conversations)
+                return await _fetch_all(client, spec.signal, todo)
 
+        kept: dict[str, dict[str, Any]] = {}
         if from_raw:
             fetched = stored_responses(warehouse, spec.signal, conversations, first, end)
         else:
-            fetched = asyncio.run(fetch())
+            kept = {} if config.refresh else current_responses(warehouse, spec.signal, first, end)
+            to_fetch = [c for c in conversations if c["conversation_id"] not in kept]
+            context.log.info(f"{len(kept)} already landed and current; fetching {len(to_fetch)}")
+            fetched = asyncio.run(fetch(to_fetch)) if to_fetch else []
+            fetched += [
+                (c, kept[c["conversation_id"]]["body"], None)
+                for c in conversations
+                if c["conversation_id"] in kept
+            ]
         now = datetime.now(UTC)
         raw_rows: list[dict[str, Any]] = []
         typed: dict[str, list[dict[str, Any]]] = {t: [] for t in spec.tables}
@@ -193,13 +224,15 @@ def build_signal_asset(spec: SignalSpec) -> dg.AssetsDefinition:
         for conv, body, error in fetched:
             stage = f"fetch:{spec.signal}"
             if error is None and not from_raw:
+                previous = kept.get(conv["conversation_id"])
                 raw_rows.append(
                     {
                         "conversation_id": conv["conversation_id"],
                         "partition_date": conv["partition_date"],
                         "endpoint": spec.signal,
-                        "fetched_at": now,
-                        "body": json.dumps(body),
+                        # A kept answer keeps its own fetch time (and its text exactly as it arrived).
+                        "fetched_at": previous["fetched_at"] if previous else now,
+                        "body": previous["body"] if previous else json.dumps(body),
                     }
                 )
             if error is None:
@@ -244,6 +277,8 @@ def build_signal_asset(spec: SignalSpec) -> dg.AssetsDefinition:
                 **{f"rows.{t}": len(r) for t, r in typed.items()},
                 "conversations": len(conversations),
                 "source": config.source,
+                "fetched": 0 if from_raw else len(conversations) - len(kept),
+                "reused": len(kept),
                 "errors": len(rejections),
                 "preview": preview(main_table, typed[main_table]),
                 "seconds": clock.seconds,

@@ -48,12 +48,15 @@ class Call:
 
     @property
     def rep_questions(self) -> int:
-        """Questions the rep asked, counted by hand: the rep's sentences that end with a question mark."""
+        """Questions the rep asked, counted by hand: the rep's sentences that end with a question mark, less
+        requests phrased as questions ("Can we schedule ...?"), which Symbl reports as action items
+        (docs/contract-decisions.md)."""
+        requests = ("can we ", "can you ", "could you ", "would you ", "will you ")
         return sum(
-            sentence.strip().endswith("?")
+            sentence.strip().endswith("?") and not sentence.strip().lower().startswith(requests)
             for t in self.turns
             if t.who == "rep"
-            for sentence in t.text.replace("?", "?|").split("|")
+            for sentence in t.text.replace("?", "?|").replace(". ", ".|").split("|")
             if sentence.strip()
         )
 
