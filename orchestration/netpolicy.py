@@ -14,6 +14,7 @@ without sending a packet.
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -61,6 +62,11 @@ def address_problem(address: Address) -> str | None:
     if address.is_reserved or not address.is_global:
         return "a reserved address"
     return None
+
+
+def _looks_numeric(host: str) -> bool:
+    labels = host.split(".")
+    return all(re.fullmatch(r"[0-9]+|0x[0-9a-f]*", label) for label in labels)
 
 
 def system_resolver(host: str, port: int) -> list[str]:
@@ -125,6 +131,9 @@ class UrlPolicy:
             if problem is not None:
                 raise UrlRejected(f"host {host} is {problem}; allow it explicitly to use it")
             return
+        if _looks_numeric(host):
+            # 127.1, 0x7f.0.0.1, 2130706433: resolvers read these as IP addresses (inet_aton forms).
+            raise UrlRejected(f"host {host!r} is a numeric address in a non-canonical form")
         if host in _INTERNAL_NAMES or host.endswith(_INTERNAL_SUFFIXES) or "." not in host:
             raise UrlRejected(f"host {host!r} is an internal name; allow it explicitly to use it")
         if resolver is None:
