@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from orchestration.http import Backoff, RetryPolicy
+from orchestration.http import Backoff, DeadlineExceeded, RetryPolicy
 from orchestration.routing.crm import CrmAPIError, CrmClient
 from orchestration.routing.slack import SlackWebhookClient, SlackWebhookError
 from orchestration.semarize.client import SemarizeAPIError, SemarizeClient
@@ -27,6 +27,7 @@ from orchestration.symbl.client import (
     SymblJobTimeout,
     SymblJobUnavailable,
 )
+from orchestration.symbl.nebula import NebulaResource
 
 JOB_ID = "0f8fad5b-d9cb-469f-a165-70867728950e"
 GOOD_TOKEN = httpx.Response(200, json={"accessToken": "header.payload.signature", "expiresIn": 86400})
@@ -411,3 +412,23 @@ def test_a_trickling_semarize_answer_is_bounded_too() -> None:
     error, elapsed = asyncio.run(run())
     assert isinstance(error, SemarizeAPIError) and error.code == "transport_error"
     assert elapsed < 3.0 and trickler.bytes_sent >= 2
+
+
+def test_a_trickling_nebula_answer_is_bounded_too() -> None:
+    trickler = Trickler()
+
+    async def run() -> tuple[BaseException, float]:
+        async with trickler as base:
+            nebula = NebulaResource(
+                base_url=f"{base}/nebula", api_key="k", request_deadline_seconds=0.8, max_retries=0
+            )
+            began = time.monotonic()
+            try:
+                async with nebula.http_client() as client:
+                    await nebula.generate(client, "Rep: hi")
+            except Exception as exc:
+                return exc, time.monotonic() - began
+            raise AssertionError("the trickling answer was accepted")
+
+    error, elapsed = asyncio.run(run())
+    assert isinstance(error, DeadlineExceeded) and elapsed < 3.0 and trickler.bytes_sent >= 2
