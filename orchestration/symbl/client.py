@@ -499,10 +499,12 @@ class SymblClient:
         method = "POST"
         if append_to is not None:
             method, path = "PUT", f"{path}/{quote(append_to, safe='')}"
-        body = await self._json(
+        endpoint = f"{method} {path}"
+        response = await self._request(
             method, path, params=params or None, json_body=json_body, content=content, headers=headers
         )
-        return _submit_result(body, f"{method} {path}")
+        body = _decode_json(response, endpoint) if response.content else None
+        return _submit_result(body, response.status_code, endpoint)
 
     async def submit_text(
         self,
@@ -761,26 +763,26 @@ class SymblClient:
         )
 
 
-def _submit_result(body: Any, endpoint: str) -> SubmitResult:
+def _submit_result(body: Any, status: int, endpoint: str) -> SubmitResult:
     """Both ids, checked against Symbl's documented shapes (conversationId digits, jobId a UUID)."""
     if not isinstance(body, dict):
-        raise SymblContractError(201, "submit answer is not a JSON object", endpoint)
+        raise SymblContractError(status, "submit answer is not a JSON object", endpoint)
     conversation_id, job_id = body.get("conversationId"), body.get("jobId")
     if conversation_id is None or job_id is None:
         raise SymblContractError(
-            201, "submit answer lacks conversationId/jobId" + _error_body_hint(body), endpoint
+            status, "submit answer lacks conversationId/jobId" + _error_body_hint(body), endpoint
         )
     # Some SDKs model conversationId as a number; accept an int, never a bool or a float.
     if isinstance(conversation_id, int) and not isinstance(conversation_id, bool) and conversation_id >= 0:
         conversation_id = str(conversation_id)
     if not isinstance(conversation_id, str) or not _CONVERSATION_ID.fullmatch(conversation_id):
-        raise SymblContractError(201, "submit answer's conversationId is not a string of digits", endpoint)
+        raise SymblContractError(status, "submit answer's conversationId is not a string of digits", endpoint)
     try:
         parsed = uuid.UUID(job_id) if isinstance(job_id, str) and len(job_id) <= 64 else None
     except ValueError:
         parsed = None
     if parsed is None:
-        raise SymblContractError(201, "submit answer's jobId is not a UUID", endpoint)
+        raise SymblContractError(status, "submit answer's jobId is not a UUID", endpoint)
     return SubmitResult(conversation_id=conversation_id, job_id=job_id)
 
 
