@@ -216,8 +216,12 @@ class DropFolderSource:
     def read_media(self, manifest: RecordingManifest) -> bytes:
         if manifest.media_kind not in FILE_KINDS:
             raise ValueError(f"{manifest.recording_id}: media kind {manifest.media_kind} has no local file")
+        path = Path(manifest.media_ref)
         try:
-            return Path(manifest.media_ref).read_bytes()
+            # Resolved inside an allowed root at validation; a link swapped in since then is not followed.
+            if path.resolve() != path:
+                raise MediaError(f"{manifest.recording_id}: media file was replaced by a symbolic link")
+            return path.read_bytes()
         except OSError as exc:
             raise MediaError(
                 f"{manifest.recording_id}: media file cannot be read: {exc.strerror or exc}"

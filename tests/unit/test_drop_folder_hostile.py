@@ -17,7 +17,8 @@ from orchestration.recordings import source as source_module
 from orchestration.recordings.discovery import DiscoveryCursor, discover
 from orchestration.recordings.manifest import ManifestError, parse_manifest
 from orchestration.recordings.policy import InputPolicy
-from orchestration.recordings.source import DropFolderSource
+from orchestration.recordings.source import DropFolderSource, MediaError
+from orchestration.symbl.submission import _read
 
 NOW = datetime(2026, 4, 7, 18, 0, tzinfo=UTC)
 DAY = (datetime(2026, 4, 7, tzinfo=UTC), datetime(2026, 4, 8, tzinfo=UTC))
@@ -146,3 +147,16 @@ def test_first_arrival_owns_an_id_when_neither_file_was_ingested(root: Path) -> 
     # An id already recorded for a file keeps that owner, whatever the ctimes say.
     owned = DropFolderSource(root).scan(*DAY, now=NOW, owners={"rec-1": "manifests/a-second.json"})
     assert [m.title for m in owned.manifests] == ["second"]
+
+
+def test_a_media_file_swapped_for_a_link_after_validation_is_not_followed(root: Path) -> None:
+    write(root, "m.json", manifest("rec-swap"))
+    (recording,) = DropFolderSource(root).scan(*DAY, now=NOW).manifests
+    assert DropFolderSource(root).read_media(recording) == b"RIFF"
+    media = Path(recording.media_ref)
+    media.unlink()
+    media.symlink_to("/etc/passwd")
+    with pytest.raises(MediaError, match="symbolic link"):
+        DropFolderSource(root).read_media(recording)
+    with pytest.raises(MediaError, match="symbolic link"):
+        _read(recording.media_ref, "audio file")
