@@ -16,6 +16,8 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -23,8 +25,7 @@ Sleep = Callable[[float], Awaitable[None]]
 Random = Callable[[], float]
 
 # A server asking for a longer pause than this is treated as asking for this long: a bad header must not park
-# a
-# run for hours.
+# a run for hours.
 MAX_RETRY_AFTER_SECONDS = 300.0
 
 
@@ -115,6 +116,85 @@ async def send_with_retries(
         await response.aclose()
         await sleep(delay)
         attempt += 1
+
+
+class DeadlineExceeded(httpx.TimeoutException):
+    """The whole request (connect, send, every byte of the answer) took longer than its overall deadline.
+
+    A subclass of httpx's timeout so that the retry loop treats it like any other timeout: a slow network may
+    recover, and each attempt is bounded, so the total is bounded by (retries + 1) x deadline + backoff.
+    """
+
+
+class ResponseTooLarge(Exception):
+    """The answer's body grew past the cap; reading stopped there (nothing over the cap is buffered)."""
+
+    def __init__(self, limit: int, endpoint: str) -> None:
+        self.limit = limit
+        super().__init__(f"{endpoint}: answer is larger than {limit} bytes")
+
+
+async def send_bounded(
+    client: httpx.AsyncClient,
+    method: str,
+    url: str,
+    *,
+    deadline_seconds: float,
+    max_bytes: int,
+    **kwargs: Any,
+) -> httpx.Response:
+    """One request whose *whole* life (connect + upload + the complete body) is bounded by ``deadline_seconds``.
+
+    httpx's own timeouts bound each read, so a server trickling one byte per second keeps a request alive
+    indefinitely; ``asyncio.timeout`` around the streamed read bounds the total. The body is read in chunks
+    and abandoned once it passes ``max_bytes`` (decoded size, so a compressed bomb is caught too). Returns a
+    fully read response: ``.json()`` / ``.text`` work as usual.
+    """
+    request = client.build_request(method, url, **kwargs)
+    try:
+        async with asyncio.timeout(deadline_seconds):
+            response = await client.send(request, stream=True)
+            try:
+                chunks: list[bytes] = []
+                size = 0
+                async for chunk in response.aiter_bytes():
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise ResponseTooLarge(max_bytes, f"{method} {request.url.path}")
+                    chunks.append(chunk)
+            finally:
+                await response.aclose()
+    except TimeoutError:
+        raise DeadlineExceeded(
+            f"no complete answer within the {deadline_seconds:g} s deadline", request=request
+        ) from None
+    # A fresh, already-read response. Content-Encoding/Length are dropped because the body is decoded now.
+    headers = [
+        (k, v)
+        for k, v in response.headers.multi_items()
+        if k.lower() not in {"content-encoding", "content-length", "transfer-encoding"}
+    ]
+    return httpx.Response(
+        response.status_code,
+        headers=headers,
+        content=b"".join(chunks),
+        request=request,
+        extensions={k: v for k, v in response.extensions.items() if k != "network_stream"},
+    )
+
+
+def redirect_problem(response: httpx.Response) -> str | None:
+    """None unless ``response`` is a redirect; then a reason naming where it points (never followed).
+
+    None of the vendor contracts uses redirects, so a 3xx is a misconfigured base URL or a hijacked answer: an
+    error, never a success, and the Location is not followed (it could point anywhere, including inside our
+    network).
+    """
+    if not 300 <= response.status_code < 400:
+        return None
+    location = response.headers.get("location", "")
+    target = (urlsplit(location).netloc or "the same host") if location else "nowhere"
+    return f"answered a redirect (HTTP {response.status_code}) to {target}; the contract has no redirects"
 
 
 def timeout(request_timeout_seconds: float) -> httpx.Timeout:

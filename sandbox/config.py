@@ -52,6 +52,10 @@ class SandboxConfig:
     webhook_timeout_seconds: float = 5.0
     # URL submissions: the sandbox fetches the media itself (no redirects, per the contract).
     media_fetch_timeout_seconds: float = 10.0
+    # URL submissions are fetched only from loopback (the sandbox's own /media, a local test server) unless the
+    # host is listed here ("host" or "host:port"; "*" = any host): a stand-in must not become a way to probe the
+    # network it runs in. Checked on the resolved addresses, before any connection.
+    media_fetch_allowed_hosts: tuple[str, ...] = ()
     # Time one tracker-management request holds the account's single management slot (one at a time).
     tracker_management_latency_seconds: float = 0.02
     max_media_seconds: int = 4 * 3600

@@ -40,7 +40,12 @@ def recordings(
 ) -> dg.MaterializeResult:
     clock = Stopwatch()
     start, end, first_day, end_day = window_dates(context)
-    scan = drop_folder.source().scan(start, end)
+    # A recording id stays with the manifest already recorded as its source: a later file cannot take it over.
+    owners = {
+        r["recording_id"]: r["source_file"]
+        for r in warehouse.query("SELECT recording_id, source_file FROM raw.recordings")
+    }
+    scan = drop_folder.source().scan(start, end, owners=owners)
     now = datetime.now(UTC)
 
     rows = [m.to_row(partition_date=partition_date_of(m.start_time)) for m in scan.manifests]

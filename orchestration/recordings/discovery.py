@@ -19,7 +19,10 @@ The new-recordings sensor calls :func:`discover` once per tick with the state it
 
 Manifests that fail validation are not rejected here (the ``recordings`` asset does that, with the reason): if
 their start time can be read their day is requested anyway, keyed by file name and ctime, and their recording id
-is *not* remembered, so that fixing the file later requests the day again. Undated files are reported and skipped.
+is *not* remembered, so that fixing the file later requests the day again. Undated files, and files dated outside
+the admitted window (before the first partition, too far in the future), are reported with their reason: every
+ingest run records them in ``raw.recording_rejections`` (they belong to no day). Nothing one file does (a
+RecursionError, a number too long to parse, an unreadable entry) fails the tick.
 """
 
 from __future__ import annotations
@@ -31,10 +34,11 @@ import os
 import stat
 import zlib
 from dataclasses import dataclass, field
-from datetime import date, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 from pathlib import Path
 
-from orchestration.recordings.manifest import ManifestError, parse_manifest
+from orchestration.recordings.manifest import ManifestError, RecordingManifest, parse_manifest
+from orchestration.recordings.policy import InputPolicy
 from orchestration.recordings.source import MANIFESTS_DIR
 
 CURSOR_VERSION = 1
@@ -197,6 +201,8 @@ class Discovery:
     days: dict[date, list[str]] = field(default_factory=dict)
     duplicates: list[Skipped] = field(default_factory=list)  # recording id already known
     undated: list[Skipped] = field(default_factory=list)  # start time unreadable: no day to request
+    # valid, but dated outside the admitted window (rejected by every ingest run, with this reason)
+    out_of_window: list[Skipped] = field(default_factory=list)
     examined: int = 0  # manifests stat'ed
     parsed: int = 0  # manifests read and validated
 
@@ -248,6 +254,7 @@ def discover(
     *,
     now_ns: int,
     settle_ns: int = DEFAULT_SETTLE_SECONDS * 1_000_000_000,
+    policy: InputPolicy | None = None,
 ) -> Discovery:
     """Find manifests that arrived since ``cursor`` and the day partitions (in ``timezone``) they belong to.
 
@@ -265,9 +272,11 @@ def discover(
     )
     result = Discovery(cursor=cursor, examined=listing.examined)
     known = cursor.known_ids.copy()
+    policy = policy or InputPolicy()
+    now = datetime.fromtimestamp(now_ns / 1e9, UTC)
     for file in new:
         result.parsed += 1
-        _classify(file, root, timezone, known, result)
+        _classify(file, root, timezone, known, result, policy, now)
 
     high = max([cursor.high_ns, *(f.ctime_ns for f in listed)])
     # The watermark moves onto the newest file that has settled (never past an unsettled one, never between
@@ -281,11 +290,28 @@ def discover(
     return result
 
 
+def _parse(file: ManifestFile, root: Path, policy: InputPolicy) -> RecordingManifest:
+    try:
+        return parse_manifest(
+            Path(file.path), root, media_roots=policy.media_roots, url_policy=policy.url_policy
+        )
+    except ManifestError:
+        raise
+    except Exception as exc:  # parse_manifest raises only ManifestError; one file must never fail the tick
+        raise ManifestError(f"manifest could not be validated ({type(exc).__name__})") from None
+
+
 def _classify(
-    file: ManifestFile, root: Path, timezone: tzinfo, known: KnownRecordingIds, result: Discovery
+    file: ManifestFile,
+    root: Path,
+    timezone: tzinfo,
+    known: KnownRecordingIds,
+    result: Discovery,
+    policy: InputPolicy,
+    now: datetime,
 ) -> None:
     try:
-        manifest = parse_manifest(Path(file.path), root)
+        manifest = _parse(file, root, policy)
     except ManifestError as exc:
         if exc.start_time is None:
             result.undated.append(Skipped(file.name, exc.reason))
@@ -295,6 +321,11 @@ def _classify(
         return
     if manifest.recording_id in known:
         result.duplicates.append(Skipped(file.name, f"recording_id {manifest.recording_id!r} already seen"))
+        return
+    outside = policy.window_problem(manifest, now)
+    if outside is not None:
+        # Not remembered: once its day comes (a recording dated tomorrow), a touch of the file requests it.
+        result.out_of_window.append(Skipped(file.name, outside))
         return
     known.add(manifest.recording_id)
     result.days.setdefault(manifest.partition_date(timezone), []).append(manifest.recording_id)

@@ -2,9 +2,12 @@
 
 A manifest comes from outside the pipeline, so everything in it is checked before it can reach Symbl or
 the warehouse: types, the recording id's alphabet, an aware start time, the media kind, that a referenced
-file exists inside the drop folder, that a URL is http(s), and that no string carries control characters or
-absurd lengths.
-Every failure raises ``ManifestError`` whose reason names the offending field.
+file resolves (after symlinks) inside the drop folder or an allowed media root, that a URL is http(s) to a
+host that is not internal (``orchestration.netpolicy``), sane durations, and that no string carries control
+characters or absurd lengths.
+Every failure raises ``ManifestError`` whose reason names the offending field; so does anything unexpected
+(a RecursionError from deeply nested JSON, a number past Python's digit limit): one file never raises
+anything else.
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+
+from orchestration.netpolicy import UrlPolicy, UrlRejected
 
 MAX_MANIFEST_BYTES = 64 * 1024
 MAX_STRING_CHARS = 1024  # names, titles, emails, ids: anything longer is not a real value
@@ -26,6 +30,9 @@ MAX_URL_CHARS = 2048
 MAX_PARTICIPANTS = 200
 MAX_CHANNELS = 8
 MAX_SPEAKER_EVENTS = 10_000
+# A call longer than a day is not a call (Symbl's own limit is 4 hours); the bound also keeps downstream
+# arithmetic (milliseconds for the CRM, minutes in alerts) far from float overflow.
+MAX_DURATION_SECONDS = 24 * 3600.0
 
 MEDIA_KINDS = ("audio_file", "audio_url", "video_file", "video_url", "transcript_file")
 FILE_KINDS = frozenset({"audio_file", "video_file", "transcript_file"})
@@ -144,8 +151,34 @@ class RecordingManifest:
         }
 
 
-def parse_manifest(path: Path, root: Path) -> RecordingManifest:
-    """Read and validate one manifest file. Relative media paths resolve against ``root``, must stay in it."""
+def parse_manifest(
+    path: Path,
+    root: Path,
+    *,
+    media_roots: tuple[Path, ...] = (),
+    url_policy: UrlPolicy = UrlPolicy(),
+) -> RecordingManifest:
+    """Read and validate one manifest file; raises only ``ManifestError``.
+
+    Relative media paths resolve against ``root``; every media path (relative or absolute) must resolve, after
+    symlinks, inside ``root`` or one of ``media_roots``. Media URLs are checked against ``url_policy`` as
+    written (no DNS here; see ``InputPolicy`` for the resolving check).
+    """
+    try:
+        return _parse_manifest(path, root, media_roots, url_policy)
+    except ManifestError:
+        raise
+    except RecursionError:
+        raise ManifestError("manifest is nested too deeply to validate") from None
+    except Exception as exc:  # one file must never stop the others: anything unexpected is its rejection
+        raise ManifestError(
+            f"manifest could not be validated ({type(exc).__name__}: {str(exc)[:200]})"
+        ) from None
+
+
+def _parse_manifest(
+    path: Path, root: Path, media_roots: tuple[Path, ...], url_policy: UrlPolicy
+) -> RecordingManifest:
     root = root.resolve()
     try:
         size = path.stat().st_size
@@ -157,7 +190,7 @@ def parse_manifest(path: Path, root: Path) -> RecordingManifest:
     if len(raw) > MAX_MANIFEST_BYTES:  # the file grew between stat and read
         raise ManifestError(f"manifest is over {MAX_MANIFEST_BYTES} bytes")
     doc = _decode(raw)
-    return _Validator(doc).manifest(
+    return _Validator(doc, (root, *(r.resolve() for r in media_roots)), url_policy).manifest(
         root=root,
         source_file=relative_name(path, root),
         manifest_sha256=hashlib.sha256(raw).hexdigest(),
@@ -197,19 +230,29 @@ def _decode(raw: bytes) -> Any:
         raise ManifestError(f"manifest is not UTF-8 (byte {exc.start})") from exc
     try:
         return json.loads(text, object_pairs_hook=_reject_duplicate_keys, parse_constant=_reject_constant)
+    except ManifestError:
+        raise
     except json.JSONDecodeError as exc:
         raise ManifestError(
             f"manifest is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
         ) from exc
+    except RecursionError:
+        # json's scanner recurses per nesting level: 60 KB of '[' is far past Python's recursion limit.
+        raise ManifestError("manifest is not valid: JSON nested too deeply") from None
+    except ValueError as exc:
+        # int() refuses more than 4,300 digits (CVE-2020-10735); no real field needs a number that long.
+        raise ManifestError(f"manifest is not valid: {str(exc)[:200]}") from None
 
 
 class _Validator:
     """Field-by-field checks over one decoded manifest; remembers the id and start time for the error."""
 
-    def __init__(self, doc: Any) -> None:
+    def __init__(self, doc: Any, media_roots: tuple[Path, ...], url_policy: UrlPolicy) -> None:
         if not isinstance(doc, dict):
             raise ManifestError("manifest must be a JSON object")
         self.doc = doc
+        self.media_roots = media_roots  # resolved; the drop folder first
+        self.url_policy = url_policy
         self.recording_id: str | None = None
         self.start_time: datetime | None = None
 
@@ -292,8 +335,8 @@ class _Validator:
             return None
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise self.fail(f"duration_seconds must be a number, not {_json_type(value)}")
-        if not math.isfinite(value) or value < 0:
-            raise self.fail("duration_seconds must be a finite number >= 0")
+        if not math.isfinite(value) or not 0 <= value <= MAX_DURATION_SECONDS:
+            raise self.fail(f"duration_seconds must be a number from 0 to {MAX_DURATION_SECONDS:.0f}")
         return float(value)
 
     def host(self, value: Any) -> tuple[str | None, str]:
@@ -430,28 +473,25 @@ class _Validator:
     def url(self, value: Any) -> str:
         url = self.text(value, "media.url", required=True, limit=MAX_URL_CHARS)
         assert url is not None
-        try:
-            parts = urlsplit(url)
-        except ValueError as exc:
-            raise self.fail(f"media.url is not a valid URL: {exc}") from exc
-        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-            raise self.fail("media.url must be an http(s) URL with a host")
         if any(ch.isspace() for ch in url):
             raise self.fail("media.url must not contain whitespace")
+        try:
+            self.url_policy.check(url)
+        except UrlRejected as exc:
+            raise self.fail(f"media.url {exc}") from None
         return url
 
     def file(self, value: Any, root: Path) -> str:
         raw = self.text(value, "media.path", required=True)
         assert raw is not None
         given = Path(raw)
-        if given.is_absolute():
-            # Absolute paths are the operator's explicit choice (documented in drop-folder.md).
-            resolved = given.resolve()
-        else:
-            resolved = (root / given).resolve()
-            # resolve() follows symlinks and collapses '..', so this also catches links pointing outside.
-            if not resolved.is_relative_to(root):
-                raise self.fail(f"media.path {raw!r} points outside the drop folder")
+        # resolve() follows symlinks and collapses '..', so a link or a '../' pointing outside is caught too.
+        # Absolute paths are resolved the same way: an absolute path outside every root (/etc/passwd) is
+        # refused before anything reads it.
+        resolved = given.resolve() if given.is_absolute() else (root / given).resolve()
+        if not any(resolved.is_relative_to(r) for r in self.media_roots):
+            where = "the drop folder" if len(self.media_roots) == 1 else "the drop folder or a media root"
+            raise self.fail(f"media.path {raw!r} resolves outside {where}")
         if not resolved.exists():
             raise self.fail(f"media.path {raw!r}: no such file")
         if not resolved.is_file():

@@ -70,10 +70,21 @@ def new_recordings_sensor(
     started = time.perf_counter()
     previous = DiscoveryCursor.decode(context.cursor)
     discovery = discover(
-        Path(drop_folder.root), previous, ZoneInfo(drop_folder.timezone), now_ns=time.time_ns()
+        Path(drop_folder.root),
+        previous,
+        ZoneInfo(drop_folder.timezone),
+        now_ns=time.time_ns(),
+        policy=drop_folder.policy(),
     )
     for skipped in discovery.undated:
-        context.log.warning(f"skipped {skipped.name}: {skipped.reason} (no start time, so no day to run)")
+        context.log.warning(
+            f"rejected {skipped.name}: {skipped.reason} (no start time, so no day to run; every ingest run "
+            "records it in raw.recording_rejections)"
+        )
+    for skipped in discovery.out_of_window:
+        context.log.warning(
+            f"rejected {skipped.name}: {skipped.reason} (every ingest run records it in raw.recording_rejections)"
+        )
     if discovery.duplicates:
         names = ", ".join(s.name for s in discovery.duplicates[:5])
         context.log.info(

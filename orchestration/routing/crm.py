@@ -19,9 +19,21 @@ import dagster as dg
 import httpx
 from pydantic import Field
 
-from orchestration.http import Backoff, RetryPolicy, Sleep, send_with_retries, timeout
+from orchestration.http import (
+    Backoff,
+    ResponseTooLarge,
+    RetryPolicy,
+    Sleep,
+    redirect_problem,
+    send_bounded,
+    send_with_retries,
+    timeout,
+)
 
 BATCH_LIMIT = 100  # HubSpot's maximum inputs per batch request
+# Whole-request bound (connect + complete answer) and answer size cap: a batch answer is ~100 small objects.
+DEFAULT_REQUEST_DEADLINE_SECONDS = 60.0
+DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024
 DEFAULT_ID_PROPERTY = "convo_intel_conversation_id"
 
 PropertyValue = str | int | float | bool | None
@@ -61,17 +73,24 @@ class CrmClient:
         object_type: str = "calls",
         id_property: str = DEFAULT_ID_PROPERTY,
         request_timeout_seconds: float = 30.0,
+        request_deadline_seconds: float = DEFAULT_REQUEST_DEADLINE_SECONDS,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         retry: RetryPolicy = RetryPolicy(max_retries=5),
         sleep: Sleep | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.object_type = object_type
         self.id_property = id_property
         self._retry = retry
         self._sleep = sleep
+        self._deadline = request_deadline_seconds
+        self._max_bytes = max_response_bytes
         self._http = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
             headers={"Authorization": f"Bearer {access_token}"},
             timeout=timeout(request_timeout_seconds),
+            transport=transport,
+            follow_redirects=False,  # a redirect is an error (see _send), never followed
         )
 
     async def __aenter__(self) -> CrmClient:
@@ -103,9 +122,9 @@ class CrmClient:
         }
         response = await self._send("POST", endpoint, json=body)
         by_value: dict[str, UpsertedObject] = {}
-        for result in response.json().get("results", []):
-            value = str(result.get("properties", {}).get(self.id_property, ""))
-            by_value[value] = UpsertedObject(value, str(result["id"]), bool(result.get("new", False)))
+        for result in _results(_decode_json(response, endpoint), response.status_code, endpoint):
+            value = str(result["properties"].get(self.id_property, ""))
+            by_value[value] = UpsertedObject(value, str(result["id"]), result.get("new") is True)
         missing = [id_value for id_value, _ in objects if id_value not in by_value]
         if missing:
             raise CrmAPIError(200, "INCOMPLETE_RESULT", f"no result for {len(missing)} inputs", endpoint)
@@ -115,7 +134,14 @@ class CrmClient:
         """The object holding ``id_value`` in the idProperty, or None."""
         endpoint = f"/crm/v3/objects/{quote(self.object_type)}/{quote(id_value, safe='')}"
         response = await self._send("GET", endpoint, params={"idProperty": self.id_property}, allow={404})
-        return None if response.status_code == 404 else dict(response.json())
+        if response.status_code == 404:
+            return None
+        body = _decode_json(response, endpoint)
+        if not isinstance(body, dict):
+            raise CrmAPIError(
+                response.status_code, "INVALID_RESPONSE", "object is not a JSON object", endpoint
+            )
+        return body
 
     async def _send(
         self, method: str, endpoint: str, *, allow: frozenset[int] | set[int] = frozenset(), **kwargs: Any
@@ -125,19 +151,59 @@ class CrmClient:
             retry_kwargs["sleep"] = self._sleep
         try:
             response = await send_with_retries(
-                lambda: self._http.request(method, endpoint, **kwargs), **retry_kwargs
+                lambda: send_bounded(
+                    self._http,
+                    method,
+                    endpoint,
+                    deadline_seconds=self._deadline,
+                    max_bytes=self._max_bytes,
+                    **kwargs,
+                ),
+                **retry_kwargs,
             )
         except httpx.TransportError as exc:
             raise CrmAPIError(None, type(exc).__name__, "no answer after retries", endpoint) from None
-        if response.status_code >= 400 and response.status_code not in allow:
+        except ResponseTooLarge as exc:
+            raise CrmAPIError(200, "INVALID_RESPONSE", str(exc), endpoint) from None
+        redirect = redirect_problem(response)
+        if redirect is not None:
+            # Not a success: nothing was written, whatever the status family suggests.
+            raise CrmAPIError(response.status_code, "REDIRECT", redirect, endpoint)
+        if not response.is_success and response.status_code not in allow:
             raise _api_error(response, endpoint)
         return response
+
+
+def _decode_json(response: httpx.Response, endpoint: str) -> Any:
+    """The answer's JSON, or ``INVALID_RESPONSE``: an unreadable 2xx must never count as written."""
+    try:
+        return response.json()
+    except (ValueError, RecursionError) as exc:
+        raise CrmAPIError(
+            response.status_code, "INVALID_RESPONSE", f"answer is not JSON ({type(exc).__name__})", endpoint
+        ) from None
+
+
+def _results(body: Any, status: int, endpoint: str) -> list[dict[str, Any]]:
+    """The batch answer's ``results``, each with an ``id`` and a ``properties`` object, else INVALID_RESPONSE."""
+    results = body.get("results") if isinstance(body, dict) else None
+    if not isinstance(results, list):
+        raise CrmAPIError(status, "INVALID_RESPONSE", "batch answer has no results list", endpoint)
+    for result in results:
+        if (
+            not isinstance(result, dict)
+            or not isinstance(result.get("id"), (str, int))
+            or isinstance(result.get("id"), bool)
+            or not isinstance(result.get("properties"), dict)
+        ):
+            raise CrmAPIError(status, "INVALID_RESPONSE", "a batch result lacks id/properties", endpoint)
+    return results
 
 
 def _api_error(response: httpx.Response, endpoint: str) -> CrmAPIError:
     try:
         body = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         body = {}
     if not isinstance(body, dict):
         body = {}
@@ -158,6 +224,10 @@ class CrmResource(dg.ConfigurableResource):
         description="Unique-value property holding our conversation id (must exist in the CRM portal).",
     )
     request_timeout_seconds: float = Field(default=30.0, description="Per-request timeout.")
+    request_deadline_seconds: float = Field(
+        default=DEFAULT_REQUEST_DEADLINE_SECONDS,
+        description="Overall bound on one request (connect + answer).",
+    )
     max_retries: int = Field(default=5, description="Retries of a 429/5xx/transport failure per request.")
     backoff_initial_seconds: float = Field(
         default=1.0, description="First retry delay ceiling (no Retry-After)."
@@ -171,6 +241,7 @@ class CrmResource(dg.ConfigurableResource):
             object_type=self.object_type,
             id_property=self.id_property,
             request_timeout_seconds=self.request_timeout_seconds,
+            request_deadline_seconds=self.request_deadline_seconds,
             retry=RetryPolicy(
                 max_retries=self.max_retries,
                 backoff=Backoff(initial_seconds=self.backoff_initial_seconds, max_seconds=30.0),

@@ -19,9 +19,21 @@ import dagster as dg
 import httpx
 from pydantic import Field
 
-from orchestration.http import Backoff, RetryPolicy, Sleep, send_with_retries, timeout
+from orchestration.http import (
+    Backoff,
+    ResponseTooLarge,
+    RetryPolicy,
+    Sleep,
+    redirect_problem,
+    send_bounded,
+    send_with_retries,
+    timeout,
+)
 
 REDACTED = "[redacted]"
+# Whole-request bound and answer cap: Slack answers a two-letter "ok" (or a short error code).
+DEFAULT_REQUEST_DEADLINE_SECONDS = 20.0
+MAX_RESPONSE_BYTES = 64 * 1024
 
 
 class SlackWebhookError(Exception):
@@ -82,8 +94,10 @@ class SlackWebhookClient:
         webhook_url: str,
         *,
         request_timeout_seconds: float = 10.0,
+        request_deadline_seconds: float = DEFAULT_REQUEST_DEADLINE_SECONDS,
         retry: RetryPolicy = RetryPolicy(max_retries=3),
         sleep: Sleep | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         if not webhook_url.startswith(("http://", "https://")):
             # Deliberately not echoing the value: it is a secret even when it is malformed.
@@ -91,7 +105,10 @@ class SlackWebhookClient:
         self._url = webhook_url
         self._retry = retry
         self._sleep = sleep
-        self._http = httpx.AsyncClient(timeout=timeout(request_timeout_seconds), follow_redirects=False)
+        self._deadline = request_deadline_seconds
+        self._http = httpx.AsyncClient(
+            timeout=timeout(request_timeout_seconds), follow_redirects=False, transport=transport
+        )
         _redactor.secrets.add(webhook_url)
 
     def __repr__(self) -> str:
@@ -112,11 +129,24 @@ class SlackWebhookClient:
             kwargs["sleep"] = self._sleep
         try:
             response = await send_with_retries(
-                lambda: self._http.post(self._url, json=dict(message)), **kwargs
+                lambda: send_bounded(
+                    self._http,
+                    "POST",
+                    self._url,
+                    deadline_seconds=self._deadline,
+                    max_bytes=MAX_RESPONSE_BYTES,
+                    json=dict(message),
+                ),
+                **kwargs,
             )
         except httpx.TransportError as exc:
             # The class name only: some transport errors quote the URL.
             raise SlackWebhookError(None, type(exc).__name__) from None
+        except ResponseTooLarge:
+            raise SlackWebhookError(200, "answer_too_large") from None
+        if redirect_problem(response) is not None:
+            # Never followed, never success; the Location is not echoed (it may carry the secret path).
+            raise SlackWebhookError(response.status_code, "redirect")
         if response.status_code != 200:
             raise SlackWebhookError(response.status_code, _error_code(response))
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import random
 import re
 import time
@@ -23,16 +24,25 @@ import httpx
 from orchestration.http import (
     Backoff,
     Random,
+    ResponseTooLarge,
     RetryPolicy,
     Sleep,
     parse_retry_after,
+    redirect_problem,
+    send_bounded,
     send_with_retries,
     timeout,
 )
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8765/semarize"
 TERMINAL_RUN_STATUSES = frozenset({"succeeded", "failed", "cancelled"})
+RUN_STATUSES = frozenset({"queued", "running", *TERMINAL_RUN_STATUSES})
 MAX_IDEMPOTENCY_KEY_LENGTH = 254
+# Whole-request bound (connect + complete answer); a sync create waits for the run server-side, so it is long.
+DEFAULT_REQUEST_DEADLINE_SECONDS = 300.0
+# A run's output is a few KB of bricks; this caps what a hostile answer can make us buffer and store.
+DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024
+MAX_RUN_ID_CHARS = 256
 
 
 class SemarizeAPIError(Exception):
@@ -59,6 +69,41 @@ class SemarizeRunTimeout(Exception):
         super().__init__(f"Semarize run {run_id} still {last_status!r} after {deadline_seconds:g} s")
 
 
+def _invalid(status: int | None, message: str) -> SemarizeAPIError:
+    """An answer that is not what the contract says: never retried (the same request gets the same answer)."""
+    return SemarizeAPIError(status, "invalid_response", message, retryable=False)
+
+
+def _decode_json(response: httpx.Response, what: str) -> Any:
+    try:
+        return response.json()
+    except RecursionError:
+        raise _invalid(response.status_code, f"{what}: answer is JSON nested too deeply") from None
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, a number past Python's digit limit
+        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else type(exc).__name__
+        raise _invalid(response.status_code, f"{what}: answer is not JSON ({reason})") from None
+
+
+def _checked_run(response: httpx.Response, what: str) -> dict[str, Any]:
+    """A run object with a usable ``run_id`` and a documented ``status``, else ``invalid_response``."""
+    run = _decode_json(response, what)
+    if not isinstance(run, dict):
+        raise _invalid(response.status_code, f"{what}: run is not a JSON object")
+    run_id = run.get("run_id")
+    if (
+        not isinstance(run_id, str)
+        or not run_id
+        or len(run_id) > MAX_RUN_ID_CHARS
+        or not run_id.isprintable()
+    ):
+        raise _invalid(response.status_code, f"{what}: run has no usable run_id")
+    status = run.get("status")
+    if status not in RUN_STATUSES:
+        shown = status[:64] if isinstance(status, str) else type(status).__name__
+        raise _invalid(response.status_code, f"{what}: run {run_id[:64]} has an unknown status {shown!r}")
+    return run
+
+
 def _retry_after(response: httpx.Response) -> float | None:
     """The header first (the documented signal), then the body's ``retry_after_seconds``."""
     header = parse_retry_after(response.headers.get("retry-after"))
@@ -66,7 +111,7 @@ def _retry_after(response: httpx.Response) -> float | None:
         return header
     try:
         body = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     seconds = body.get("retry_after_seconds") if isinstance(body, dict) else None
     if isinstance(seconds, (int, float)) and not isinstance(seconds, bool):
@@ -75,9 +120,12 @@ def _retry_after(response: httpx.Response) -> float | None:
 
 
 def _error(response: httpx.Response) -> SemarizeAPIError:
+    redirect = redirect_problem(response)
+    if redirect is not None:
+        return SemarizeAPIError(response.status_code, "redirect", redirect, retryable=False)
     try:
         body = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         body = None
     code = f"http_{response.status_code}"
     message = response.text[:500] or response.reason_phrase
@@ -103,6 +151,8 @@ class SemarizeClient:
         api_key: str = "",
         *,
         request_timeout_seconds: float = 120.0,
+        request_deadline_seconds: float = DEFAULT_REQUEST_DEADLINE_SECONDS,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         retry: RetryPolicy = RetryPolicy(),
         poll: Backoff = Backoff(initial_seconds=0.5, factor=1.5, max_seconds=15.0),
         run_deadline_seconds: float = 900.0,
@@ -118,10 +168,13 @@ class SemarizeClient:
         self._sleep = sleep
         self._rng = rng
         self._monotonic = monotonic
+        self._deadline = request_deadline_seconds
+        self._max_bytes = max_response_bytes
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
             timeout=timeout(request_timeout_seconds),
             transport=transport,
+            follow_redirects=False,  # the contract has no redirects; a 3xx is an error (see _error)
             headers={"Authorization": f"Bearer {api_key}"},
         )
 
@@ -161,7 +214,16 @@ class SemarizeClient:
         headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
         def send() -> Any:
-            return self._http.request(method, path, params=params, json=json_body, headers=headers)
+            return send_bounded(
+                self._http,
+                method,
+                path,
+                deadline_seconds=self._deadline,
+                max_bytes=self._max_bytes,
+                params=params,
+                json=json_body,
+                headers=headers,
+            )
 
         try:
             response = await send_with_retries(
@@ -171,6 +233,8 @@ class SemarizeClient:
             raise SemarizeAPIError(
                 None, "transport_error", f"{method} {path}: {type(exc).__name__}", retryable=True
             ) from exc
+        except ResponseTooLarge as exc:
+            raise _invalid(None, str(exc)) from None
         if not response.is_success:
             raise _error(response)
         return response
@@ -200,11 +264,11 @@ class SemarizeClient:
         response = await self._request(
             "POST", "/v1/runs", json_body=body, headers={"Idempotency-Key": idempotency_key}
         )
-        run = response.json()
-        if mode != "sync" or response.status_code != 202 or run.get("status") in TERMINAL_RUN_STATUSES:
+        run = _checked_run(response, "POST /v1/runs")
+        if mode != "sync" or response.status_code != 202 or run["status"] in TERMINAL_RUN_STATUSES:
             return run
         return await self.wait_for_run(
-            str(run["run_id"]), first_delay=parse_retry_after(response.headers.get("retry-after"))
+            run["run_id"], first_delay=parse_retry_after(response.headers.get("retry-after"))
         )
 
     async def wait_for_run(
@@ -229,18 +293,21 @@ class SemarizeClient:
             )
             attempt += 1
             response = await self._request("GET", f"/v1/runs/{quote(run_id, safe='')}")
-            run = response.json()
-            status = run.get("status")
+            run = _checked_run(response, "GET /v1/runs/{run_id}")
+            status = run["status"]
             if status in TERMINAL_RUN_STATUSES:
                 return run
             delay = parse_retry_after(response.headers.get("retry-after"))
 
     async def get_run(self, run_id: str) -> dict[str, Any]:
-        return (await self._request("GET", f"/v1/runs/{quote(run_id, safe='')}")).json()
+        response = await self._request("GET", f"/v1/runs/{quote(run_id, safe='')}")
+        return _checked_run(response, "GET /v1/runs/{run_id}")
 
     async def list_runs(self, *, limit: int = 50) -> list[dict[str, Any]]:
         """Newest runs first. The list shape is not published: a bare array or ``{"runs"|"data": [...]}``."""
-        body = (await self._request("GET", "/v1/runs", params={"limit": str(limit)})).json()
+        body = _decode_json(
+            await self._request("GET", "/v1/runs", params={"limit": str(limit)}), "GET /v1/runs"
+        )
         if isinstance(body, list):
             return body
         if isinstance(body, dict):
@@ -251,4 +318,5 @@ class SemarizeClient:
 
     async def kit_schema(self, kit_code: str) -> dict[str, Any]:
         """The Kit's brick keys and enabled output fields (parameters are open: we send ``kit_code``)."""
-        return (await self._request("GET", "/v1/kits/schema", params={"kit_code": kit_code})).json()
+        response = await self._request("GET", "/v1/kits/schema", params={"kit_code": kit_code})
+        return _decode_json(response, "GET /v1/kits/schema")

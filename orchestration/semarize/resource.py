@@ -23,6 +23,10 @@ class SemarizeResource(dg.ConfigurableResource):
     request_timeout_seconds: float = Field(default=120.0, description="Per-request timeout (sync runs wait).")
     poll_initial_seconds: float = Field(default=0.5, description="First run-status poll interval ceiling.")
     poll_max_seconds: float = Field(default=15.0, description="Largest run-status poll interval.")
+    request_deadline_seconds: float = Field(
+        default=300.0, description="Overall bound on one request: connect + the complete answer."
+    )
+    max_response_bytes: int = Field(default=16 * 1024 * 1024, description="Largest answer accepted.")
     run_deadline_seconds: float = Field(default=900.0, description="Give up polling a run after this.")
     max_retries: int = Field(default=5, description="Retries of a 429/5xx/transport failure per request.")
 
@@ -32,6 +36,8 @@ class SemarizeResource(dg.ConfigurableResource):
             self.base_url,
             self.api_key,
             request_timeout_seconds=self.request_timeout_seconds,
+            request_deadline_seconds=self.request_deadline_seconds,
+            max_response_bytes=self.max_response_bytes,
             retry=RetryPolicy(max_retries=self.max_retries),
             poll=Backoff(
                 initial_seconds=self.poll_initial_seconds, factor=1.5, max_seconds=self.poll_max_seconds

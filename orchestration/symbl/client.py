@@ -16,7 +16,9 @@ import json
 import logging
 import math
 import random
+import re
 import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, fields
@@ -26,7 +28,17 @@ from urllib.parse import quote
 import httpx
 import jwt
 
-from orchestration.http import Backoff, Random, RetryPolicy, Sleep, send_with_retries, timeout
+from orchestration.http import (
+    Backoff,
+    Random,
+    ResponseTooLarge,
+    RetryPolicy,
+    Sleep,
+    redirect_problem,
+    send_bounded,
+    send_with_retries,
+    timeout,
+)
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +46,13 @@ DEFAULT_BASE_URL = "http://127.0.0.1:8765/symbl"
 
 JOB_STATUSES = ("scheduled", "in_progress", "completed", "failed")
 TERMINAL_JOB_STATUSES = frozenset({"completed", "failed"})
+# Every request's whole life (connect + upload + complete answer); raw uploads of long media need the most.
+DEFAULT_REQUEST_DEADLINE_SECONDS = 600.0
+# The largest answer kept: a 4-hour call's verbose messages are a few MB; 64 MiB is far past any real one and
+# bounds what a hostile answer can make us buffer and store in raw.symbl_responses.
+DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+# Symbl's documented id shapes; anything else is not an id we will store, quote into URLs or log.
+_CONVERSATION_ID = re.compile(r"[0-9]{1,32}")
 
 # Conversation API signals: name -> (path suffix, fixed query parameters).
 _SIGNAL_PATHS: dict[str, tuple[str, dict[str, str]]] = {
@@ -71,6 +90,19 @@ class SymblAPIError(Exception):
         return self.status is None or self.status == 429 or self.status >= 500
 
 
+class SymblContractError(SymblAPIError):
+    """Symbl answered, but not what its contract says: broken JSON, a 200 with an error body, wrong-typed or
+    missing fields, ids of the wrong shape, a redirect, an answer over the size cap.
+
+    Never retryable: the same request gets the same wrong answer. ``status`` is the HTTP status of the answer.
+    A subclass of ``SymblAPIError`` so that every caller that handles a refusal handles this too.
+    """
+
+    @property
+    def retryable(self) -> bool:
+        return False
+
+
 class SymblJobTimeout(Exception):
     """A job was not terminal by the caller's deadline (it may still finish: wait again later)."""
 
@@ -79,6 +111,19 @@ class SymblJobTimeout(Exception):
         self.last_status = last_status
         self.deadline_seconds = deadline_seconds
         super().__init__(f"Symbl job {job_id} still {last_status!r} after {deadline_seconds:g} s")
+
+
+class SymblJobUnavailable(SymblJobTimeout):
+    """The Job API stayed unavailable (5xx/429/transport) through every retry while waiting on a job.
+
+    The job itself may be fine, so this is a kind of timeout, not a failure: the caller keeps the job and
+    waits again on the next run instead of resubmitting (which could create a duplicate job).
+    """
+
+    def __init__(self, job_id: str, last_status: str | None, cause: SymblAPIError) -> None:
+        self.cause = cause
+        super().__init__(job_id, last_status, 0.0)
+        self.args = (f"Symbl job {job_id}: status unavailable ({cause}); last seen {last_status!r}",)
 
 
 @dataclass(frozen=True)
@@ -231,15 +276,40 @@ def _jwt_seconds_left(token: str, now: float) -> float:
 
 
 def _error_message(response: httpx.Response) -> str:
+    redirect = redirect_problem(response)
+    if redirect is not None:
+        return redirect
     try:
         body = response.json()
-    except ValueError:
+    except ValueError:  # includes UnicodeDecodeError and RecursionError-free JSON errors
         return response.text[:500] or response.reason_phrase
+    except RecursionError:
+        return "error body is nested too deeply to read"
     if isinstance(body, dict):
         for key in ("message", "error", "detail"):
             if isinstance(body.get(key), str):
                 return body[key][:500]
     return str(body)[:500]
+
+
+def _decode_json(response: httpx.Response, endpoint: str) -> Any:
+    """The answer's JSON, or a ``SymblContractError`` naming what is wrong with it (never a bare ValueError)."""
+    try:
+        return response.json()
+    except RecursionError:
+        raise SymblContractError(response.status_code, "answer is JSON nested too deeply", endpoint) from None
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, a number past Python's digit limit
+        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else type(exc).__name__
+        raise SymblContractError(response.status_code, f"answer is not JSON ({reason})", endpoint) from None
+
+
+def _error_body_hint(body: Any) -> str:
+    """``(message: ...)`` when a 2xx body looks like an error answer, so that the reason shows Symbl's words."""
+    if isinstance(body, dict):
+        for key in ("message", "error", "detail"):
+            if isinstance(body.get(key), str):
+                return f" (the answer says: {body[key][:200]})"
+    return ""
 
 
 class SymblClient:
@@ -253,6 +323,8 @@ class SymblClient:
         *,
         concurrent_jobs: int = 5,
         request_timeout_seconds: float = 60.0,
+        request_deadline_seconds: float = DEFAULT_REQUEST_DEADLINE_SECONDS,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         retry: RetryPolicy = RetryPolicy(),
         poll: Backoff = Backoff(initial_seconds=1.0, factor=1.5, max_seconds=30.0),
         job_deadline_seconds: float = 4 * 3600.0,
@@ -274,8 +346,14 @@ class SymblClient:
         self._sleep = sleep
         self._rng = rng
         self._monotonic = monotonic
+        self._deadline = request_deadline_seconds
+        self._max_bytes = max_response_bytes
+        # follow_redirects stays off (httpx's default, stated here because it matters): the contract has none.
         self._http = httpx.AsyncClient(
-            base_url=self.base_url, timeout=timeout(request_timeout_seconds), transport=transport
+            base_url=self.base_url,
+            timeout=timeout(request_timeout_seconds),
+            transport=transport,
+            follow_redirects=False,
         )
         self._tokens = _TokenCache(
             self._generate_token, clock=clock, refresh_margin_seconds=refresh_margin_seconds
@@ -304,25 +382,48 @@ class SymblClient:
     async def _generate_token(self) -> tuple[str, float]:
         endpoint = "POST /oauth2/token:generate"
         body = {"type": "application", "appId": self._app_id, "appSecret": self._app_secret}
-        response = await send_with_retries(
-            lambda: self._http.post("/oauth2/token:generate", json=body),
-            policy=self._retry,
-            sleep=self._sleep,
-            rng=self._rng,
-        )
+        try:
+            response = await send_with_retries(
+                lambda: self._send("POST", "/oauth2/token:generate", json=body),
+                policy=self._retry,
+                sleep=self._sleep,
+                rng=self._rng,
+            )
+        except httpx.TransportError as exc:
+            raise SymblAPIError(None, f"{type(exc).__name__} after retries", endpoint) from exc
+        except ResponseTooLarge as exc:
+            raise SymblContractError(None, str(exc), endpoint) from None
+        if redirect_problem(response) is not None:
+            raise SymblContractError(response.status_code, _error_message(response), endpoint)
         if not response.is_success:
             raise SymblAPIError(response.status_code, _error_message(response), endpoint)
-        payload = response.json()
+        payload = _decode_json(response, endpoint)
         token = payload.get("accessToken") if isinstance(payload, dict) else None
-        if not isinstance(token, str) or not token:
-            raise SymblAPIError(response.status_code, "token response has no accessToken", endpoint)
+        if not isinstance(token, str) or not token or len(token) > 16384 or not token.isascii():
+            raise SymblContractError(
+                response.status_code,
+                "token answer has no usable accessToken" + _error_body_hint(payload),
+                endpoint,
+            )
         expires_in = payload.get("expiresIn")
-        lifetime = float(expires_in) if isinstance(expires_in, (int, float)) and expires_in > 0 else math.inf
+        usable = (
+            isinstance(expires_in, (int, float))
+            and not isinstance(expires_in, bool)
+            and math.isfinite(expires_in)
+            and expires_in > 0
+        )
+        lifetime = float(expires_in) if usable else math.inf
         log.debug("Symbl access token generated (expires in %s s)", expires_in)
         return token, lifetime
 
     # --- transport
     # --------------------------------------------------------------------------------------------
+
+    async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """One attempt, bounded as a whole by the request deadline and the answer size cap."""
+        return await send_bounded(
+            self._http, method, path, deadline_seconds=self._deadline, max_bytes=self._max_bytes, **kwargs
+        )
 
     async def _request(
         self,
@@ -344,7 +445,7 @@ class SymblClient:
                 token = await self._tokens.get()
                 used.append(token)
                 request_headers = {**(headers or {}), "Authorization": f"Bearer {token}"}
-                return await self._http.request(
+                return await self._send(
                     method, path, params=params, json=json_body, content=content, headers=request_headers
                 )
 
@@ -352,6 +453,10 @@ class SymblClient:
                 response = await send_with_retries(send, policy=self._retry, sleep=self._sleep, rng=self._rng)
             except httpx.TransportError as exc:
                 raise SymblAPIError(None, f"{type(exc).__name__} after retries", endpoint) from exc
+            except ResponseTooLarge as exc:
+                raise SymblContractError(None, str(exc), endpoint) from None
+            if redirect_problem(response) is not None:
+                raise SymblContractError(response.status_code, _error_message(response), endpoint)
             if response.status_code == 401 and attempt == 0:
                 self._tokens.invalidate(used[-1])
                 continue
@@ -364,7 +469,7 @@ class SymblClient:
         response = await self._request(method, path, **kwargs)
         if not response.content:
             return None
-        return response.json()
+        return _decode_json(response, f"{method} {path}")
 
     # --- Async API
     # ----------------------------------------------------------------------------------------------
@@ -396,12 +501,12 @@ class SymblClient:
         method = "POST"
         if append_to is not None:
             method, path = "PUT", f"{path}/{quote(append_to, safe='')}"
-        body = await self._json(
+        endpoint = f"{method} {path}"
+        response = await self._request(
             method, path, params=params or None, json_body=json_body, content=content, headers=headers
         )
-        if not isinstance(body, dict) or not body.get("conversationId") or not body.get("jobId"):
-            raise SymblAPIError(None, "submit response lacks conversationId/jobId", f"{method} {path}")
-        return SubmitResult(conversation_id=str(body["conversationId"]), job_id=str(body["jobId"]))
+        body = _decode_json(response, endpoint) if response.content else None
+        return _submit_result(body, response.status_code, endpoint)
 
     async def submit_text(
         self,
@@ -476,14 +581,26 @@ class SymblClient:
     # ------------------------------------------------------------------------------------------------
 
     async def get_job(self, job_id: str) -> JobStatus:
+        """The job's status as Symbl states it; an unknown status string is returned as is (see wait_for_job).
+
+        Raises ``SymblContractError`` when the answer has no string status (an error body on 200, a wrong
+        type, broken JSON, a redirect).
+        """
+        endpoint = f"GET /v1/job/{job_id}"
         body = await self._json("GET", f"/v1/job/{quote(job_id, safe='')}")
-        if not isinstance(body, dict) or not isinstance(body.get("status"), str):
-            raise SymblAPIError(None, "job response has no status", f"GET /v1/job/{job_id}")
+        status = body.get("status") if isinstance(body, dict) else None
+        if not isinstance(status, str) or not status or len(status) > 64:
+            got = (
+                "no status"
+                if status is None
+                else f"a status that is not a short string ({type(status).__name__})"
+            )
+            raise SymblContractError(200, f"job answer has {got}" + _error_body_hint(body), endpoint)
         message = body.get("message")
         return JobStatus(
-            job_id=str(body.get("id") or job_id),
-            status=body["status"],
-            message=message if isinstance(message, str) else None,
+            job_id=job_id,
+            status=status,
+            message=message[:500] if isinstance(message, str) else None,
         )
 
     async def wait_for_job(
@@ -506,10 +623,25 @@ class SymblClient:
         deadline = self._job_deadline if deadline_seconds is None else deadline_seconds
         give_up_at = self._monotonic() + deadline
         attempt = 0
+        last_status: str | None = None
         while True:
-            job = await self.get_job(job_id)
+            try:
+                job = await self.get_job(job_id)
+            except SymblContractError as exc:
+                # The same request would get the same wrong answer: this job fails now, with the reason.
+                return JobStatus(job_id, "failed", f"unreadable job status: {exc}")
+            except SymblAPIError as exc:
+                if not exc.retryable:
+                    raise  # 404 (unknown job) and other refusals: the caller decides
+                raise SymblJobUnavailable(job_id, last_status, exc) from exc
+            if job.status not in JOB_STATUSES:
+                # Waiting on a status nobody documented would wait until the deadline (hours) on every run.
+                return JobStatus(
+                    job_id, "failed", f"Symbl reported an unknown job status {job.status[:64]!r}"
+                )
             if job.is_terminal:
                 return job
+            last_status = job.status
             remaining = give_up_at - self._monotonic()
             if remaining <= 0:
                 raise SymblJobTimeout(job_id, job.status, deadline)
@@ -642,6 +774,29 @@ class SymblClient:
         )
 
 
+def _submit_result(body: Any, status: int, endpoint: str) -> SubmitResult:
+    """Both ids, checked against Symbl's documented shapes (conversationId digits, jobId a UUID)."""
+    if not isinstance(body, dict):
+        raise SymblContractError(status, "submit answer is not a JSON object", endpoint)
+    conversation_id, job_id = body.get("conversationId"), body.get("jobId")
+    if conversation_id is None or job_id is None:
+        raise SymblContractError(
+            status, "submit answer lacks conversationId/jobId" + _error_body_hint(body), endpoint
+        )
+    # Some SDKs model conversationId as a number; accept an int, never a bool or a float.
+    if isinstance(conversation_id, int) and not isinstance(conversation_id, bool) and conversation_id >= 0:
+        conversation_id = str(conversation_id)
+    if not isinstance(conversation_id, str) or not _CONVERSATION_ID.fullmatch(conversation_id):
+        raise SymblContractError(status, "submit answer's conversationId is not a string of digits", endpoint)
+    try:
+        parsed = uuid.UUID(job_id) if isinstance(job_id, str) and len(job_id) <= 64 else None
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        raise SymblContractError(status, "submit answer's jobId is not a UUID", endpoint)
+    return SubmitResult(conversation_id=conversation_id, job_id=job_id)
+
+
 __all__ = [
     "DEFAULT_BASE_URL",
     "JOB_STATUSES",
@@ -651,5 +806,7 @@ __all__ = [
     "SubmitResult",
     "SymblAPIError",
     "SymblClient",
+    "SymblContractError",
     "SymblJobTimeout",
+    "SymblJobUnavailable",
 ]

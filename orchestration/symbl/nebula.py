@@ -13,7 +13,7 @@ from dagster import AssetExecutionContext
 from pydantic import Field
 
 from orchestration import transcripts as transcript_lib
-from orchestration.http import Backoff, RetryPolicy, send_with_retries
+from orchestration.http import Backoff, RetryPolicy, send_bounded, send_with_retries
 from orchestration.partitions import (
     DAILY_WAREHOUSE_WRITER,
     NETWORK_RETRY,
@@ -43,6 +43,10 @@ class NebulaResource(dg.ConfigurableResource):
     )
     max_new_tokens: int = 256
     request_timeout_seconds: float = 60.0
+    # Overall bound on one request (connect + the complete answer: a trickling answer ends here) and the
+    # largest answer read (a summary is a few KB).
+    request_deadline_seconds: float = 180.0
+    max_response_bytes: int = 4 * 1024 * 1024
     max_retries: int = 4
 
     @property
@@ -57,7 +61,15 @@ class NebulaResource(dg.ConfigurableResource):
         }
         policy = RetryPolicy(max_retries=self.max_retries, backoff=Backoff(0.5, 2.0, 10.0))
         response = await send_with_retries(
-            lambda: client.post("/v1/model/generate", json=body, headers={"ApiKey": self.api_key}),
+            lambda: send_bounded(
+                client,
+                "POST",
+                "/v1/model/generate",
+                deadline_seconds=self.request_deadline_seconds,
+                max_bytes=self.max_response_bytes,
+                json=body,
+                headers={"ApiKey": self.api_key},
+            ),
             policy=policy,
         )
         if not response.is_success:

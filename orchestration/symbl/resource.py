@@ -25,6 +25,12 @@ class SymblResource(dg.ConfigurableResource):
     request_timeout_seconds: float = Field(
         default=120.0, description="Per-request timeout (uploads included)."
     )
+    request_deadline_seconds: float = Field(
+        default=600.0, description="Overall bound on one request: connect + upload + the complete answer."
+    )
+    max_response_bytes: int = Field(
+        default=64 * 1024 * 1024, description="Largest answer accepted (and stored in raw.symbl_responses)."
+    )
     poll_initial_seconds: float = Field(default=1.0, description="First job-status poll interval ceiling.")
     poll_max_seconds: float = Field(default=30.0, description="Largest job-status poll interval.")
     job_deadline_seconds: float = Field(
@@ -40,6 +46,8 @@ class SymblResource(dg.ConfigurableResource):
             self.app_secret,
             concurrent_jobs=self.concurrent_jobs,
             request_timeout_seconds=self.request_timeout_seconds,
+            request_deadline_seconds=self.request_deadline_seconds,
+            max_response_bytes=self.max_response_bytes,
             retry=RetryPolicy(max_retries=self.max_retries),
             poll=Backoff(
                 initial_seconds=self.poll_initial_seconds, factor=1.5, max_seconds=self.poll_max_seconds

@@ -113,6 +113,10 @@ def _iso(dt: datetime) -> str:
 def _read(path: str, what: str) -> bytes:
     p = Path(path)
     try:
+        # media_ref was resolved (symlinks followed) inside the drop folder or a media root when the manifest
+        # was validated; if it no longer resolves to itself, a link was swapped in since: refuse to follow it.
+        if p.resolve() != p:
+            raise MediaError(f"{what} {path} was replaced by a symbolic link after validation")
         return p.read_bytes()
     except FileNotFoundError as exc:
         raise MediaError(f"{what} {path} does not exist") from exc

@@ -112,6 +112,7 @@ class JobRunner:
                 job.kind,
                 self._config.max_media_bytes,
                 self._config.max_media_seconds,
+                allowed_hosts=self._config.media_fetch_allowed_hosts,
             )
         # Text and raw uploads were recognised at submit; only their place on the timeline is left.
         assert job.utterances is not None and job.media_seconds is not None

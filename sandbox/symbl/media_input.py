@@ -9,7 +9,12 @@ must embed it.
 
 from __future__ import annotations
 
+import asyncio
+import ipaddress
+import socket
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -25,6 +30,55 @@ UNDECLARED_CONTENT_TYPES = frozenset({"", "application/octet-stream"})
 
 class MediaRejected(ValueError):
     """The media cannot be processed; the message says why (a 400 body or a failed job's reason)."""
+
+
+# host, port -> the addresses it resolves to; the default asks the system resolver without blocking the loop.
+Resolver = Callable[[str, int], Awaitable[list[str]]]
+
+
+async def system_resolver(host: str, port: int) -> list[str]:
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return sorted({str(info[4][0]) for info in infos})
+
+
+async def check_fetchable(
+    url: str, allowed_hosts: Sequence[str], resolver: Resolver = system_resolver
+) -> None:
+    """Refuse (MediaRejected) a media URL unless every address of its host is loopback or the host is allowed.
+
+    Decided before any connection is made. The sandbox's own copy of the pipeline's policy (the sandbox does
+    not import the pipeline), deliberately stricter: loopback only by default.
+    """
+    try:
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise MediaRejected("The media URL is not a valid URL.") from None
+    host = (parts.hostname or "").lower().rstrip(".")
+    if parts.scheme not in ("http", "https") or not host:
+        raise MediaRejected("The media URL must be an http(s) URL with a host.")
+    shown = f"[{host}]" if ":" in host else host
+    allowed = {h.strip().lower() for h in allowed_hosts}
+    if "*" in allowed or shown in allowed or f"{shown}:{port}" in allowed:
+        return
+    try:
+        addresses = [ipaddress.ip_address(host)]
+    except ValueError:
+        try:
+            addresses = [ipaddress.ip_address(a.split("%", 1)[0]) for a in await resolver(host, port)]
+        except (OSError, UnicodeError, ValueError):
+            raise MediaRejected(f"The media URL's host {host} does not resolve.") from None
+    if not addresses or not all(_is_loopback(a) for a in addresses):
+        raise MediaRejected(
+            f"The media URL's host {host} is not on loopback; this sandbox fetches only loopback media unless "
+            "the host is in SANDBOX_MEDIA_FETCH_ALLOWED_HOSTS."
+        )
+
+
+def _is_loopback(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped.is_loopback
+    return address.is_loopback
 
 
 @dataclass(frozen=True)
@@ -94,9 +148,20 @@ def _recognised(
 
 
 async def fetch_and_recognise(
-    client: httpx.AsyncClient, url: str, kind: str, max_bytes: int, max_seconds: float
+    client: httpx.AsyncClient,
+    url: str,
+    kind: str,
+    max_bytes: int,
+    max_seconds: float,
+    *,
+    allowed_hosts: Sequence[str] = (),
+    resolver: Resolver = system_resolver,
 ) -> RecognisedMedia:
-    """Fetch URL media (no redirects: a redirect is an error per the contract) and recognise it."""
+    """Fetch URL media (no redirects: a redirect is an error per the contract) and recognise it.
+
+    The host is checked first (``check_fetchable``); the sidecar shares the URL's host, so one check covers both.
+    """
+    await check_fetchable(url, allowed_hosts, resolver)
     data = await _fetch(client, url, max_bytes)
     base_kind = "video" if kind.startswith("video") else "audio"
     try:

@@ -358,7 +358,9 @@ FULL_OPTIONS = SubmitOptions(
 
 
 def submitted(request: httpx.Request) -> httpx.Response:
-    return httpx.Response(201, json={"conversationId": "5550001", "jobId": "job-uuid"})
+    return httpx.Response(
+        201, json={"conversationId": "5550001", "jobId": "0f8fad5b-d9cb-469f-a165-70867728950e"}
+    )
 
 
 def test_raw_audio_upload_encodes_every_option_in_the_query_string() -> None:
@@ -370,7 +372,7 @@ def test_raw_audio_upload_encodes_every_option_in_the_query_string() -> None:
             return await symbl.submit_audio_file(b"RIFF....WAVE", "audio/wav", FULL_OPTIONS)
 
     result = asyncio.run(run())
-    assert (result.conversation_id, result.job_id) == ("5550001", "job-uuid")
+    assert (result.conversation_id, result.job_id) == ("5550001", "0f8fad5b-d9cb-469f-a165-70867728950e")
     (request,) = fake.api_requests()
     q = request.url.params
     assert request.content == b"RIFF....WAVE" and request.headers["content-type"] == "audio/wav"
