@@ -121,16 +121,25 @@ def _recording_context(warehouse: WarehouseResource, first: date, end: date) -> 
     return out
 
 
-def _reusable_runs(warehouse: WarehouseResource, keys: list[str]) -> dict[str, dict[str, Any]]:
-    """Succeeded runs already stored under the same idempotency key: a re-run costs no Semarize call."""
+def _reusable_runs(
+    warehouse: WarehouseResource, keys: list[str]
+) -> dict[str, tuple[dict[str, Any], dict[str, Any] | None]]:
+    """Succeeded runs already stored under the same idempotency key, with the Kit schema they were typed with:
+    a re-run costs no Semarize call at all (not even for the schema)."""
     if not keys:
         return {}
     rows = warehouse.query(
-        "SELECT idempotency_key, body FROM raw.semarize_runs "
+        "SELECT idempotency_key, body, kit_schema FROM raw.semarize_runs "
         "WHERE status = 'succeeded' AND body IS NOT NULL AND idempotency_key IN (SELECT unnest(?::VARCHAR[]))",
         [keys],
     )
-    return {r["idempotency_key"]: json.loads(r["body"]) for r in rows}
+    return {
+        r["idempotency_key"]: (
+            json.loads(r["body"]),
+            json.loads(r["kit_schema"]) if r["kit_schema"] else None,
+        )
+        for r in rows
+    }
 
 
 @dg.asset(
@@ -183,7 +192,8 @@ def semarize_bricks(
         gate = asyncio.Semaphore(RUN_CONCURRENCY)
         async with semarize.client() as client:
             schemas: dict[str, Any] = {}
-            for kit in kits:
+            # A Kit whose every run is reused needs no schema from Semarize: each reused run keeps its own.
+            for kit in sorted({job[3] for job in jobs if job[4] not in reusable}):
                 try:
                     doc = await client.kit_schema(kit)
                 except SemarizeAPIError as exc:
@@ -198,7 +208,7 @@ def semarize_bricks(
             async def one(job: tuple[Any, ...]) -> tuple[Any, dict[str, Any] | None, str | None]:
                 _, _, _, kit, key, payload = job
                 if key in reusable:
-                    return job, reusable[key], None
+                    return job, reusable[key][0], None
                 async with gate:
                     try:
                         return (
@@ -221,10 +231,11 @@ def semarize_bricks(
             error = f"{run.get('error_code') or run.get('status')}: {run.get('error_message') or 'run did not succeed'}"
         row = brick_parse.run_row(cid, rid, kit, pdate, key, run, error)
         row["updated_at"] = now
-        row["kit_schema"] = json.dumps(schemas.get(kit)) if schemas.get(kit) is not None else None
+        schema = reusable[key][1] if key in reusable else schemas.get(kit)
+        row["kit_schema"] = json.dumps(schema) if schema is not None else None
         run_rows.append(row)
         if error is None and run is not None:
-            bricks, problems = _bricks_of_run(cid, rid, kit, pdate, run, schemas.get(kit), now)
+            bricks, problems = _bricks_of_run(cid, rid, kit, pdate, run, schema, now)
             brick_rows += bricks
             rejections += problems
         else:
