@@ -23,6 +23,8 @@ def wait_job(client: httpx.Client, job_id: str, timeout: float = 10.0) -> dict[s
         time.sleep(0.05)
 
 
+# Failed jobs carry their reason only when configured (Symbl documents none): this test reads it.
+@pytest.mark.sandbox_config(job_failure_reason=True)
 @pytest.mark.parametrize(
     "url",
     [
