@@ -9,7 +9,13 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 export DO_NOT_TRACK := 1
 export DAGSTER_DISABLE_TELEMETRY := 1
 
-.PHONY: install test demo dev lint bench clean
+# DuckDB 1.x clients (Python module + CLI) in a folder of their own, beside (not in) the venv's duckdb 2.x: the
+# analyst copy must open in them (tests/integration/test_analyst_copy_clients.py) and `make sql` uses the CLI.
+DUCKDB1_VERSION := 1.5.6
+DUCKDB1_DIR     := $(VENV)/duckdb1
+DUCKDB1_STAMP   := $(DUCKDB1_DIR)/.installed-$(DUCKDB1_VERSION)
+
+.PHONY: install test demo dev lint bench clean sql docs analyst-clients
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,8 +25,19 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-test: $(STAMP)
+$(DUCKDB1_STAMP): $(STAMP)
+	rm -rf $(DUCKDB1_DIR)
+	$(BIN)/python -m pip install -q --target $(DUCKDB1_DIR) 'duckdb==$(DUCKDB1_VERSION)' 'duckdb-cli==$(DUCKDB1_VERSION)'
+	@touch $(DUCKDB1_STAMP)
+
+analyst-clients: $(DUCKDB1_STAMP)
+
+test: $(STAMP) $(DUCKDB1_STAMP)
 	$(BIN)/python -m pytest
+
+# A read-only SQL shell (the DuckDB 1.x CLI) on the analysts' copy: make demo first, or set CONVO_INTEL_ANALYST_WAREHOUSE.
+sql: $(STAMP) $(DUCKDB1_STAMP)
+	$(BIN)/convo-intel sql
 
 demo: $(STAMP)
 	$(BIN)/convo-intel demo
