@@ -31,6 +31,7 @@ from orchestration.schedules import (  # noqa: E402
 )
 from orchestration.semarize.assets import semarize_bricks, transcripts  # noqa: E402
 from orchestration.semarize.resource import SemarizeResource  # noqa: E402
+from orchestration.status_checks import status_checks  # noqa: E402
 from orchestration.symbl.conversations import symbl_conversations  # noqa: E402
 from orchestration.symbl.nebula import NebulaResource, nebula_summaries  # noqa: E402
 from orchestration.symbl.resource import SymblResource  # noqa: E402
@@ -126,6 +127,7 @@ defs = dg.Definitions(
         bricks_match_kit_types,
         *unique_key_checks,
         *freshness_checks,
+        *status_checks,
     ],
     jobs=[conversation_ingest_job, warehouse_build_job, routing_job, tracker_sync_job],
     sensors=[new_recordings_sensor, inbox_sensor, freshness_checks_sensor],

@@ -20,6 +20,7 @@ from orchestration.semarize.client import SemarizeAPIError, SemarizeClient
 from orchestration.semarize.resource import SemarizeResource
 from orchestration.warehouse import duckdb_store
 from orchestration.warehouse.metadata import Stopwatch, column_schema_metadata, preview
+from orchestration.warehouse.partition_metadata import scope_to_partitions
 from orchestration.warehouse.resource import WarehouseResource
 
 RUN_CONCURRENCY = 8
@@ -56,14 +57,17 @@ def transcripts(context: AssetExecutionContext, warehouse: WarehouseResource) ->
     for cid, msgs in by_conv.items():
         rows += transcript_lib.assemble_turns(cid, msgs[0]["recording_id"], msgs[0]["partition_date"], msgs)
     warehouse.replace_partition("transcripts", first, end, rows)
-    return dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": len(rows),
-            "conversations": len(by_conv),
-            "preview": preview("transcripts", rows),
-            "seconds": clock.seconds,
-        }
-    )
+    metadata = {
+        "dagster/row_count": len(rows),
+        "conversations": len(by_conv),
+        "preview": preview("transcripts", rows),
+        "seconds": clock.seconds,
+    }
+    own = {
+        "dagster/row_count": [r["partition_date"] for r in rows],
+        "conversations": [msgs[0]["partition_date"] for msgs in by_conv.values()],
+    }
+    return dg.MaterializeResult(metadata=scope_to_partitions(context, metadata, own))
 
 
 def _conversation_turns(
@@ -204,17 +208,21 @@ def semarize_bricks(
         duckdb_store.replace_partition_rows(
             con, "recording_rejections", first, end, rejections, "stage = 'semarize'"
         )
-    return dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": len(brick_rows),
-            "runs": len(run_rows),
-            "runs_reused": len(reusable),
-            "errors": len(rejections),
-            "kits": ", ".join(kits),
-            "preview": preview("semarize_bricks", brick_rows),
-            "seconds": clock.seconds,
-        }
-    )
+    metadata = {
+        "dagster/row_count": len(brick_rows),
+        "runs": len(run_rows),
+        "runs_reused": len(reusable),
+        "errors": len(rejections),
+        "kits": ", ".join(kits),
+        "preview": preview("semarize_bricks", brick_rows),
+        "seconds": clock.seconds,
+    }
+    own = {
+        "dagster/row_count": [r["partition_date"] for r in brick_rows],
+        "runs": [r["partition_date"] for r in run_rows],
+        "errors": [r["partition_date"] for r in rejections],
+    }
+    return dg.MaterializeResult(metadata=scope_to_partitions(context, metadata, own))
 
 
 def _rejection(pdate: Any, cid: str, rid: str, reason: str, now: datetime) -> dict[str, Any]:
