@@ -52,5 +52,17 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/sandbox_throughput.py
 
+# dbt's documentation site (every model, column, test and the lineage graph) on http://127.0.0.1:$(DOCS_PORT).
+# The catalog is read from a scratch copy of the analysts' copy (make demo first), never from the live file.
+DOCS_WAREHOUSE ?= var/demo/warehouse/convo_intel_analyst.duckdb
+DOCS_PORT      ?= 8580
+docs: $(STAMP)
+	@test -f $(DOCS_WAREHOUSE) || { echo "no warehouse at $(DOCS_WAREHOUSE): run make demo first (or set DOCS_WAREHOUSE)"; exit 2; }
+	@mkdir -p dbt_project/target/docs
+	cp $(DOCS_WAREHOUSE) dbt_project/target/docs/catalog_source.duckdb
+	cd dbt_project && CONVO_INTEL_WAREHOUSE=$(abspath dbt_project/target/docs/catalog_source.duckdb) \
+		$(abspath $(BIN))/dbt docs generate --target-path target/docs
+	cd dbt_project && $(abspath $(BIN))/dbt docs serve --target-path target/docs --host 127.0.0.1 --port $(DOCS_PORT) --no-browser
+
 clean:
 	rm -rf var .dagster_home dbt_project/target dbt_project/logs
