@@ -220,3 +220,39 @@ def test_every_mart_column_carries_its_description_in_the_warehouse(warehouse: P
         " and column_name = 'discovery_depth'",
     )
     assert "1..5" in scale["comment"]
+
+
+def test_rep_coaching_compares_each_quarter_with_the_previous_one(warehouse: Path) -> None:
+    rows = {
+        (r["rep_email"], r["fiscal_quarter"]): r
+        for r in query(warehouse, "select * from marts.rep_coaching where rep_email = '" + MAYA + "'")
+    }
+    q1, q2 = rows[(MAYA, "FY2026-Q1")], rows[(MAYA, "FY2026-Q2")]
+    # Q1: conv-1 (depth 4, next step agreed), conv-a1 and conv-a2 (not scored); Q2: conv-2 (depth 2, no next step).
+    assert (q1["conversations"], q1["scored_conversations"], q1["avg_discovery_depth"]) == (3, 1, 4.0)
+    assert q1["previous_fiscal_quarter"] is None and q1["discovery_depth_change"] is None
+    assert (q2["previous_fiscal_quarter"], q2["previous_avg_discovery_depth"]) == ("FY2026-Q1", 4.0)
+    assert (q2["discovery_depth_change"], q2["next_step_rate"], q2["next_step_rate_change"]) == (
+        -2.0,
+        0.0,
+        -1.0,
+    )
+
+
+def test_customer_sentiment_weekly_by_account_and_week(warehouse: Path) -> None:
+    rows = {
+        (r["account_name"], r["week_start"]): r
+        for r in query(warehouse, "select * from marts.customer_sentiment_weekly")
+    }
+    initech = rows[("Initech", date(2026, 2, 9))]  # conv-a1, Tuesday 2026-02-10
+    assert (initech["conversations"], initech["avg_customer_sentiment"], initech["negative_call_rate"]) == (
+        1,
+        -0.2,
+        1.0,
+    )
+    quiet = rows[("Initech", date(2026, 2, 16))]  # conv-a2: no customer message
+    assert (quiet["conversations"], quiet["conversations_with_customer_sentiment"]) == (1, 0)
+    assert quiet["avg_customer_sentiment"] is None and quiet["negative_call_rate"] is None
+    globex = rows[("Globex", date(2026, 2, 9))]  # conv-1: customers (-0.2 + 0.4) / 2, Semarize 0.7
+    assert (globex["avg_customer_sentiment"], globex["negative_call_rate"]) == (0.1, 0.0)
+    assert (globex["avg_semarize_sentiment_score"], globex["risk_flag_rate"]) == (0.7, 0.0)
