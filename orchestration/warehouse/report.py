@@ -145,7 +145,12 @@ def build_report(con: duckdb.DuckDBPyConnection) -> Report:
         alt.Chart(talk)
         .mark_boxplot(extent="min-max")
         .encode(
-            x=alt.X("talk_ratio:Q", title="Rep talk share (0-1)", scale=alt.Scale(domain=[0, 1])),
+            x=alt.X(
+                "talk_ratio:Q",
+                title="Rep talk share (0-1)",
+                scale=alt.Scale(domain=[0, 1]),
+                axis=alt.Axis(format=".1f", tickCount=10),
+            ),
             y=alt.Y("team:N", title=None),
             color=alt.Color("team:N", legend=None, scale=TEAM_SCALE),
         )
@@ -170,7 +175,10 @@ def build_report(con: duckdb.DuckDBPyConnection) -> Report:
         .mark_bar()
         .encode(
             x=alt.X(
-                "discovery_depth:O", title="Discovery depth (1-5)", scale=alt.Scale(domain=[1, 2, 3, 4, 5])
+                "discovery_depth:O",
+                title="Discovery depth (1-5)",
+                scale=alt.Scale(domain=[1, 2, 3, 4, 5]),
+                axis=alt.Axis(labelAngle=0),
             ),
             y=alt.Y("count():Q", title="Calls"),
             color=alt.Color("team:N", title="Team", scale=TEAM_SCALE),
