@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-$(DUCKDB1_STAMP): $(STAMP)
+$(DUCKDB1_STAMP): | $(STAMP)
 	rm -rf $(DUCKDB1_DIR)
 	$(BIN)/python -m pip install -q --target $(DUCKDB1_DIR) 'duckdb==$(DUCKDB1_VERSION)' 'duckdb-cli==$(DUCKDB1_VERSION)'
 	@touch $(DUCKDB1_STAMP)
