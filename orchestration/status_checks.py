@@ -28,7 +28,10 @@ MAX_LISTED = 25  # recordings listed by name in the check's metadata (all are co
 
 def run_window(context: dg.AssetCheckExecutionContext) -> tuple[date, date] | None:
     """[first, last] days of the run's partitions, or None for an unpartitioned run (whole warehouse)."""
-    tags = context.run.tags
+    try:
+        tags = context.run.tags
+    except Exception:  # invoked outside a run (a direct call): the whole warehouse
+        return None
     if RANGE_START_TAG in tags and RANGE_END_TAG in tags:
         return date.fromisoformat(tags[RANGE_START_TAG][:10]), date.fromisoformat(tags[RANGE_END_TAG][:10])
     if PARTITION_TAG in tags:
