@@ -15,6 +15,7 @@ from orchestration.partitions import (
     NETWORK_RETRY,
     window_dates,
 )
+from orchestration.semarize import kit_routing
 from orchestration.semarize import parse as brick_parse
 from orchestration.semarize.client import SemarizeAPIError, SemarizeClient
 from orchestration.semarize.resource import SemarizeResource
@@ -137,6 +138,8 @@ def semarize_bricks(
     _, _, first, end = window_dates(context)
     turns_by_conv = _conversation_turns(warehouse, first, end)
     kits = list(semarize.kits)
+    # Kits by call type (SEMARIZE_KITS_BY_CALL_TYPE); None when unset: every call runs `kits`.
+    routes = kit_routing.routes_from_env()
     context_by_recording = _recording_context(warehouse, first, end)
     jobs: list[tuple[str, str, Any, str, str, dict[str, Any]]] = []
     for cid, turns in turns_by_conv.items():
@@ -149,7 +152,8 @@ def semarize_bricks(
         }
         # The key covers the whole input, so a changed roster/participant list is a new run, never a 409.
         canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
-        for kit in kits:
+        call_type = context_by_recording.get(rid, {}).get("call_type")
+        for kit in kit_routing.kits_for(call_type, routes, kits):
             key = SemarizeClient.idempotency_key(cid, kit, canonical)
             jobs.append((cid, rid, turns[0]["partition_date"], kit, key, payload))
     reusable = _reusable_runs(warehouse, [j[4] for j in jobs])
@@ -213,7 +217,7 @@ def semarize_bricks(
         "runs": len(run_rows),
         "runs_reused": len(reusable),
         "errors": len(rejections),
-        "kits": ", ".join(kits),
+        "kits": ", ".join(sorted({j[3] for j in jobs})) or "none",
         "preview": preview("semarize_bricks", brick_rows),
         "seconds": clock.seconds,
     }

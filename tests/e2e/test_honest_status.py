@@ -11,6 +11,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+import duckdb
 import httpx
 import pytest
 
@@ -75,11 +76,19 @@ def ranged_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
             "CONVO_INTEL_DROP_FOLDER": str(drop),
             "CONVO_INTEL_WAREHOUSE": str(root / "warehouse" / "live.duckdb"),
             "CONVO_INTEL_ANALYST_WAREHOUSE": str(root / "warehouse" / "analyst.duckdb"),
+            # Kits by call type: the corpus's discovery calls get the product-feedback Kit too, others none.
+            "SEMARIZE_KITS_BY_CALL_TYPE": "discovery=SLSDISC1,PRODFDB1",
         }.items():
             mp.setenv(key, value)
         httpx.put(f"{base}/_sandbox/faults", json={"fail_jobs_matching": "FAILME"}).raise_for_status()
         ranged = _ingest(tags={ASSET_PARTITION_RANGE_START_TAG: DAY1, ASSET_PARTITION_RANGE_END_TAG: DAY2})
         clean = _ingest(partition_key=DAY3)
+        with duckdb.connect(str(root / "warehouse" / "live.duckdb"), read_only=True) as con:
+            kits = con.execute(
+                "SELECT recording_id, string_agg(DISTINCT kit_code, ',' ORDER BY kit_code) FROM raw.semarize_runs"
+                " GROUP BY 1 ORDER BY 1"
+            ).fetchall()
+        assert kits == [(rid, "PRODFDB1,SLSDISC1") for rid in ("rec-good-1", "rec-good-2", "rec-good-3")]
         yield ranged, clean
     mp.undo()
 
