@@ -103,6 +103,12 @@ def load_audio_calls(con: duckdb.DuckDBPyConnection) -> None:
         "conversation_id, partition_date, hit_key, tracker_name, ref_type, ref_id",
         [("conv-a1", "2026-02-10", *h) for h in TRACKER_HITS],
     )
+    insert(  # conv-a2 opens with the recording disclosure; conv-a1 never says it
+        con,
+        "symbl_tracker_hits",
+        "conversation_id, partition_date, hit_key, tracker_name, ref_type, ref_id",
+        [("conv-a2", "2026-02-20", "d1", "Recording Disclosure", "message", "m9")],
+    )
     insert(
         con,
         "symbl_action_items",
@@ -256,3 +262,14 @@ def test_customer_sentiment_weekly_by_account_and_week(warehouse: Path) -> None:
     globex = rows[("Globex", date(2026, 2, 9))]  # conv-1: customers (-0.2 + 0.4) / 2, Semarize 0.7
     assert (globex["avg_customer_sentiment"], globex["negative_call_rate"]) == (0.1, 0.0)
     assert (globex["avg_semarize_sentiment_score"], globex["risk_flag_rate"]) == (0.7, 0.0)
+
+
+def test_compliance_lists_calls_missing_the_required_disclosure(warehouse: Path) -> None:
+    rows = {r["conversation_id"]: r for r in query(warehouse, "select * from marts.compliance_disclosures")}
+    # conv-a2 said it ("Recording Disclosure" hit on a message); everything else never did.
+    assert rows["conv-a2"]["is_compliant"] is True and rows["conv-a2"]["missing_disclosures"] == []
+    assert rows["conv-a1"]["is_compliant"] is False
+    assert rows["conv-a1"]["missing_disclosures"] == ["Recording Disclosure"]
+    assert rows["conv-a1"]["required_disclosures"] == ["Recording Disclosure"]
+    facts = query(warehouse, "select count(*) as n from marts.fct_conversations")[0]["n"]
+    assert len(rows) == facts  # one row per completed conversation
