@@ -21,6 +21,7 @@ from orchestration.partitions import (
 from orchestration.symbl import parse
 from orchestration.warehouse import duckdb_store
 from orchestration.warehouse.metadata import Stopwatch, column_schema_metadata, preview
+from orchestration.warehouse.partition_metadata import scope_to_partitions
 from orchestration.warehouse.resource import WarehouseResource
 
 SUMMARY_INSTRUCTION = (
@@ -151,12 +152,15 @@ def nebula_summaries(
         duckdb_store.replace_partition_rows(
             con, "recording_rejections", first, end, rejections, "stage = 'fetch:nebula_summary'"
         )
-    return dg.MaterializeResult(
-        metadata={
-            "enabled": True,
-            "dagster/row_count": len(summaries),
-            "errors": len(rejections),
-            "preview": preview("symbl_summaries", summaries),
-            "seconds": clock.seconds,
-        }
-    )
+    metadata = {
+        "enabled": True,
+        "dagster/row_count": len(summaries),
+        "errors": len(rejections),
+        "preview": preview("symbl_summaries", summaries),
+        "seconds": clock.seconds,
+    }
+    own = {  # per-day figures of a ranged run
+        "dagster/row_count": [r["partition_date"] for r in summaries],
+        "errors": [r["partition_date"] for r in rejections],
+    }
+    return dg.MaterializeResult(metadata=scope_to_partitions(context, metadata, own))

@@ -155,6 +155,9 @@ def test_each_day_of_a_ranged_run_carries_its_own_figures(ranged_run: tuple[Any,
         messages[DAY1]["dagster/row_count"] + messages[DAY2]["dagster/row_count"]
         == (messages[DAY1]["range/dagster/row_count"])
     )
+    summaries = _materializations(ranged, "nebula_summaries")
+    assert summaries[DAY1]["enabled"] is True  # the sandbox's Nebula: one summary per completed call
+    assert (summaries[DAY1]["dagster/row_count"], summaries[DAY2]["dagster/row_count"]) == (1, 1)
     # A one-day run keeps its figures under their plain names.
     single = _materializations(clean, "recordings")[DAY3]
     assert single["dagster/row_count"] == 1 and not any(k.startswith("range") for k in single)
