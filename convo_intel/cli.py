@@ -61,6 +61,12 @@ def _cmd_dev(args: argparse.Namespace) -> int:
     return run_dev(workdir=Path(args.workdir), port=args.port, sandbox_port=args.sandbox_port)
 
 
+def _cmd_sql(args: argparse.Namespace) -> int:
+    from convo_intel.sql import run_sql_shell
+
+    return run_sql_shell(path=args.path, command=args.command_sql)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="convo-intel", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -99,6 +105,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=3000)
     p.add_argument("--sandbox-port", type=int, default=8765)
     p.set_defaults(func=_cmd_dev)
+
+    p = sub.add_parser("sql", help="a read-only SQL shell on the analysts' copy of the warehouse")
+    p.add_argument("path", nargs="?", default=None, help="DuckDB file (default: the analyst copy)")
+    p.add_argument("-c", "--command", dest="command_sql", default=None, help="run one SQL command and exit")
+    p.set_defaults(func=_cmd_sql)
     return parser
 
 

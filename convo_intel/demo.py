@@ -87,6 +87,36 @@ def run_pipeline(first_day: str, last_day: str) -> dict[str, Any]:
     return timings
 
 
+# (heading, width, legend) of each column of the demo's scorecard, in order.
+SCORECARD_COLUMNS: tuple[tuple[str, int, str], ...] = (
+    ("team", 18, "team from the rep roster ('unassigned': host not in the roster)"),
+    ("quarter", 10, "fiscal quarter, FY<year the fiscal year ends>-Q<n>"),
+    ("calls", 6, "completed conversations"),
+    ("attrib", 6, "calls whose rep could be told apart (channel map, speaker events or named speakers)"),
+    ("hours", 6, "total call time, hours"),
+    ("talk", 5, "rep's share of talk time, 0-1 (0.5 = even), over the attributable calls only"),
+    ("cust.", 6, "customer-side sentiment, -1 (negative) .. 1 (positive)"),
+    ("depth", 6, "discovery depth, 1-5 (sales-discovery Kit; scored calls only)"),
+    ("budget", 7, "share of scored calls where budget was confirmed, 0-1"),
+    ("risk", 5, "share of scored calls flagged as a deal risk, 0-1"),
+    ("next", 5, "share of scored calls with a dated next step agreed, 0-1"),
+)
+
+
+def format_scorecard(rows: list[tuple[Any, ...]]) -> str:
+    """The team x quarter scorecard as an aligned table, followed by a legend for every column."""
+    widths = [w for _, w, _ in SCORECARD_COLUMNS]
+    lines = ["", "Team x fiscal quarter scorecard", "  ".join(h.ljust(w) for h, w, _ in SCORECARD_COLUMNS)]
+    for row in rows:
+        lines.append(
+            "  ".join(("-" if v is None else str(v)).ljust(w) for v, w in zip(row, widths, strict=True))
+        )
+    lines.append("")
+    lines += [f"  {h:<8} {legend}" for h, _, legend in SCORECARD_COLUMNS]
+    lines.append("  (- = nothing to measure: no scored call, or the rep could not be identified)")
+    return "\n".join(lines)
+
+
 def print_report(analyst_path: str, live_path: str) -> None:
     import duckdb
 
@@ -106,35 +136,18 @@ def print_report(analyst_path: str, live_path: str) -> None:
         rows = con.execute(
             """
             SELECT team, fiscal_quarter, conversations, attributable_calls, round(total_hours, 1),
-                   round(avg_talk_ratio, 2),
-                   round(avg_sentiment, 2), round(avg_discovery_depth, 2), round(budget_confirmed_rate, 2),
-                   round(risk_flag_rate, 2), round(next_step_rate, 2)
+                   round(avg_talk_ratio, 2), round(avg_customer_sentiment, 2), round(avg_discovery_depth, 2),
+                   round(budget_confirmed_rate, 2), round(risk_flag_rate, 2), round(next_step_rate, 2)
             FROM marts.team_quarter_scorecard ORDER BY team, fiscal_quarter
             """
         ).fetchall()
         attribution = con.execute(
             "SELECT attribution_method, count(*) FROM marts.fct_conversations GROUP BY 1 ORDER BY 2 DESC, 1"
         ).fetchall()
+        published = con.execute("SELECT max(published_at) FROM main.published_at").fetchone()[0]
     finally:
         con.close()
-    header = (
-        "team",
-        "quarter",
-        "calls",
-        "attrib",
-        "hours",
-        "talk",
-        "sent.",
-        "depth",
-        "budget",
-        "risk",
-        "next",
-    )
-    widths = [18, 10, 6, 6, 6, 5, 6, 6, 7, 5, 5]
-    print("\nTeam x fiscal quarter scorecard")
-    print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
-    for row in rows:
-        print("  ".join(("" if v is None else str(v)).ljust(w) for v, w in zip(row, widths, strict=True)))
+    print(format_scorecard(rows))
     print(
         f"\n{counts['raw.recordings']} recordings, {counts['raw.recording_rejections']} rejections, "
         f"{counts['marts.fct_conversations']} conversations, {counts['raw.semarize_bricks']} bricks, "
@@ -144,11 +157,22 @@ def print_report(analyst_path: str, live_path: str) -> None:
         "Speaker attribution (calls per method; talk ratio is over attributable calls only): "
         + ", ".join(f"{method} {n}" for method, n in attribution)
     )
+    report = Path(analyst_path).with_name("scorecard_report.html")
     print(f"Live warehouse:    {live_path}")
-    print(f"Analyst copy:      {analyst_path}   (duckdb -readonly {analyst_path})")
+    print(f"Analyst copy:      {analyst_path}   (published {published}; make sql, or duckdb -readonly)")
+    if report.exists():
+        print(f"Charts:            {report}   (self-contained HTML: open it in any browser)")
 
 
 def run_demo(workdir: Path, recordings: int = 60, seed: int = 7) -> int:
+    import warnings
+
+    import dagster as dg
+
+    # Dagster's API-maturity warnings (beta backfill policies, superseded freshness checks) say nothing about the
+    # demo's data and would bury the scorecard; everything else still prints.
+    for category in (dg.BetaWarning, dg.PreviewWarning, dg.SupersessionWarning):
+        warnings.filterwarnings("ignore", category=category)
     from sandbox.app import build_app
     from sandbox.config import SandboxConfig
     from sandbox.demo_data import generate

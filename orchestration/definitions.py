@@ -31,6 +31,7 @@ from orchestration.schedules import (  # noqa: E402
 )
 from orchestration.semarize.assets import semarize_bricks, transcripts  # noqa: E402
 from orchestration.semarize.resource import SemarizeResource  # noqa: E402
+from orchestration.status_checks import status_checks  # noqa: E402
 from orchestration.symbl.conversations import symbl_conversations  # noqa: E402
 from orchestration.symbl.nebula import NebulaResource, nebula_summaries  # noqa: E402
 from orchestration.symbl.resource import SymblResource  # noqa: E402
@@ -38,6 +39,7 @@ from orchestration.symbl.signals import signal_assets  # noqa: E402
 from orchestration.symbl.speaker_events import symbl_speaker_events  # noqa: E402
 from orchestration.symbl.tracker_sync import symbl_tracker_definitions, symbl_tracker_drift  # noqa: E402
 from orchestration.warehouse.dbt import convo_intel_dbt_assets, dbt_cli_resource  # noqa: E402
+from orchestration.warehouse.report import scorecard_report  # noqa: E402
 from orchestration.warehouse.resource import WarehouseResource  # noqa: E402
 from orchestration.warehouse.snapshot import analyst_warehouse  # noqa: E402
 from orchestration.webhooks.resource import WebhookInboxResource  # noqa: E402
@@ -54,10 +56,17 @@ INGEST_ASSETS = [
 ]
 TRACKER_ASSETS = [symbl_tracker_definitions, symbl_tracker_drift]
 ROUTING_ASSETS = [risk_alerts, crm_activity]
-ALL_ASSETS = [*INGEST_ASSETS, *TRACKER_ASSETS, *ROUTING_ASSETS, convo_intel_dbt_assets, analyst_warehouse]
+ALL_ASSETS = [
+    *INGEST_ASSETS,
+    *TRACKER_ASSETS,
+    *ROUTING_ASSETS,
+    convo_intel_dbt_assets,
+    analyst_warehouse,
+    scorecard_report,
+]
 
 ingest_selection = dg.AssetSelection.assets(*INGEST_ASSETS)
-warehouse_selection = dg.AssetSelection.assets(convo_intel_dbt_assets, analyst_warehouse)
+warehouse_selection = dg.AssetSelection.assets(convo_intel_dbt_assets, analyst_warehouse, scorecard_report)
 
 # One run per day (or per backfilled range): recordings -> Symbl -> signals -> transcripts -> Semarize.
 conversation_ingest_job = dg.define_asset_job(
@@ -70,7 +79,7 @@ conversation_ingest_job = dg.define_asset_job(
 warehouse_build_job = dg.define_asset_job(
     name="warehouse_build_job",
     selection=warehouse_selection,
-    description="dbt build (staging, marts, tests as asset checks), then publish the analysts' copy.",
+    description="dbt build (staging, marts, tests as asset checks), publish the analysts' copy, chart it.",
 )
 
 # Risky calls to Slack, scores to the CRM: a job of its own so that a Slack or CRM outage never fails ingestion.
@@ -128,6 +137,7 @@ defs = dg.Definitions(
         bricks_match_kit_types,
         *unique_key_checks,
         *freshness_checks,
+        *status_checks,
     ],
     jobs=[conversation_ingest_job, warehouse_build_job, routing_job, tracker_sync_job],
     sensors=[new_recordings_sensor, inbox_sensor, freshness_checks_sensor],

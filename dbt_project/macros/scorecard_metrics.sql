@@ -13,6 +13,8 @@
     round(sum({{ alias }}.duration_seconds) / 3600.0, 4) as total_hours,
     round(avg({{ alias }}.talk_ratio), 4) as avg_talk_ratio,
     round(avg({{ alias }}.avg_sentiment), 4) as avg_sentiment,
+    round(avg({{ alias }}.customer_sentiment), 4) as avg_customer_sentiment,
+    round(avg({{ alias }}.rep_sentiment), 4) as avg_rep_sentiment,
     round(avg({{ alias }}.discovery_depth), 4) as avg_discovery_depth,
     round(avg(cast({{ alias }}.budget_confirmed as double)), 4) as budget_confirmed_rate,
     round(avg(cast({{ alias }}.risk_flag as double)), 4) as risk_flag_rate,

@@ -14,6 +14,7 @@ from orchestration.partitions import (
 from orchestration.recordings.resource import DropFolderResource
 from orchestration.warehouse import duckdb_store
 from orchestration.warehouse.metadata import Stopwatch, column_schema_metadata, preview
+from orchestration.warehouse.partition_metadata import scope_to_partitions
 from orchestration.warehouse.resource import WarehouseResource
 
 MANIFEST_STAGES = ("manifest", "media")
@@ -69,16 +70,20 @@ def recordings(
     context.log.info(
         f"{len(rows)} recordings, {len(dated) + len(undated)} rejected, window {first_day}..{end_day}"
     )
-    return dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": len(rows),
-            "rejected": len(dated) + len(undated),
-            "rejected_undated": len(undated),
-            "preview": preview("recordings", rows),
-            "rejections_preview": preview("recording_rejections", dated + undated),
-            "seconds": clock.seconds,
-        }
-    )
+    metadata = {
+        "dagster/row_count": len(rows),
+        "rejected": len(dated) + len(undated),
+        "rejected_undated": len(undated),
+        "preview": preview("recordings", rows),
+        "rejections_preview": preview("recording_rejections", dated + undated),
+        "seconds": clock.seconds,
+    }
+    # A ranged run: each day's materialization carries that day's own counts (undated rejections belong to none).
+    own = {
+        "dagster/row_count": [r["partition_date"] for r in rows],
+        "rejected": [r["partition_date"] for r in dated],
+    }
+    return dg.MaterializeResult(metadata=scope_to_partitions(context, metadata, own))
 
 
 def _rejection_row(rejection: object, now: datetime) -> dict[str, object]:

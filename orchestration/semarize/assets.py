@@ -15,11 +15,13 @@ from orchestration.partitions import (
     NETWORK_RETRY,
     window_dates,
 )
+from orchestration.semarize import kit_routing
 from orchestration.semarize import parse as brick_parse
 from orchestration.semarize.client import SemarizeAPIError, SemarizeClient
 from orchestration.semarize.resource import SemarizeResource
 from orchestration.warehouse import duckdb_store
 from orchestration.warehouse.metadata import Stopwatch, column_schema_metadata, preview
+from orchestration.warehouse.partition_metadata import scope_to_partitions
 from orchestration.warehouse.resource import WarehouseResource
 
 RUN_CONCURRENCY = 8
@@ -77,14 +79,17 @@ def transcripts(context: AssetExecutionContext, warehouse: WarehouseResource) ->
     for cid, msgs in by_conv.items():
         rows += transcript_lib.assemble_turns(cid, msgs[0]["recording_id"], msgs[0]["partition_date"], msgs)
     warehouse.replace_partition("transcripts", first, end, rows)
-    return dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": len(rows),
-            "conversations": len(by_conv),
-            "preview": preview("transcripts", rows),
-            "seconds": clock.seconds,
-        }
-    )
+    metadata = {
+        "dagster/row_count": len(rows),
+        "conversations": len(by_conv),
+        "preview": preview("transcripts", rows),
+        "seconds": clock.seconds,
+    }
+    own = {
+        "dagster/row_count": [r["partition_date"] for r in rows],
+        "conversations": [msgs[0]["partition_date"] for msgs in by_conv.values()],
+    }
+    return dg.MaterializeResult(metadata=scope_to_partitions(context, metadata, own))
 
 
 def _conversation_turns(
@@ -168,6 +173,8 @@ def semarize_bricks(
         return _rederive_bricks(context, warehouse, first, end, clock)
     turns_by_conv = _conversation_turns(warehouse, first, end)
     kits = list(semarize.kits)
+    # Kits by call type (SEMARIZE_KITS_BY_CALL_TYPE); None when unset: every call runs `kits`.
+    routes = kit_routing.routes_from_env()
     context_by_recording = _recording_context(warehouse, first, end)
     jobs: list[tuple[str, str, Any, str, str, dict[str, Any]]] = []
     for cid, turns in turns_by_conv.items():
@@ -180,7 +187,8 @@ def semarize_bricks(
         }
         # The key covers the whole input, so a changed roster/participant list is a new run, never a 409.
         canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
-        for kit in kits:
+        call_type = context_by_recording.get(rid, {}).get("call_type")
+        for kit in kit_routing.kits_for(call_type, routes, kits):
             key = SemarizeClient.idempotency_key(cid, kit, canonical)
             jobs.append((cid, rid, turns[0]["partition_date"], kit, key, payload))
     reusable = _reusable_runs(warehouse, [j[4] for j in jobs])
@@ -248,19 +256,23 @@ def semarize_bricks(
         duckdb_store.replace_partition_rows(
             con, "recording_rejections", first, end, rejections, "stage = 'semarize'"
         )
-    return dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": len(brick_rows),
-            "runs": len(run_rows),
-            "runs_reused": len(reusable),
-            "errors": len(rejections),
-            "kits": ", ".join(kits),
-            # Kits whose schema could not be read: their bricks were typed from the values instead.
-            "kit_schema_warnings": "; ".join(f"{k}: {p}" for k, p in schema_problems.items()) or "none",
-            "preview": preview("semarize_bricks", brick_rows),
-            "seconds": clock.seconds,
-        }
-    )
+    metadata = {
+        "dagster/row_count": len(brick_rows),
+        "runs": len(run_rows),
+        "runs_reused": len(reusable),
+        "errors": len(rejections),
+        "kits": ", ".join(sorted({j[3] for j in jobs})) or "none",
+        # Kits whose schema could not be read: their bricks were typed from the values instead.
+        "kit_schema_warnings": "; ".join(f"{k}: {p}" for k, p in schema_problems.items()) or "none",
+        "preview": preview("semarize_bricks", brick_rows),
+        "seconds": clock.seconds,
+    }
+    own = {
+        "dagster/row_count": [r["partition_date"] for r in brick_rows],
+        "runs": [r["partition_date"] for r in run_rows],
+        "errors": [r["partition_date"] for r in rejections],
+    }
+    return dg.MaterializeResult(metadata=scope_to_partitions(context, metadata, own))
 
 
 def _bricks_of_run(

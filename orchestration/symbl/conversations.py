@@ -22,6 +22,7 @@ from orchestration.symbl.resource import SymblResource
 from orchestration.symbl.submission import prepare_submit, submit_options
 from orchestration.symbl.trackers import load_trackers
 from orchestration.warehouse.metadata import Stopwatch, column_schema_metadata, preview
+from orchestration.warehouse.partition_metadata import scope_to_partitions
 from orchestration.warehouse.resource import WarehouseResource
 from orchestration.webhooks.resource import WebhookInboxResource
 
@@ -215,16 +216,20 @@ def symbl_conversations(
     rows = ledger.load(warehouse, [r["recording_id"] for r in recs])
     statuses = Counter(e.status for e in rows.values())
     context.log.info(f"outcomes {dict(outcomes)}; ledger statuses {dict(statuses)}")
-    return dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": len(rows),
-            "submitted": outcomes["submitted"],
-            "resumed": outcomes["resumed"],
-            "already_completed": outcomes["already_completed"],
-            "failed": statuses["failed"],
-            "completed": statuses["completed"],
-            "still_running": outcomes["still_running"],
-            "preview": preview("symbl_conversations", [vars(e) for e in rows.values()]),
-            "seconds": clock.seconds,
-        }
-    )
+    metadata = {
+        "dagster/row_count": len(rows),
+        "submitted": outcomes["submitted"],
+        "resumed": outcomes["resumed"],
+        "already_completed": outcomes["already_completed"],
+        "failed": statuses["failed"],
+        "completed": statuses["completed"],
+        "still_running": outcomes["still_running"],
+        "preview": preview("symbl_conversations", [vars(e) for e in rows.values()]),
+        "seconds": clock.seconds,
+    }
+    own = {  # per-day ledger figures of a ranged run (the outcomes of this run stay range-wide)
+        "dagster/row_count": [e.partition_date for e in rows.values()],
+        "failed": [e.partition_date for e in rows.values() if e.status == "failed"],
+        "completed": [e.partition_date for e in rows.values() if e.status == "completed"],
+    }
+    return dg.MaterializeResult(metadata=scope_to_partitions(context, metadata, own))

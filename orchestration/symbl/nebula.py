@@ -23,6 +23,7 @@ from orchestration.symbl import parse
 from orchestration.symbl.signals import SignalSourceConfig
 from orchestration.warehouse import duckdb_store
 from orchestration.warehouse.metadata import Stopwatch, column_schema_metadata, preview
+from orchestration.warehouse.partition_metadata import scope_to_partitions
 from orchestration.warehouse.resource import WarehouseResource
 
 SUMMARY_INSTRUCTION = (
@@ -189,17 +190,20 @@ def nebula_summaries(
         duckdb_store.replace_partition_rows(
             con, "recording_rejections", first, end, rejections, "stage = 'fetch:nebula_summary'"
         )
-    return dg.MaterializeResult(
-        metadata={
-            "enabled": True,
-            "dagster/row_count": len(summaries),
-            "errors": len(rejections),
-            "generated": len(by_conv) - len(kept),
-            "reused": len(kept),
-            "preview": preview("symbl_summaries", summaries),
-            "seconds": clock.seconds,
-        }
-    )
+    metadata = {
+        "enabled": True,
+        "dagster/row_count": len(summaries),
+        "errors": len(rejections),
+        "generated": len(by_conv) - len(kept),
+        "reused": len(kept),
+        "preview": preview("symbl_summaries", summaries),
+        "seconds": clock.seconds,
+    }
+    own = {  # per-day figures of a ranged run
+        "dagster/row_count": [r["partition_date"] for r in summaries],
+        "errors": [r["partition_date"] for r in rejections],
+    }
+    return dg.MaterializeResult(metadata=scope_to_partitions(context, metadata, own))
 
 
 def _rederive_summaries(warehouse: WarehouseResource, first: Any, end: Any, clock: Stopwatch) -> Any:

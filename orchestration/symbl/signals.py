@@ -20,6 +20,7 @@ from orchestration.symbl.client import SymblClient
 from orchestration.symbl.resource import SymblResource
 from orchestration.warehouse import duckdb_store
 from orchestration.warehouse.metadata import Stopwatch, column_schema_metadata, preview
+from orchestration.warehouse.partition_metadata import scope_to_partitions
 from orchestration.warehouse.resource import WarehouseResource
 
 FETCH_CONCURRENCY = 8
@@ -271,19 +272,24 @@ def build_signal_asset(spec: SignalSpec) -> dg.AssetsDefinition:
                 [f"fetch:{spec.signal}", f"parse:{spec.signal}"],
             )
         main_table = spec.tables[0]
-        return dg.MaterializeResult(
-            metadata={
-                "dagster/row_count": sum(len(r) for r in typed.values()),
-                **{f"rows.{t}": len(r) for t, r in typed.items()},
-                "conversations": len(conversations),
-                "source": config.source,
-                "fetched": 0 if from_raw else len(conversations) - len(kept),
-                "reused": len(kept),
-                "errors": len(rejections),
-                "preview": preview(main_table, typed[main_table]),
-                "seconds": clock.seconds,
-            }
-        )
+        metadata = {
+            "dagster/row_count": sum(len(r) for r in typed.values()),
+            **{f"rows.{t}": len(r) for t, r in typed.items()},
+            "conversations": len(conversations),
+            "source": config.source,
+            "fetched": 0 if from_raw else len(conversations) - len(kept),
+            "reused": len(kept),
+            "errors": len(rejections),
+            "preview": preview(main_table, typed[main_table]),
+            "seconds": clock.seconds,
+        }
+        own = {  # per-day figures of a ranged run
+            "dagster/row_count": [r["partition_date"] for rows in typed.values() for r in rows],
+            **{f"rows.{t}": [r["partition_date"] for r in rows] for t, rows in typed.items()},
+            "conversations": [c["partition_date"] for c in conversations],
+            "errors": [r["partition_date"] for r in rejections],
+        }
+        return dg.MaterializeResult(metadata=scope_to_partitions(context, metadata, own))
 
     return _signal_asset
 

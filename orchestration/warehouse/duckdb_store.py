@@ -23,6 +23,10 @@ from orchestration.warehouse.schema import RAW_SCHEMA, TABLES, create_statements
 
 DEFAULT_WAREHOUSE_PATH = "var/warehouse/convo_intel.duckdb"
 LOCK_RETRY_SECONDS = 60.0
+# The analysts' copy is written in DuckDB 1.0's storage format (storage version 64), which every DuckDB 1.x client
+# (CLI, ODBC/JDBC, BI drivers) and 2.x reads; the live file stays in the writer's default format. Override with
+# CONVO_INTEL_ANALYST_STORAGE_VERSION (e.g. 'v1.4.0' for newer compression, 'latest' for the writer's own).
+ANALYST_STORAGE_VERSION = "v1.0.0"
 
 
 def default_warehouse_path() -> str:
@@ -157,18 +161,46 @@ def publish_snapshot(live_path: str, snapshot_path: str) -> dict[str, Any]:
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
     started = time.monotonic()
+    storage_version = os.environ.get("CONVO_INTEL_ANALYST_STORAGE_VERSION", "") or ANALYST_STORAGE_VERSION
     with connect(":memory:") as con:
         con.execute(f"ATTACH '{_sql_path(live_path)}' AS live (READ_ONLY)")
-        con.execute(f"ATTACH '{_sql_path(str(tmp))}' AS snap")
+        con.execute(
+            f"ATTACH '{_sql_path(str(tmp))}' AS snap (STORAGE_VERSION '{_sql_path(storage_version)}')"
+        )
         con.execute("COPY FROM DATABASE live TO snap")
+        write_published_marker(con, "snap", live_path, storage_version)
         con.execute("DETACH snap")
         con.execute("DETACH live")
     os.replace(tmp, target)
     return {
         "path": str(target),
+        "storage_version": storage_version,
         "bytes": target.stat().st_size,
         "seconds": round(time.monotonic() - started, 3),
     }
+
+
+def write_published_marker(con: Any, catalog: str, live_path: str, storage_version: str) -> None:
+    """`main.published_at` in the copy: one row saying when it was published, from what, in which format."""
+    has_recordings = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'live' AND schema_name = 'raw'"
+        " AND table_name = 'recordings'"
+    ).fetchone()[0]
+    newest = "(SELECT max(loaded_at) FROM live.raw.recordings)" if has_recordings else "NULL::TIMESTAMPTZ"
+    con.execute(
+        f"""
+        CREATE OR REPLACE TABLE {catalog}.main.published_at AS
+        SELECT now() AS published_at,
+               {newest} AS newest_recording_loaded_at,
+               ? AS source_path, ? AS storage_version, version() AS written_by_duckdb
+        """,
+        [live_path, storage_version],
+    )
+    con.execute(
+        f"COMMENT ON TABLE {catalog}.main.published_at IS 'When this analyst copy was published (one row): "
+        "published_at (UTC timestamp), newest_recording_loaded_at (newest raw.recordings.loaded_at it contains), "
+        "the live file it was copied from, its storage version and the DuckDB that wrote it.'"
+    )
 
 
 def _sql_path(path: str) -> str:

@@ -60,6 +60,9 @@ message_speakers as (
         avg(msg.sentiment_score) filter (
             where not {{ is_rep('msg.speaker_email', 'msg.speaker_user_id', 'msg.speaker_name', 'c.rep_email', 'c.host_name') }}
         ) as non_rep_avg_sentiment,
+        avg(msg.sentiment_score) filter (
+            where {{ is_rep('msg.speaker_email', 'msg.speaker_user_id', 'msg.speaker_name', 'c.rep_email', 'c.host_name') }}
+        ) as rep_avg_sentiment,
         sum(msg.duration_seconds) as message_seconds,
         sum(msg.duration_seconds) filter (
             where {{ is_identified_speaker('msg.speaker_email', 'msg.speaker_user_id', 'msg.speaker_name') }}
@@ -119,8 +122,14 @@ follow_ups as (
     group by conversation_id
 ),
 
+-- A hit is one message x tracker: a message matching two terms of one tracker counts once, and the insight
+-- references Symbl adds for the same words (an action item quoting the message) are not counted again.
 tracker_hits as (
-    select conversation_id, count(*) as tracker_hit_count
+    select
+        conversation_id,
+        count(distinct (tracker_name, coalesce(ref_id, hit_key)))
+            filter (where coalesce(ref_type, 'message') = 'message') as tracker_hit_count,
+        count(*) as tracker_term_match_count
     from {{ ref('stg_symbl_tracker_hits') }}
     group by conversation_id
 ),
@@ -204,12 +213,18 @@ select
             then least(1.0, coalesce(mt.rep_talk_seconds, 0) / mt.members_talk_seconds)
     end as talk_ratio,
     ms.avg_sentiment,
+    -- Whose sentiment: the customer side (every speaker but the rep), the rep, or everyone. The first two need
+    -- the rep told apart from the others, so they are NULL when attribution is `none`.
     case when att.attribution_method != 'none' then ms.non_rep_avg_sentiment end as customer_avg_sentiment,
+    case when att.attribution_method != 'none' then ms.non_rep_avg_sentiment end as customer_sentiment,
+    case when att.attribution_method != 'none' then ms.rep_avg_sentiment end as rep_sentiment,
+    ms.avg_sentiment as all_speakers_sentiment,
     coalesce(q.question_count, 0) as question_count,
     case when att.attribution_method != 'none' then coalesce(q.rep_question_count, 0) end as rep_question_count,
     coalesce(ai.action_item_count, 0) as action_item_count,
     coalesce(fu.follow_up_count, 0) as follow_up_count,
     coalesce(th.tracker_hit_count, 0) as tracker_hit_count,
+    coalesce(th.tracker_term_match_count, 0) as tracker_term_match_count,
     coalesce(tp.topic_count, 0) as topic_count,
     coalesce(en.entity_count, 0) as entity_count,
     d.conversation_id is not null as has_discovery_scores,
