@@ -67,6 +67,9 @@ message_speakers as (
         sum(msg.duration_seconds) filter (
             where {{ is_identified_speaker('msg.speaker_email', 'msg.speaker_user_id', 'msg.speaker_name') }}
         ) as identified_seconds,
+        sum(msg.duration_seconds) filter (
+            where {{ is_rep('msg.speaker_email', 'msg.speaker_user_id', 'msg.speaker_name', 'c.rep_email', 'c.host_name') }}
+        ) as rep_message_seconds,
         bool_or({{ is_rep('msg.speaker_email', 'msg.speaker_user_id', 'msg.speaker_name', 'c.rep_email', 'c.host_name') }})
             as rep_spoke
     from {{ ref('stg_symbl_messages') }} as msg
@@ -84,7 +87,8 @@ attribution as (
     select
         c.conversation_id,
         case
-            when coalesce(mt.members_talk_seconds, 0) <= 0 then 'none'
+            -- No talk measured at all (neither analytics nor timed messages): nothing to attribute.
+            when coalesce(mt.members_talk_seconds, 0) <= 0 and coalesce(ms.message_seconds, 0) <= 0 then 'none'
             when not (coalesce(ms.rep_spoke, false) or mt.rep_talk_seconds is not null or c.rep_has_channel)
                 then 'none'
             when c.has_channel_map then 'channel'
@@ -206,11 +210,17 @@ select
     end as duration_seconds,
     att.attribution_method,
     att.attribution_coverage,
-    case when att.attribution_method != 'none' then coalesce(mt.rep_talk_seconds, 0) end as rep_talk_seconds,
+    -- Talk time from Symbl's analytics members, or from the messages' own durations when a call has no analytics.
+    case
+        when att.attribution_method = 'none' then null
+        when mt.members_talk_seconds > 0 then coalesce(mt.rep_talk_seconds, 0)
+        else coalesce(ms.rep_message_seconds, 0)
+    end as rep_talk_seconds,
     -- least() skips NULLs in DuckDB, so the ratio is only ever computed for an identified rep.
     case
-        when att.attribution_method != 'none'
-            then least(1.0, coalesce(mt.rep_talk_seconds, 0) / mt.members_talk_seconds)
+        when att.attribution_method = 'none' then null
+        when mt.members_talk_seconds > 0 then least(1.0, coalesce(mt.rep_talk_seconds, 0) / mt.members_talk_seconds)
+        else least(1.0, coalesce(ms.rep_message_seconds, 0) / ms.message_seconds)
     end as talk_ratio,
     ms.avg_sentiment,
     -- Whose sentiment: the customer side (every speaker but the rep), the rep, or everyone. The first two need
