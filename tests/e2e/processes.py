@@ -57,7 +57,7 @@ class Deployment:
 
     root: Path
     sandbox_url: str
-    pool_limit: int | None = 1
+    pool_limit: int | None = None  # None: Dagster's default (no pool limit)
     extra_env: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

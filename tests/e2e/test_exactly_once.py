@@ -124,7 +124,8 @@ HOLD_LOCK = textwrap.dedent(
 def test_lock_held_on_the_live_file_during_submission_waits_bounded_names_the_holder_and_never_resubmits(
     tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    # Slow jobs (about 3 s), so the lock is taken while the jobs run and held past the ledger write.
+    # Slow jobs (about 3 s each), so the lock is taken while the jobs run and held well past the ledger write: the
+    # bounded wait (2 s) runs out, the step fails, and its retry (5 s later) finds the lock gone.
     config = SandboxConfig(data_dir=tmp_path / "sandbox", processing_factor=0.05, min_processing_seconds=0.05)
     with ServedApp(build_app(config)) as sandbox:
         dep = Deployment(
@@ -138,7 +139,7 @@ def test_lock_held_on_the_live_file_during_submission_waits_bounded_names_the_ho
             assert time.monotonic() < deadline and run.poll() is None, "no submission happened"
             time.sleep(0.05)
         holder = subprocess.Popen(
-            [sys.executable, "-c", HOLD_LOCK, str(dep.warehouse), "9"], stdout=subprocess.PIPE, text=True
+            [sys.executable, "-c", HOLD_LOCK, str(dep.warehouse), "14"], stdout=subprocess.PIPE, text=True
         )
         assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
         _, err = run.communicate(timeout=240)
@@ -156,7 +157,7 @@ def test_lock_held_on_the_live_file_during_submission_waits_bounded_names_the_ho
 
 @pytest.mark.timeout(400)
 def test_two_runs_of_one_partition_without_the_pool_cooperate(tmp_path: Path, sandbox: ServedApp) -> None:
-    dep = Deployment(tmp_path, sandbox.base_url, pool_limit=None)  # Dagster's default: no pool limit at all
+    dep = Deployment(tmp_path, sandbox.base_url)  # Dagster's default: no pool limit at all
     day = "2026-09-04"
     ids = processes.write_day(dep.drop, day, 10)
     runs = [dep.start(day), dep.start(day)]
@@ -185,7 +186,7 @@ def test_a_killed_runs_pool_slot_is_freed_without_a_person_and_the_next_run_comp
 
     from orchestration.run_reaper import dead_run_reaper
 
-    dep = Deployment(tmp_path, sandbox.base_url)
+    dep = Deployment(tmp_path, sandbox.base_url, pool_limit=1)  # duckdb_writer limited to 1, as deployed
     day = "2026-09-05"
     ids = processes.write_day(dep.drop, day, N)
     code, err = dep.run(day, CONVO_INTEL_TEST_CRASH_AT="after_journal:2")  # dies holding duckdb_writer
@@ -210,7 +211,7 @@ def test_without_the_reaper_the_next_run_would_wait_for_the_dead_runs_slot(
     tmp_path: Path, sandbox: ServedApp
 ) -> None:
     """The control for the test above: the slot really is held, so the reaper is what frees it."""
-    dep = Deployment(tmp_path, sandbox.base_url)
+    dep = Deployment(tmp_path, sandbox.base_url, pool_limit=1)
     day = "2026-09-06"
     processes.write_day(dep.drop, day, 2)
     code, _ = dep.run(day, CONVO_INTEL_TEST_CRASH_AT="after_journal:1")
