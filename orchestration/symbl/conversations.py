@@ -202,7 +202,9 @@ async def _reconcile(run: _Run, recording: dict[str, Any], entry: JournalEntry) 
     rid = recording["recording_id"]
     try:
         found = await reconcile.find_submission(run.client, rid, entry.attempts, recording["start_time"])
-    except (SymblAPIError, reconcile.ReconcileIncomplete) as exc:
+    except (
+        Exception
+    ) as exc:  # whatever went wrong, not knowing means not resubmitting: the next run checks again
         run.context.log.error(f"{rid}: could not check Symbl for an earlier submit ({exc}); not resubmitting")
         return None
     if found is None:

@@ -382,7 +382,7 @@ def _later(con: sqlite3.Connection, recording_id: str, now: float) -> float:
     """A strictly increasing updated_at per row: the DuckDB projection keeps the newest version by it."""
     row = con.execute("SELECT updated_at FROM submissions WHERE recording_id = ?", (recording_id,)).fetchone()
     previous = float(row[0]) if row and row[0] is not None else 0.0
-    return max(now, previous + 1e-6)
+    return max(now, previous + 2e-6)  # 2 µs: distinct even after rounding to DuckDB's microseconds
 
 
 def _event(
