@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from orchestration.symbl.client import JobStatus, SymblAPIError, SymblClient, SymblJobTimeout
@@ -44,7 +44,8 @@ async def find_submission(
     client: SymblClient, recording_id: str, attempt: int, recording_start: datetime
 ) -> str | None:
     """The conversation id Symbl holds for (recording, attempt), or None when it has none."""
-    since = (recording_start - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    start = recording_start if recording_start.tzinfo else recording_start.replace(tzinfo=UTC)
+    since = (start.astimezone(UTC) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
     offset = 0
     for _ in range(MAX_PAGES):
         body = await client.list_conversations(limit=PAGE_SIZE, offset=offset, order="desc", start_time=since)
