@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import sqlite3
 import sys
 import tempfile
 import time
@@ -141,6 +142,19 @@ def clean_run(root: Path, n: int, processing_factor: float) -> tuple[Contents, f
         served.stop()
 
 
+def journal_states(dep: Deployment) -> str:
+    """Where the killed run was: its recordings' states in the submission journal (e.g. completed=5 submitted=3)."""
+    path = dep.warehouse.with_name(dep.warehouse.stem + ".journal.sqlite3")
+    if not path.exists():
+        return ""
+    con = sqlite3.connect(str(path))
+    try:
+        rows = con.execute("SELECT state, count(*) FROM submissions GROUP BY 1 ORDER BY 1").fetchall()
+    finally:
+        con.close()
+    return " ".join(f"{state}={n}" for state, n in rows)
+
+
 def reap(dep: Deployment) -> list[str]:
     """One tick of the reaper sensor, against this trial's instance (what the daemon does on its own)."""
     import os
@@ -195,6 +209,7 @@ def trial(
                 proc.kill()  # SIGKILL: no handler, no finally, no flush
         proc.communicate()
         killed = proc.returncode in (-9, 137)
+        at_kill = journal_states(dep)
         reaped = [] if args.no_reaper else reap(dep)
         manual = 0
         for _ in range(3):
@@ -223,6 +238,7 @@ def trial(
             "trial": index,
             "kill": how,
             "killed": killed,
+            "at_kill": at_kill,
             "reaped": len(reaped),
             "manual_steps": manual,
             "duplicate_jobs": max(0, jobs - args.recordings),
@@ -267,7 +283,8 @@ def main() -> None:
             result = trial(i, base / f"trial-{i}", args, reference, clean_seconds, rng)
             results.append(result)
             print(
-                f"trial {i:2d}: {result['kill']:<24} killed={result['killed']!s:<5} reaped={result['reaped']} "
+                f"trial {i:2d}: {result['kill']:<24} killed={result['killed']!s:<5} journal at kill: "
+                f"{result['at_kill'] or 'none'}; reaped={result['reaped']} "
                 f"manual={result['manual_steps']} duplicates={result['duplicate_jobs']} "
                 f"submits={result['submit_requests']} differing={result['tables_differing'] or 0}",
                 flush=True,
