@@ -20,6 +20,11 @@ telemetry:
 concurrency:
   pools:
     default_limit: 1
+# Frees pool slots still held by runs that ended (FAILURE/CANCELED) a minute ago. A run whose worker was killed
+# stays STARTED under DefaultRunLauncher (no worker health check): the dead_run_reaper sensor handles that case.
+run_monitoring:
+  enabled: true
+  free_slots_after_run_end_seconds: 60
 """
 
 

@@ -11,6 +11,7 @@ settings.apply_defaults()
 # Imports below read configuration from the environment the line above completed.
 from orchestration.checks import (  # noqa: E402
     bricks_match_kit_types,
+    completed_recordings_are_complete,
     every_recording_accounted_for,
     freshness_checks,
     freshness_checks_sensor,
@@ -24,6 +25,7 @@ from orchestration.recordings.sensors import new_recordings_sensor  # noqa: E402
 from orchestration.routing.assets import crm_activity, risk_alerts  # noqa: E402
 from orchestration.routing.crm import CrmResource  # noqa: E402
 from orchestration.routing.slack import SlackResource  # noqa: E402
+from orchestration.run_reaper import dead_run_reaper  # noqa: E402
 from orchestration.schedules import (  # noqa: E402
     recordings_catch_up_schedule,
     routing_schedule,
@@ -35,6 +37,7 @@ from orchestration.status_checks import status_checks  # noqa: E402
 from orchestration.symbl.conversations import symbl_conversations  # noqa: E402
 from orchestration.symbl.nebula import NebulaResource, nebula_summaries  # noqa: E402
 from orchestration.symbl.resource import SymblResource  # noqa: E402
+from orchestration.symbl.retry_failed import failed_recordings_retry_schedule  # noqa: E402
 from orchestration.symbl.signals import signal_assets  # noqa: E402
 from orchestration.symbl.speaker_events import symbl_speaker_events  # noqa: E402
 from orchestration.symbl.tracker_sync import symbl_tracker_definitions, symbl_tracker_drift  # noqa: E402
@@ -135,13 +138,19 @@ defs = dg.Definitions(
         every_recording_accounted_for,
         speakers_match_participants,
         bricks_match_kit_types,
+        completed_recordings_are_complete,
         *unique_key_checks,
         *freshness_checks,
         *status_checks,
     ],
     jobs=[conversation_ingest_job, warehouse_build_job, routing_job, tracker_sync_job],
-    sensors=[new_recordings_sensor, inbox_sensor, freshness_checks_sensor],
-    schedules=[recordings_catch_up_schedule, routing_schedule, warehouse_build_schedule],
+    sensors=[new_recordings_sensor, inbox_sensor, freshness_checks_sensor, dead_run_reaper],
+    schedules=[
+        recordings_catch_up_schedule,
+        routing_schedule,
+        warehouse_build_schedule,
+        failed_recordings_retry_schedule,
+    ],
     resources=build_resources(),
     # In-process: the steps are I/O-bound async code, DuckDB wants one writer, and per-step overhead drops from
     # ~1.4 s (multiprocess) to ~0.05 s. Parallelism lives inside each step (asyncio), not across steps.

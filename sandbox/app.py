@@ -103,11 +103,13 @@ class _ControlApi:
                 "calls": self.counter.snapshot(),
                 "responses": self.counter.status_snapshot(),
                 "symbl_jobs": jobs,
+                "faults": self.settings.fault_counts(),
             }
         )
 
     async def reset_stats(self, request: Request) -> Response:
         self.counter.reset()
+        self.settings.reset_fault_counts()
         return JSONResponse({"calls": {}})
 
     async def faults(self, request: Request) -> Response:

@@ -91,6 +91,11 @@ class SandboxConfig:
     fault_job_failure_rate: float = 0.0
     fault_duplicate_webhook_rate: float = 0.0
     fault_drop_connection_rate: float = 0.0
+    # Faults that make a submit ambiguous (the client cannot tell whether Symbl created the job): the sandbox
+    # creates the conversation and job as usual, then answers 5xx instead of 201, or drops the connection
+    # before the answer. Only Async API submits (POST/PUT /symbl/v1/process/...) are affected.
+    fault_submit_created_5xx_rate: float = 0.0
+    fault_submit_created_drop_rate: float = 0.0
     # Deterministic job failures for tests: jobs whose conversation `name` matches this regex end `failed`,
     # and so do the next N submitted jobs.
     fail_jobs_matching: str = ""

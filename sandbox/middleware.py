@@ -53,6 +53,8 @@ class RuntimeSettings:
     fault_job_failure_rate: float
     fault_duplicate_webhook_rate: float
     fault_drop_connection_rate: float
+    fault_submit_created_5xx_rate: float
+    fault_submit_created_drop_rate: float
     fault_paths: tuple[str, ...]
     fail_jobs_matching: str
     fail_next_jobs: int
@@ -60,6 +62,20 @@ class RuntimeSettings:
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
         self._rng = random.Random(self.fault_seed)
+        self._faults: Counter[str] = Counter()
+
+    def record_fault(self, name: str) -> None:
+        """Count an injected fault, so a test can assert the fault really happened (``GET /_sandbox/stats``)."""
+        with self._lock:
+            self._faults[name] += 1
+
+    def fault_counts(self) -> dict[str, int]:
+        with self._lock:
+            return dict(sorted(self._faults.items()))
+
+    def reset_fault_counts(self) -> None:
+        with self._lock:
+            self._faults.clear()
 
     @classmethod
     def from_config(cls, config: SandboxConfig) -> RuntimeSettings:
@@ -262,7 +278,41 @@ class FaultInjectionMiddleware:
             headers = _rate_limit_headers(scope["path"])
             await _send_json(send, 429, _error_body(scope["path"], 429, s), headers)
             return
+        if _is_symbl_submit(scope):
+            if s.chance(s.fault_submit_created_5xx_rate):
+                await self._created_then(scope, receive, send, "submit_created_then_5xx")
+                return
+            if s.chance(s.fault_submit_created_drop_rate):
+                await self._created_then(scope, receive, send, "submit_created_then_drop")
+                return
         await self.app(scope, receive, send)
+
+    async def _created_then(self, scope: Scope, receive: Receive, send: Send, fault: str) -> None:
+        """Let the submit create its conversation and job, then lose the answer (5xx or a dropped socket).
+
+        The real answer is buffered; if the submit did not succeed (400, 429...) it is passed on unchanged, since
+        nothing was created and the client must see the true refusal.
+        """
+        messages: list[Message] = []
+
+        async def buffer(message: Message) -> None:
+            messages.append(message)
+
+        await self.app(scope, receive, buffer)
+        status = next((int(m["status"]) for m in messages if m["type"] == "http.response.start"), 500)
+        if status >= 300:
+            for message in messages:
+                await send(message)
+            return
+        self.settings.record_fault(fault)
+        if fault == "submit_created_then_5xx":
+            await _send_json(send, 503, _error_body(scope["path"], 503, self.settings), {})
+            return
+        await send({"type": "http.response.start", "status": 201, "headers": [(b"content-length", b"1024")]})
+
+
+def _is_symbl_submit(scope: Scope) -> bool:
+    return scope["method"] in ("POST", "PUT") and scope["path"].startswith("/symbl/v1/process/")
 
 
 def _error_body(path: str, status: int, settings: RuntimeSettings) -> dict[str, Any]:

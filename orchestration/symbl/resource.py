@@ -38,8 +38,12 @@ class SymblResource(dg.ConfigurableResource):
     )
     max_retries: int = Field(default=5, description="Retries of a 429/5xx/transport failure per request.")
 
-    def client(self) -> SymblClient:
-        """A new client; use it as ``async with resource.client() as symbl:`` inside one event loop."""
+    def client(self, *, retry_transient: bool = True) -> SymblClient:
+        """A new client; use it as ``async with resource.client() as symbl:`` inside one event loop.
+
+        ``retry_transient=False`` is for submits: a 5xx or a lost answer may mean Symbl *did* create the job, so the
+        caller reconciles against Symbl's conversation list before trying again instead of blindly re-sending.
+        """
         return SymblClient(
             self.base_url,
             self.app_id,
@@ -48,7 +52,7 @@ class SymblResource(dg.ConfigurableResource):
             request_timeout_seconds=self.request_timeout_seconds,
             request_deadline_seconds=self.request_deadline_seconds,
             max_response_bytes=self.max_response_bytes,
-            retry=RetryPolicy(max_retries=self.max_retries),
+            retry=RetryPolicy(max_retries=self.max_retries if retry_transient else 0),
             poll=Backoff(
                 initial_seconds=self.poll_initial_seconds, factor=1.5, max_seconds=self.poll_max_seconds
             ),

@@ -8,7 +8,9 @@ analysts read a copy that `publish_snapshot` swaps in atomically.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import re
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -16,6 +18,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import dagster
 import duckdb
 import pyarrow as pa
 
@@ -42,26 +45,94 @@ def _snapshot_beside(path: str) -> str:
     return str(p.with_name(p.stem + "_analyst" + p.suffix))
 
 
+class WarehouseLocked(Exception):
+    """Another process held the live file's write lock for longer than the bounded wait."""
+
+
+def lock_wait_seconds() -> float:
+    """How long a writer waits for a held lock (env ``CONVO_INTEL_WAREHOUSE_LOCK_WAIT_SECONDS``, default 60)."""
+    raw = os.environ.get("CONVO_INTEL_WAREHOUSE_LOCK_WAIT_SECONDS", "").strip()
+    return float(raw) if raw else LOCK_RETRY_SECONDS
+
+
+_LOCK_PID = re.compile(r"\(PID (\d+)\)")
+
+
+def lock_holder(message: str) -> str:
+    """Who holds the lock, from DuckDB's error ("Conflicting lock is held in <exe> (PID 123) by user u").
+
+    The command line is read from /proc (Linux) so that the log says *which* program it is: an analyst's duckdb
+    shell, a BI tool, another run.
+    """
+    found = _LOCK_PID.search(message)
+    if not found:
+        return "an unknown process (DuckDB did not name it)"
+    pid = int(found.group(1))
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+        command = " ".join(part.decode(errors="replace") for part in raw.split(b"\0") if part)
+    except OSError:
+        command = ""
+    return f"PID {pid} ({command[:300]})" if command else f"PID {pid}"
+
+
 @contextlib.contextmanager
-def connect(path: str, read_only: bool = False, retry_seconds: float = LOCK_RETRY_SECONDS) -> Iterator[Any]:
-    """Open the file, retrying while another process holds the write lock (it is released within seconds)."""
+def connect(path: str, read_only: bool = False, retry_seconds: float | None = None) -> Iterator[Any]:
+    """Open the file, waiting (bounded, logged with the holder) while another process holds its lock."""
     if not read_only:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    deadline = time.monotonic() + retry_seconds
+    budget = lock_wait_seconds() if retry_seconds is None else retry_seconds
+    started = time.monotonic()
     delay = 0.05
+    next_log = started
     while True:
         try:
             con = duckdb.connect(path, read_only=read_only)
             break
         except duckdb.IOException as exc:
-            if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+            if "lock" not in str(exc).lower():
                 raise
+            waited = time.monotonic() - started
+            holder = lock_holder(str(exc))
+            if waited > budget:
+                raise WarehouseLocked(
+                    f"{path} is locked by {holder}; gave up after waiting {waited:.1f} s "
+                    f"(CONVO_INTEL_WAREHOUSE_LOCK_WAIT_SECONDS={budget:g}). Close that process: people read the "
+                    "analysts' copy, never the live file."
+                ) from exc
+            if time.monotonic() >= next_log:  # log at once, then every 10 s: visible, not noisy
+                _log().warning(
+                    f"warehouse {path} is locked by {holder}; waiting (waited {waited:.1f} s of {budget:g} s)"
+                )
+                next_log = time.monotonic() + 10.0
             time.sleep(delay)
             delay = min(delay * 2, 1.0)
     try:
         yield con
     finally:
         con.close()
+
+
+def _log() -> logging.Logger:
+    # Dagster's logger: inside a run the wait shows in the run's log; outside it is ordinary Python logging.
+    return dagster.get_dagster_logger("convo_intel.warehouse")
+
+
+@contextlib.contextmanager
+def transaction(con: Any) -> Iterator[None]:
+    """BEGIN ... COMMIT; on failure roll back if a transaction is still open, and raise the *original* error.
+
+    A COMMIT that fails (disk full, I/O error) ends DuckDB's transaction, so a plain ROLLBACK would raise "cannot
+    rollback - no transaction is active" and hide the real cause.
+    """
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+        con.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(duckdb.Error):
+            con.execute("ROLLBACK")
+        raise
 
 
 def ensure_schema(con: Any) -> None:
@@ -106,6 +177,11 @@ def _arrow(table: str, rows: Sequence[dict[str, Any]]) -> pa.Table:
     return pa.Table.from_pylist([{c: r.get(c) for c in cols} for r in rows])
 
 
+def arrow_rows(table: str, rows: Sequence[dict[str, Any]]) -> pa.Table:
+    """Rows as an Arrow table with exactly the table's columns (unknown keys are an error)."""
+    return _arrow(table, rows)
+
+
 def insert_rows(con: Any, table: str, rows: Sequence[dict[str, Any]]) -> int:
     """Bulk insert through Arrow (DuckDB scans the Arrow table directly; no per-row INSERTs)."""
     if not rows:
@@ -124,14 +200,9 @@ def replace_rows(
     con: Any, table: str, where: str, params: Sequence[Any], rows: Sequence[dict[str, Any]]
 ) -> int:
     """Delete what `where` selects and insert `rows`, in one transaction: an idempotent upsert by key or window."""
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute(f"DELETE FROM {RAW_SCHEMA}.{table} WHERE {where}", list(params))
         n = insert_rows(con, table, rows)
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
     return n
 
 
@@ -159,19 +230,27 @@ def publish_snapshot(live_path: str, snapshot_path: str) -> dict[str, Any]:
     """
     target = Path(snapshot_path)
     target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_copies(target)
     tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
     started = time.monotonic()
     storage_version = os.environ.get("CONVO_INTEL_ANALYST_STORAGE_VERSION", "") or ANALYST_STORAGE_VERSION
-    with connect(":memory:") as con:
-        con.execute(f"ATTACH '{_sql_path(live_path)}' AS live (READ_ONLY)")
-        con.execute(
-            f"ATTACH '{_sql_path(str(tmp))}' AS snap (STORAGE_VERSION '{_sql_path(storage_version)}')"
-        )
-        con.execute("COPY FROM DATABASE live TO snap")
-        write_published_marker(con, "snap", live_path, storage_version)
-        con.execute("DETACH snap")
-        con.execute("DETACH live")
-    os.replace(tmp, target)
+    try:
+        with connect(":memory:") as con:
+            con.execute(f"ATTACH '{_sql_path(live_path)}' AS live (READ_ONLY)")
+            con.execute(
+                f"ATTACH '{_sql_path(str(tmp))}' AS snap (STORAGE_VERSION '{_sql_path(storage_version)}')"
+            )
+            con.execute("COPY FROM DATABASE live TO snap")
+            write_published_marker(con, "snap", live_path, storage_version)
+            con.execute("DETACH snap")
+            con.execute("DETACH live")
+        os.replace(tmp, target)
+    except BaseException:
+        # A failed copy (disk full, lock, kill signal turned exception) must not leave a warehouse-sized file.
+        for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
+        raise
     return {
         "path": str(target),
         "storage_version": storage_version,
@@ -201,6 +280,18 @@ def write_published_marker(con: Any, catalog: str, live_path: str, storage_versi
         "published_at (UTC timestamp), newest_recording_loaded_at (newest raw.recordings.loaded_at it contains), "
         "the live file it was copied from, its storage version and the DuckDB that wrote it.'"
     )
+
+
+STALE_COPY_SECONDS = 3600.0
+
+
+def _remove_stale_copies(target: Path) -> None:
+    """Temporary copies left by a publish that was killed outright (no exception handler ran) an hour ago or more."""
+    cutoff = time.time() - STALE_COPY_SECONDS
+    for leftover in target.parent.glob(f".{target.name}.*.tmp*"):
+        with contextlib.suppress(OSError):
+            if leftover.stat().st_mtime < cutoff:
+                leftover.unlink()
 
 
 def _sql_path(path: str) -> str:
