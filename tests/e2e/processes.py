@@ -35,6 +35,15 @@ RUN_ONE_PARTITION = textwrap.dedent(
 )
 
 
+def prepare_instance(home: Path) -> None:
+    """Create the instance's SQLite storage once, here: two runs starting at the same moment on a fresh
+    DAGSTER_HOME would otherwise race to create the same tables ("table snapshots already exists")."""
+    import dagster as dg
+
+    with dg.DagsterInstance.from_config(str(home)):
+        pass
+
+
 def write_day(drop: Path, day: str, n: int, prefix: str = "rec") -> list[str]:
     """``n`` recordings on ``day``, alternating audio files and transcripts (both submit paths)."""
     ids = []
@@ -68,6 +77,7 @@ class Deployment:
         if self.pool_limit is not None:
             yaml += f"concurrency:\n  pools:\n    default_limit: {self.pool_limit}\n"
         (self.home / "dagster.yaml").write_text(yaml)
+        prepare_instance(self.home)
         self.warehouse = self.root / "warehouse" / "live.duckdb"
         self.analyst = self.root / "warehouse" / "analyst.duckdb"
 

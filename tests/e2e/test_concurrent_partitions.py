@@ -8,7 +8,6 @@ as `make dev` / a deployment configures it.
 import os
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import duckdb
@@ -19,22 +18,7 @@ from sandbox.app import build_app
 from sandbox.config import SandboxConfig
 from sandbox.server import ServedApp
 from tests.e2e import corpus
-
-RUN_ONE_PARTITION = textwrap.dedent(
-    """
-    import sys
-    import dagster as dg
-    from orchestration.definitions import defs
-
-    result = defs.resolve_job_def("conversation_ingest_job").execute_in_process(
-        partition_key=sys.argv[1], instance=dg.DagsterInstance.get(), raise_on_error=False
-    )
-    for event in result.all_events:
-        if event.is_failure:
-            print("FAILURE:", event.message, file=sys.stderr)
-    sys.exit(0 if result.success else 1)
-    """
-)
+from tests.e2e.processes import RUN_ONE_PARTITION, prepare_instance
 
 
 @pytest.mark.timeout(420)
@@ -53,6 +37,7 @@ def test_two_partitions_in_parallel_stay_under_the_job_limit_and_share_the_wareh
     (home / "dagster.yaml").write_text(
         "telemetry:\n  enabled: false\nconcurrency:\n  pools:\n    default_limit: 1\n"
     )
+    prepare_instance(home)
     warehouse = tmp_path / "warehouse" / "live.duckdb"
     config = SandboxConfig(data_dir=tmp_path / "sandbox", concurrent_job_limit=2, processing_factor=0.02)
     with ServedApp(build_app(config)) as sandbox:
