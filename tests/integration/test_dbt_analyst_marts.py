@@ -53,10 +53,11 @@ TRACKER_HITS = [
     ("h5", "Pricing", "message", "m2"),
 ]
 MESSAGES = [
-    # message_id, speaker_name, speaker_email, sentiment
-    ("m1", "Maya Chen", MAYA, 0.6),
-    ("m2", "Pat Buyer", CUSTOMER, -0.4),
-    ("m3", "Pat Buyer", CUSTOMER, 0.0),
+    # message_id, speaker_name, speaker_email, sentiment, duration_seconds (every real message is timed; a call
+    # with no talk measured at all has nothing to attribute, and its per-rep figures are NULL)
+    ("m1", "Maya Chen", MAYA, 0.6, 10.0),
+    ("m2", "Pat Buyer", CUSTOMER, -0.4, 5.0),
+    ("m3", "Pat Buyer", CUSTOMER, 0.0, 5.0),
 ]
 
 
@@ -94,7 +95,8 @@ def load_audio_calls(con: duckdb.DuckDBPyConnection) -> None:
     insert(
         con,
         "symbl_messages",
-        "conversation_id, partition_date, text, message_id, speaker_name, speaker_email, sentiment_score",
+        "conversation_id, partition_date, text, message_id, speaker_name, speaker_email, sentiment_score,"
+        " duration_seconds",
         [("conv-a1", "2026-02-10", "text", *m) for m in MESSAGES],
     )
     insert(
