@@ -366,7 +366,7 @@ class LiveCall:
                 await self._on_event(message)
             if self.completed:
                 return
-        raise ConnectionClosed(websocket.close_rcvd, websocket.close_sent)
+        raise ConnectionClosed(websocket.protocol.close_rcvd, websocket.protocol.close_sent)
 
     def _act(self, message: dict[str, Any], base: int) -> None:
         inner = message.get("message") if message.get("type") == "message" else None

@@ -264,6 +264,8 @@ class StreamingApi:
             if self.ctx.settings.chance(self.ctx.settings.fault_ws_stall_rate):
                 self.stats.add("fault_stalls")
                 await asyncio.sleep(self.ctx.settings.fault_ws_stall_seconds)
+                if live.owner != serial:
+                    return  # the client gave up on this socket meanwhile and is on a new one
             received += len(data)
             self.stats.add("audio_bytes", len(data))
             garbled = stream.garbled_frames
