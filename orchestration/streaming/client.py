@@ -26,7 +26,7 @@ import logging
 import math
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -108,6 +108,7 @@ class LiveCallConfig:
     completion_timeout_seconds: float = 60.0
     reconnect: Reconnect = Reconnect()
     legacy_path: bool = False  # dial /v1/realtime/insights (what the SDKs use) instead of /v1/streaming
+    manifest: dict[str, Any] = field(default_factory=dict)  # the call's manifest fields, kept in its summary
 
     @property
     def sample_width(self) -> int:
@@ -209,7 +210,7 @@ class LiveCall:
 
     # --- driving the call -----------------------------------------------------------------------------------
 
-    async def run(self, source: AsyncIterator[bytes]) -> LiveCallResult:
+    async def run(self, source: AsyncIterable[bytes]) -> LiveCallResult:
         producer = asyncio.create_task(self._produce(source))
         try:
             await self._connection_loop()
@@ -240,11 +241,17 @@ class LiveCall:
         self.events.close()
         write_summary(
             self._summary_path,
-            {**result.as_dict(), "encoding": self.config.encoding, "sample_rate": self.config.sample_rate},
+            {
+                **result.as_dict(),
+                "encoding": self.config.encoding,
+                "sample_rate": self.config.sample_rate,
+                "manifest": self.config.manifest,
+                "ended_at": time.time(),
+            },
         )
         return result
 
-    async def _produce(self, source: AsyncIterator[bytes]) -> None:
+    async def _produce(self, source: AsyncIterable[bytes]) -> None:
         async for chunk in source:
             self.audio.append(chunk)
         self.audio.end()
@@ -320,10 +327,12 @@ class LiveCall:
             asyncio.create_task(self._ping(websocket, pong)),
         ]
         try:
-            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+            # The receiver returns once conversation_completed arrived; any task failing ends the connection.
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
-                if task.exception() is not None:
-                    raise task.exception()  # type: ignore[misc]
+                error = task.exception()
+                if error is not None:
+                    raise error
         finally:
             for task in tasks:
                 task.cancel()
