@@ -369,7 +369,14 @@ class LiveCall:
             except (TypeError, ValueError):
                 self._client_event("unreadable", size=len(raw))
                 continue
-            self.events.append("server", message, self.connections)  # durable before acted on
+            inner = message.get("message") if message.get("type") == "message" else None
+            interim = (
+                isinstance(inner, dict)
+                and inner.get("type") == "recognition_result"
+                and not inner.get("isFinal")
+            )
+            # Durable before acted on; interim results are acted on by no one (group-committed with the next).
+            await self.events.append_async("server", message, self.connections, durable=not interim)
             self._act(message, base)
             if self._on_event is not None:
                 await self._on_event(message)

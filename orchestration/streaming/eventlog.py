@@ -7,12 +7,16 @@ Layout under the live directory (``CONVO_INTEL_LIVE_DIR``, default ``var/live``)
     calls/<call_id>.json     the call's summary once it ended (written last, atomically: "this call is done")
 
 A live call never touches the warehouse: the pipeline's sensor reads these files and its asset lands them.
+Group commit: a record the client acts on (a final result, a typed result, a system message) is fsync'ed
+before it is acted on, and that fsync also covers every record written before it; interim recognition results
+(which nothing acts on, and which the next final supersedes) are written without an fsync of their own.
 Records carry a per-call sequence number so a reader can tell where it stopped; a torn last line (a crash
 mid-write) is skipped by readers, and the writer starts a new line after it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import time
@@ -45,7 +49,25 @@ class EventLog:
         if self._file.tell() and not _ends_with_newline(path):
             self._file.write(b"\n")  # close a torn line from a crash so the next record parses
 
-    def append(self, kind: str, event: dict[str, Any] | str, connection: int) -> dict[str, Any]:
+    def append(
+        self, kind: str, event: dict[str, Any] | str, connection: int, *, durable: bool = True
+    ) -> dict[str, Any]:
+        """Write one record; with ``durable`` it is fsync'ed (with every record before it) on return."""
+        record = self._write(kind, event, connection)
+        if durable:
+            os.fsync(self._file.fileno())
+        return record
+
+    async def append_async(
+        self, kind: str, event: dict[str, Any] | str, connection: int, *, durable: bool = True
+    ) -> dict[str, Any]:
+        """``append`` with the fsync off the event loop, so other calls' audio keeps flowing meanwhile."""
+        record = self._write(kind, event, connection)
+        if durable:
+            await asyncio.to_thread(os.fsync, self._file.fileno())
+        return record
+
+    def _write(self, kind: str, event: dict[str, Any] | str, connection: int) -> dict[str, Any]:
         self.seq += 1
         record = {
             "call_id": self.call_id,
@@ -57,7 +79,6 @@ class EventLog:
         }
         self._file.write(json.dumps(record, separators=(",", ":")).encode() + b"\n")
         self._file.flush()
-        os.fsync(self._file.fileno())
         return record
 
     def close(self) -> None:
