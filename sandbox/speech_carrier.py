@@ -220,3 +220,40 @@ def assemble_transcript(chunks: dict[int, bytes], total: int) -> Transcript | No
         return Transcript.from_json(zlib.decompress(b"".join(chunks[i] for i in range(total))))
     except (zlib.error, ValueError):
         return None
+
+
+# --- recordings of live calls -------------------------------------------------------------------------------
+
+
+def wav_audio(data: bytes) -> tuple[str, int, bytes] | None:
+    """(encoding, sample rate, samples) of a mono 16-bit PCM or mu-law WAV; None for anything else."""
+    from sandbox.media import _riff_chunks  # the same chunk walker the transcript reader uses
+
+    fmt: bytes | None = None
+    samples: bytes | None = None
+    for chunk in _riff_chunks(data):
+        payload = bytes(data[chunk.payload_offset : chunk.payload_end])
+        if chunk.kind == b"fmt ":
+            fmt = payload
+        elif chunk.kind == b"data":
+            samples = payload
+    if fmt is None or samples is None or len(fmt) < 16:
+        return None
+    audio_format, channels, rate, _, _, bits = struct.unpack_from("<HHIIHH", fmt)
+    if channels != 1:
+        return None
+    if audio_format == 1 and bits == 16:
+        return "LINEAR16", rate, samples
+    if audio_format == 7 and bits == 8:
+        return "MULAW", rate, samples
+    return None
+
+
+def wav_file(encoding: str, sample_rate: int, samples: bytes) -> bytes:
+    """A mono WAV around raw LINEAR16 (PCM) or MULAW (format 7) samples."""
+    width, audio_format = (2, 1) if encoding == "LINEAR16" else (1, 7)
+    fmt = struct.pack("<HHIIHH", audio_format, 1, sample_rate, sample_rate * width, width, 8 * width)
+    pad = b"\x00" if len(samples) % 2 else b""
+    body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", len(samples))
+    body += samples + pad
+    return b"RIFF" + struct.pack("<I", len(body)) + body

@@ -65,3 +65,13 @@ class QueueSource:
             if chunk is None:
                 return
             yield chunk
+
+
+def wav_file(encoding: str, sample_rate: int, samples: bytes) -> bytes:
+    """A mono WAV around a call's raw audio: PCM for LINEAR16, format 7 (G.711 mu-law) for MULAW."""
+    width, audio_format = (2, 1) if encoding == "LINEAR16" else (1, 7)
+    fmt = struct.pack("<HHIIHH", audio_format, 1, sample_rate, sample_rate * width, width, 8 * width)
+    pad = b"\x00" if len(samples) % 2 else b""
+    body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt
+    body += b"data" + struct.pack("<I", len(samples)) + samples + pad
+    return b"RIFF" + struct.pack("<I", len(body)) + body

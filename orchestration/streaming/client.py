@@ -218,7 +218,10 @@ class LiveCall:
             self.lost = True
             self._client_event("lost", reason=str(exc))
         finally:
-            if not producer.done():
+            if self.lost:
+                # The call goes on without Symbl: keep recording to its end, for the Async API fallback.
+                await producer
+            elif not producer.done():
                 producer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await producer

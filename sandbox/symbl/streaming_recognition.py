@@ -184,3 +184,19 @@ class RecognitionStream:
     def finish(self) -> list[RecognitionEvent]:
         """``stop_request``: everything still being heard becomes final with the words heard."""
         return [self._finalise(u) for u in sorted(self.open)]
+
+
+def recognise_recording(data: bytes) -> Transcript | None:
+    """What the recogniser hears in a WAV recording of a live call (carrier audio): the Async API's view of
+    the same audio the stream carried. None when the WAV holds no carrier audio."""
+    from sandbox.speech_carrier import wav_audio
+
+    audio = wav_audio(data)
+    if audio is None:
+        return None
+    encoding, rate, samples = audio
+    preamble = Preamble()
+    stream = RecognitionStream(preamble, encoding, rate)
+    events = stream.push(samples) + stream.finish()
+    heard = tuple(e.utterance for e in events if isinstance(e, Final))
+    return Transcript(heard) if heard else None
