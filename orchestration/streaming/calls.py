@@ -20,6 +20,7 @@ from orchestration.streaming.client import (
     streaming_url,
     symbl_token_provider,
 )
+from orchestration.streaming.quality_gate import AI_RISK_TRACKER, GateSettings, QualityGate, is_ai_agent_call
 from orchestration.symbl.trackers import TrackerFileError, load_trackers
 
 DEFAULT_LIVE_DIR = "var/live"
@@ -32,6 +33,7 @@ class LiveSettings:
     app_id: str
     app_secret: str
     live_dir: Path
+    gate: GateSettings | None = None  # the AI-agent quality gate; None: no gate
 
     @classmethod
     def from_env(cls) -> LiveSettings:
@@ -41,6 +43,7 @@ class LiveSettings:
             app_id=os.environ.get("SYMBL_APP_ID", ""),
             app_secret=os.environ.get("SYMBL_APP_SECRET", ""),
             live_dir=Path(os.environ.get("CONVO_INTEL_LIVE_DIR") or DEFAULT_LIVE_DIR),
+            gate=GateSettings.from_env(),
         )
 
 
@@ -62,6 +65,8 @@ def start_request_for(manifest: dict[str, Any]) -> dict[str, Any]:
         trackers = [{"name": t["name"], "vocabulary": t["vocabulary"]} for t in load_trackers()]
     except (TrackerFileError, OSError):
         trackers = []  # no tracker file: the call still streams, without tracker hits
+    if is_ai_agent_call(manifest):
+        trackers.append(dict(AI_RISK_TRACKER))  # risky phrases the quality gate alerts on during the call
     return {
         "config": {
             "meetingTitle": manifest.get("title") or manifest.get("recording_id"),
@@ -98,4 +103,18 @@ def new_live_call(
         **overrides,
     )
     token = symbl_token_provider(settings.symbl_base_url, settings.app_id, settings.app_secret)
-    return LiveCall(config, token, on_event)
+    if settings.gate is None or not is_ai_agent_call(manifest):
+        return LiveCall(config, token, on_event)
+    hooks: list[EventHook] = []
+    call = LiveCall(config, token, _fan_out(hooks))
+    gate = QualityGate(settings.gate, call_id, manifest, settings.live_dir / "alerts", call.record)
+    hooks += [gate.on_event, *([on_event] if on_event else [])]
+    return call
+
+
+def _fan_out(hooks: list[EventHook]) -> EventHook:
+    async def on_event(message: dict[str, Any]) -> None:
+        for hook in hooks:
+            await hook(message)
+
+    return on_event

@@ -428,8 +428,11 @@ class LiveCall:
             except TimeoutError:
                 raise _Stalled("no __PONG__") from None
 
-    def _client_event(self, kind: str, **details: Any) -> None:
+    def record(self, kind: str, **details: Any) -> None:
+        """Write a client-side record (a drop, an alert sent, a verdict) to the call's event log, fsync'ed."""
         self.events.append("client", {"type": kind, **details}, self.connections)
+
+    _client_event = record
 
 
 def _seconds(value: Any) -> float:
