@@ -10,9 +10,11 @@ last sentence of the response, i.e. the end of the audio that made it final) is 
 Starts ``convo-intel sandbox`` as a child process (so the server does not share this process's event loop),
 then, for each concurrency level, streams that many copies of a demo call at ``--speed`` times real time, all
 through ``LiveCall`` in this one process (event log fsync'ed per event, as in production). The audio of a
-sentence's end is sent at ``start + (preamble + end) / speed``; the latency of a sentence is the moment its
-``message_response`` arrives minus that. Stops after the first level whose median turn latency is over twice
-the single-call median (and at least 50 ms more: a 15 ms baseline would "double" on scheduler noise).
+sentence's end is spoken at ``start + (preamble + end) / speed`` (the source delivers each 100 ms chunk once
+it is captured, as a microphone or a phone line does, so up to 100 ms of that is the chunking); the latency of a
+sentence is the moment its ``message_response`` arrives minus that. Stops after the first level whose median
+turn latency is over twice the single-call median (and at least 50 ms more: a 15 ms baseline would "double" on
+scheduler noise).
 """
 
 from __future__ import annotations
@@ -85,16 +87,18 @@ async def one_call(
     )
 
     async def source() -> Any:
-        # The clock starts when the source delivers its first chunk (the moment the "call" starts talking).
+        # The call starts talking when the client first reads its source.
         nonlocal started
+        started = time.monotonic()  # the source's clock starts on the first read, as paced()'s does
         async for chunk in paced(audio, BYTES_PER_SECOND, speed):
-            if not started:
-                started = time.monotonic()
             yield chunk
 
     result = await call.run(source())
     if not result.completed:
-        raise RuntimeError(f"call {index} did not complete")
+        from orchestration.streaming.eventlog import read_events
+
+        client_side = [r["event"] for r in read_events(Path(result.event_log)) if r["kind"] == "client"]
+        raise RuntimeError(f"call {index} did not complete: {client_side[-4:]}")
     return latencies
 
 

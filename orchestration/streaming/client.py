@@ -103,7 +103,7 @@ class LiveCallConfig:
     )  # extra start_request fields (title, trackers)
     no_connection_timeout: int = 300
     ping_interval_seconds: float = 5.0
-    ping_timeout_seconds: float = 5.0
+    ping_timeout_seconds: float = 10.0
     open_timeout_seconds: float = 10.0
     completion_timeout_seconds: float = 60.0
     reconnect: Reconnect = Reconnect()
@@ -207,6 +207,7 @@ class LiveCall:
         self.lost = False
         self._stop_sent = False
         self._sent_until = 0  # furthest byte ever sent (to count what reconnects re-send)
+        self._send_lock = asyncio.Lock()
 
     # --- driving the call -----------------------------------------------------------------------------------
 
@@ -324,24 +325,34 @@ class LiveCall:
             self.resent += max(0, self._sent_until - base)
             self._client_event("resending", from_byte=base, sent_before_drop=self._sent_until)
         pong = asyncio.Event()
-        tasks = [
-            asyncio.create_task(self._send_audio(websocket, base)),
-            asyncio.create_task(self._receive(websocket, base, pong)),
-            asyncio.create_task(self._ping(websocket, pong)),
-        ]
+        self._send_lock = asyncio.Lock()
+        sender = asyncio.create_task(self._send_audio(websocket, base))
+        receiver = asyncio.create_task(self._receive(websocket, base, pong))
+        pinger = asyncio.create_task(self._ping(websocket, pong))
         try:
             # The receiver returns once conversation_completed arrived; any task failing ends the connection.
-            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-            for task in done:
-                error = task.exception()
-                if error is not None:
-                    raise error
+            done, _ = await asyncio.wait({sender, receiver, pinger}, return_when=asyncio.FIRST_COMPLETED)
+            if receiver in done:
+                receiver.result()  # completed, or the receiver's own error
+                return
+            error = next(t.exception() for t in done if t.exception() is not None)
+            # The sender or the pinger noticed first. Before reconnecting, the receiver must act on everything
+            # the service sent until then: a final result left unread would leave the commit point behind, and
+            # the re-sent audio would be recognised a second time.
+            sender.cancel()
+            pinger.cancel()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(websocket.close(), self.config.ping_timeout_seconds)
+            with contextlib.suppress(ConnectionClosed, TimeoutError, OSError):
+                await asyncio.wait_for(asyncio.shield(receiver), self.config.ping_timeout_seconds)
+            if self.completed:
+                return  # conversation_completed was among the unread messages
+            raise error
         finally:
-            for task in tasks:
+            for task in (sender, receiver, pinger):
                 task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+            # Their outcomes are known or irrelevant now; gather never raises with return_exceptions.
+            await asyncio.gather(sender, receiver, pinger, return_exceptions=True)
 
     async def _send_audio(self, websocket: ClientConnection, position: int) -> None:
         self._stop_sent = False
@@ -353,10 +364,12 @@ class LiveCall:
             chunk = chunk[: len(chunk) - len(chunk) % self.config.sample_width]
             if not chunk:
                 continue
-            await websocket.send(chunk)
+            async with self._send_lock:
+                await websocket.send(chunk)
             position += len(chunk)
             self._sent_until = max(self._sent_until, position)
-        await websocket.send(json.dumps({"type": "stop_request"}))
+        async with self._send_lock:
+            await websocket.send(json.dumps({"type": "stop_request"}))
         self._stop_sent = True
         self._client_event("stop_sent", audio_bytes=self.audio.total)
         await asyncio.sleep(self.config.completion_timeout_seconds)
@@ -385,7 +398,7 @@ class LiveCall:
                 await self._on_event(message)
             if self.completed:
                 return
-        raise ConnectionClosed(websocket.protocol.close_rcvd, websocket.protocol.close_sent)
+        raise websocket.protocol.close_exc  # the socket closed before conversation_completed
 
     def _act(self, message: dict[str, Any], base: int) -> None:
         inner = message.get("message") if message.get("type") == "message" else None
@@ -422,11 +435,17 @@ class LiveCall:
         while True:
             await asyncio.sleep(self.config.ping_interval_seconds)
             pong.clear()
-            await websocket.send(PING)
+            # One send at a time on a connection; a sender stuck on a full buffer (the server stopped reading)
+            # keeps the ping from even going out, which is a stall too.
             try:
-                await asyncio.wait_for(pong.wait(), self.config.ping_timeout_seconds)
+                await asyncio.wait_for(self._ping_once(websocket, pong), self.config.ping_timeout_seconds)
             except TimeoutError:
                 raise _Stalled("no __PONG__") from None
+
+    async def _ping_once(self, websocket: ClientConnection, pong: asyncio.Event) -> None:
+        async with self._send_lock:
+            await websocket.send(PING)
+        await pong.wait()
 
     def record(self, kind: str, **details: Any) -> None:
         """Write a client-side record (a drop, an alert sent, a verdict) to the call's event log, fsync'ed."""
@@ -444,12 +463,13 @@ def _seconds(value: Any) -> float:
 async def paced(
     audio: bytes, bytes_per_second: int, speed: float, chunk_seconds: float = 0.1
 ) -> AsyncIterator[bytes]:
-    """``audio`` in chunks at ``speed`` times real time (what a live source delivers)."""
+    """``audio`` in chunks at ``speed`` times real time, each delivered once it has been "captured" (at its
+    end, as a microphone or a telephony stream delivers it)."""
     chunk = max(1, int(bytes_per_second * chunk_seconds))
     chunk -= chunk % 2 if bytes_per_second % 2 == 0 else 0
     started = time.monotonic()
     for i in range(0, len(audio), chunk):
-        due = started + i / bytes_per_second / speed
+        due = started + min(len(audio), i + chunk) / bytes_per_second / speed
         delay = due - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)

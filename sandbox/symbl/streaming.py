@@ -12,8 +12,8 @@ Contract: ``docs/symbl-api.md`` "Streaming API". Choices on points no public sou
   they recognise nothing. ``noConnectionTimeout`` defaults to 0: without it a dropped socket ends the
   conversation at once.
 - A second connection to a live connectionId takes the conversation over; the first one is closed (4001).
-- Injected drops end the TCP connection without a close frame (the client sees 1006, as on a dead network),
-  after flushing what was already sent.
+- Injected drops end the TCP connection without a close frame (the client sees 1006, as on a dead network):
+  what the server sent before is delivered, the audio in flight and after is lost (see ``_drop``).
 
 Recognition is in ``streaming_recognition``; after ``stop_request`` (or when ``noConnectionTimeout`` runs
 out) the conversation gets one completed job holding what was heard, so the Conversation API serves it like
@@ -56,7 +56,14 @@ from sandbox.symbl.streaming_protocol import (
     parse_start,
     system_message,
 )
-from sandbox.symbl.streaming_recognition import Final, Hypothesis, Interim, Preamble, RecognitionStream
+from sandbox.symbl.streaming_recognition import (
+    Final,
+    Hypothesis,
+    Interim,
+    Preamble,
+    RecognitionStream,
+    heard_utterances,
+)
 from sandbox.symbl.timeline import iso
 from sandbox.transcript import Utterance
 
@@ -114,8 +121,8 @@ class LiveConversation:
     conversation: Conversation
     start: StartRequest
     preamble: Preamble = field(default_factory=Preamble)
-    finals: list[Utterance] = field(default_factory=list)
-    committed: int = 0  # finals already stored in a completed job
+    segments: list[tuple[int, tuple[int, ...]]] = field(default_factory=list)  # (utterance, words) per final
+    committed: int = 0  # segments already stored in a completed job
     owner: int | None = None  # serial of the connection feeding it
     completed: bool = False
     expiry: asyncio.TimerHandle | None = None
@@ -340,8 +347,10 @@ class StreamingApi:
     async def _complete(self, live: LiveConversation) -> None:
         """Store what was heard as one completed job: from here on an ordinary conversation."""
         live.completed = True
-        new = live.finals[live.committed :]
-        live.committed = len(live.finals)
+        call = live.preamble.transcript
+        segments = live.segments[live.committed :]
+        live.committed = len(live.segments)
+        new = heard_utterances(call, segments) if call is not None else []
         start = live.start
         options = SubmitOptions(
             name=live.conversation.name,
@@ -392,7 +401,7 @@ class StreamingApi:
             await websocket.send_json(_recognition_result(event.hypothesis, user, final=False))
             return
         self.stats.add("final_results")
-        live.finals.append(event.utterance)
+        live.segments.append((event.index, event.word_indices))
         await websocket.send_json(_recognition_result(event.hypothesis, user, final=True))
         insights = await asyncio.to_thread(self._analyze_one, live, event.utterance)
         for payload in _typed_results(live, insights, event.utterance):
@@ -409,7 +418,7 @@ class StreamingApi:
         )
         # A per-message id namespace so that message and insight ids do not repeat across the call.
         scratch = Conversation(
-            id=f"{live.id}-{len(live.finals)}",
+            id=f"{live.id}-{len(live.segments)}",
             name=None,
             start_time=live.conversation.start_time,
             created_at=0.0,
@@ -431,13 +440,29 @@ def _token(websocket: WebSocket) -> tuple[str | None, str | None]:
 
 
 async def _drop(websocket: WebSocket) -> None:
+    """End the connection the way a dead path looks to the client: EOF without a close frame, with everything
+    the server sent before it delivered, and the audio the client sends from here on thrown away.
+
+    The server half-closes (FIN) and keeps reading, discarding, until the client hangs up: a plain close would
+    make the kernel answer the client's next audio with a reset, and a reset discards what the client had not
+    read yet, final results included, which no client can recover from without an acknowledgement.
+    """
     raw_send = websocket.scope.get(RAW_SEND_KEY)
     transport = getattr(getattr(raw_send, "__self__", None), "transport", None)
     if transport is None:
         raise _Dropped("injected drop")
-    # close(), not abort(): what was already sent is flushed first, then the peer sees EOF without a close
-    # frame, which is what a dead network path looks like from the client's side.
-    transport.close()
+    if not transport.can_write_eof():
+        transport.close()
+        return
+    transport.write_eof()
+    try:
+        async with asyncio.timeout(10):
+            while (await websocket.receive())["type"] != "websocket.disconnect":
+                pass
+    except (TimeoutError, RuntimeError):
+        pass
+    finally:
+        transport.close()
 
 
 def _user(start: StartRequest) -> dict[str, Any]:

@@ -78,7 +78,15 @@ class Interim:
 @dataclass(frozen=True)
 class Final:
     hypothesis: Hypothesis
-    utterance: Utterance  # what was heard, on the media timeline
+    utterance: Utterance  # this segment as heard, on the media timeline
+
+    @property
+    def index(self) -> int:
+        return self.hypothesis.index
+
+    @property
+    def word_indices(self) -> tuple[int, ...]:
+        return tuple(sorted(self.hypothesis.heard))
 
 
 RecognitionEvent = Interim | Final
@@ -158,9 +166,12 @@ class RecognitionStream:
             if hypothesis not in touched:
                 touched.append(hypothesis)
         events: list[RecognitionEvent] = []
-        for u in sorted(self.open):
-            if call.end_bucket[u] <= bucket:
-                events.append(self._finalise(u))
+        if any(call.end_bucket[u] <= bucket for u in self.open):
+            # A final result covers the audio up to here, like a real recogniser's: what else was heard so far
+            # (speech overlapping the utterance that ended) is final too, as a segment of its own utterance,
+            # which goes on in a new segment. So finals never overlap in audio time, and "everything after the
+            # last final" is a clean point for a client to re-send from.
+            events += [self._finalise(u) for u in sorted(self.open)]
         events += [Interim(h) for h in touched if h.index in self.open]
         return events
 
@@ -198,5 +209,36 @@ def recognise_recording(data: bytes) -> Transcript | None:
     preamble = Preamble()
     stream = RecognitionStream(preamble, encoding, rate)
     events = stream.push(samples) + stream.finish()
-    heard = tuple(e.utterance for e in events if isinstance(e, Final))
-    return Transcript(heard) if heard else None
+    if preamble.transcript is None:
+        return None
+    segments = [(e.index, e.word_indices) for e in events if isinstance(e, Final)]
+    heard = heard_utterances(preamble.transcript, segments)
+    return Transcript(tuple(heard)) if heard else None
+
+
+def heard_utterances(call: CallTranscript, segments: list[tuple[int, tuple[int, ...]]]) -> list[Utterance]:
+    """The conversation's utterances from its final segments: an utterance cut by overlapping speech is whole
+    again; one heard twice (re-sent audio) is there twice; words never heard are missing."""
+    runs: dict[int, list[list[int]]] = {}
+    for u, words in segments:
+        passes = runs.setdefault(u, [])
+        if passes and words and words[0] > passes[-1][-1]:
+            passes[-1].extend(words)  # the same hearing, continued after a cut
+        elif words:
+            passes.append(list(words))  # first hearing, or the same words heard again
+    out: list[Utterance] = []
+    for u, passes in runs.items():
+        source, words = call.utterances[u], call.words[u]
+        for run in passes:
+            if run == list(range(len(words))):
+                out.append(source)
+            else:
+                out.append(
+                    Utterance(
+                        speaker=source.speaker,
+                        text=" ".join(words[w].text for w in run),
+                        start=words[run[0]].start,
+                        end=words[run[-1]].end,
+                    )
+                )
+    return sorted(out, key=lambda x: (x.start, x.end))
