@@ -1,5 +1,6 @@
-"""Live-call latency: time from a sentence's end in the audio to its ``message_response``, and how many
-concurrent live calls one client process carries at real-time speed before that latency doubles.
+"""Live-call latency: time from a sentence's end in the audio to its ``message_response``, from
+``stop_request`` to the quality gate's Slack alert, and how many concurrent live calls one client process
+carries at real-time speed before the first latency doubles.
 
 The sandbox makes a speaker turn final when the audio of the turn's end has arrived, so a sentence early in a
 long turn waits for the rest of the turn: ``sentence`` latency includes that wait, ``turn`` latency (from the
@@ -109,6 +110,65 @@ async def level_run(
     return [x for latencies in await asyncio.gather(*calls) for x in latencies]
 
 
+GATE_CALLS = 5
+
+
+async def gate_latency(base: str, workdir: Path) -> list[float]:
+    """Seconds from stop_request to the hallucination alert, for AI-agent calls that hallucinate."""
+    from orchestration.streaming.calls import LiveSettings, new_live_call
+    from orchestration.streaming.eventlog import read_events
+    from orchestration.streaming.quality_gate import GateSettings
+    from sandbox.transcript import Speaker, Utterance
+
+    config = SandboxConfig()
+    (workdir / "policies" / "bot").mkdir(parents=True, exist_ok=True)
+    (workdir / "policies" / "bot" / "refunds.md").write_text(
+        "Refunds are accepted within 30 days of purchase.\n"
+    )
+    gate = GateSettings(
+        semarize_base_url=f"{base}/semarize",
+        semarize_api_key=config.semarize_api_key,
+        slack_webhook_url=f"{base}/slack/services/T0/B0/{config.slack_webhook_token}",
+        policy_dir=workdir / "policies",
+    )
+    settings = LiveSettings(
+        f"{base}/symbl", config.symbl_app_id, config.symbl_app_secret, workdir / "live", gate
+    )
+    bot, caller = Speaker("Refund Bot"), Speaker("Dana Price")
+    call = Transcript(
+        (
+            Utterance(caller, "Hi, my blender broke after a month. Can I get a refund?", 0.5, 4.5),
+            Utterance(bot, "According to our policy, we refund within 90 days of purchase.", 5.0, 9.5),
+        )
+    )
+    audio = render(call, "LINEAR16", RATE)
+    waits = []
+    for i in range(GATE_CALLS):
+        manifest = {
+            "recording_id": f"gate-{i}",
+            "host": {"name": "Refund Bot"},
+            "participants": [
+                {"name": "Refund Bot", "role": "agent"},
+                {"name": "Dana Price", "role": "customer"},
+            ],
+            "agent": {"type": "ai", "id": "bot"},
+        }
+        live = new_live_call(settings, f"gate-{i}", manifest, encoding="LINEAR16", sample_rate=RATE)
+        result = await live.run(paced(audio, BYTES_PER_SECOND, 10))
+        records = {
+            r["event"].get("type"): r["at"]
+            for r in read_events(Path(result.event_log))
+            if r["kind"] == "client"
+        }
+        verdict_alert = [
+            r["at"]
+            for r in read_events(Path(result.event_log))
+            if r["event"].get("type") == "alert_sent" and r["event"].get("key") == "verdict"
+        ]
+        waits.append(verdict_alert[0] - records["stop_sent"])
+    return waits
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=30.0, help="length of the demo call streamed")
@@ -126,6 +186,11 @@ def main() -> int:
             print(
                 f"demo call: {len(transcript.utterances)} utterances, {transcript.duration_seconds:.0f} s, "
                 f"streamed at {args.speed:g}x, LINEAR16 {RATE} Hz, 100 ms chunks"
+            )
+            waits = asyncio.run(gate_latency(base, workdir))
+            print(
+                f"stop_request -> quality-gate Slack alert ({GATE_CALLS} hallucinating AI-agent calls): "
+                f"median {statistics.median(waits) * 1000:.0f} ms, max {max(waits) * 1000:.0f} ms"
             )
             print(
                 f"{'calls':>6} {'sentences':>9} {'sentence p50/p90 ms':>20} {'turn p50/p90/max ms':>20} "
