@@ -67,7 +67,7 @@ def test_ai_agent_quality_daily_reports_rates_and_the_worst_call(
 
     monkeypatch.setenv(WAREHOUSE_ENV_VAR, str(warehouse))
     invocation = dbt_cli_resource().cli(
-        ["build", "--select", "stg_live_quality_verdicts+"],
+        ["build", "--select", "+ai_agent_quality_daily"],
         target_path=tmp_path / "target",
         raise_on_error=False,
     )

@@ -41,6 +41,8 @@ SOURCE_ASSET_KEYS = {
     "transcripts": "transcripts",
     "semarize_runs": "semarize_bricks",
     "semarize_bricks": "semarize_bricks",
+    "live_calls": "live_call_events",
+    "live_call_events": "live_call_events",
 }
 
 
