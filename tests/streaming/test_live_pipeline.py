@@ -246,3 +246,69 @@ def test_a_stream_that_lost_audio_falls_back_to_the_async_api_and_is_marked_supe
     assert world.sql("SELECT superseded_by FROM raw.live_calls WHERE call_id = 'rec-live-0002'") == [
         (record,)
     ]
+
+
+def test_a_call_played_into_the_twilio_bridge_ends_in_the_warehouse_scored(
+    world: World, tmp_path: Path
+) -> None:
+    import base64
+    import json
+
+    from websockets.asyncio.client import connect
+
+    from orchestration.streaming.twilio_bridge import TwilioBridge
+
+    wav, transcript = call_transcript(tmp_path)
+    with world.symbl() as symbl:
+        expected = async_api_transcript(symbl, wav)
+    token = "bridge-token-0123456789"
+    bridge = TwilioBridge(world.settings(), token)
+    audio = render(transcript, "MULAW", 8000)
+    day = "2026-04-10"
+    params = {
+        "recording_id": "rec-twilio-0002",
+        "start_time": f"{day}T09:30:00Z",
+        "title": "Inbound sales line",
+        "host_name": "Liam Walsh",
+        "host_email": "liam.walsh@lumen.example",
+    }
+
+    async def twilio(url: str) -> None:
+        async with connect(url) as ws:
+            await ws.send(json.dumps({"event": "connected", "protocol": "Call", "version": "1.0.0"}))
+            start = {
+                "streamSid": "MZ2",
+                "callSid": "CA2",
+                "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1},
+                "customParameters": params,
+            }
+            await ws.send(json.dumps({"event": "start", "start": start, "streamSid": "MZ2"}))
+            for chunk, i in enumerate(range(0, len(audio), 160), start=1):
+                payload = base64.b64encode(audio[i : i + 160]).decode()
+                media = {"track": "inbound", "chunk": str(chunk), "payload": payload}
+                await ws.send(json.dumps({"event": "media", "media": media, "streamSid": "MZ2"}))
+                if chunk % 40 == 0:
+                    await asyncio.sleep(0.02)  # 40 x 20 ms of audio every 20 ms: 40x real time
+            await ws.send(json.dumps({"event": "stop", "stop": {"callSid": "CA2"}, "streamSid": "MZ2"}))
+
+    with ServedApp(bridge.app()) as served:
+        asyncio.run(twilio(served.base_url.replace("http://", "ws://") + f"/twilio/media-stream/{token}"))
+        for _ in range(200):
+            if "rec-twilio-0002" in bridge.results:
+                break
+            asyncio.run(asyncio.sleep(0.05))
+    result = bridge.results["rec-twilio-0002"]
+    assert result.completed
+    before = submissions(world)
+
+    world.run("live_calls_job")
+    world.run("conversation_ingest_job", day)
+    assert submissions(world) == before  # the live conversation is the record: never resubmitted
+    live = result.conversation_id
+    stored = world.sql(
+        "SELECT text FROM raw.symbl_messages WHERE conversation_id = ? ORDER BY time_offset_seconds", [live]
+    )
+    assert [t for (t,) in stored] == expected
+    assert world.sql("SELECT recording_id FROM raw.recordings WHERE recording_id = 'rec-twilio-0002'")
+    (bricks,) = world.sql("SELECT count(*) FROM raw.semarize_bricks WHERE conversation_id = ?", [live])[0]
+    assert bricks > 0  # scored
