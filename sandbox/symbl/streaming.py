@@ -326,11 +326,12 @@ class StreamingApi:
             task.add_done_callback(self._tasks.discard)
 
     def _detach(self, serial: int) -> None:
-        for live in self.live.values():
+        for connection_id, live in list(self.live.items()):
             if live.owner != serial:
                 continue
             live.owner = None
             if live.completed:
+                del self.live[connection_id]  # an ordinary conversation now: nothing left to resume
                 continue
             timeout = live.start.no_connection_timeout
             loop = asyncio.get_running_loop()
@@ -340,6 +341,8 @@ class StreamingApi:
         live.expiry = None
         if live.owner is None and not live.completed:
             self.stats.add("expired_conversations")
+            if self.live.get(live.connection_id) is live:
+                del self.live[live.connection_id]
             task = asyncio.ensure_future(self._complete(live))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)

@@ -328,3 +328,28 @@ def test_stall_fault_stops_the_server_reading(sandbox: str, tmp_path: Path) -> N
 
     assert asyncio.run(scenario()) >= 0.4
     assert stats(sandbox)["fault_stalls"] == 1
+
+
+def test_with_disconnect_on_stop_false_a_new_start_resumes_the_same_conversation(sandbox: str) -> None:
+    from sandbox.speech_carrier import preamble_seconds
+
+    token = symbl_token_for(sandbox)
+    audio = render(TRANSCRIPT, "LINEAR16", 16000)
+    split = int((preamble_seconds(TRANSCRIPT, 16000) + 2.45) * 16000) * 2  # in the pause between the two
+
+    async def scenario() -> tuple[str, str]:
+        async with connect(f"{ws_base(sandbox)}/v1/streaming/conn-resume-1?access_token={token}") as ws:
+            await ws.send(start_request(disconnectOnStopRequest=False))
+            await send_audio(ws, audio[:split])
+            await ws.send(json.dumps({"type": "stop_request"}))
+            first = (await ws_json(ws, "conversation_completed"))["conversationId"]
+            await ws.send(start_request(disconnectOnStopRequest=False))  # the socket stayed open
+            await send_audio(ws, audio[split:])
+            await ws.send(json.dumps({"type": "stop_request"}))
+            second = (await ws_json(ws, "conversation_completed"))["conversationId"]
+            return first, second
+
+    first, second = asyncio.run(scenario())
+    assert first == second
+    with httpx.Client(base_url=f"{sandbox}/symbl", headers={"Authorization": f"Bearer {token}"}) as symbl:
+        assert messages_text(symbl, first) == [u.text for u in TRANSCRIPT.utterances]
