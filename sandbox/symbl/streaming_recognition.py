@@ -1,8 +1,9 @@
 """Live recognition: which words of the call's transcript the received audio covers, and when they are final.
 
 The call's transcript arrives in the audio itself (``sandbox.speech_carrier``). A word is heard when the 20 ms
-frame holding its end arrives; an utterance is final once audio at or past its end has arrived (or at
-``stop_request``), with the words heard. Interim hypotheses belong to one connection: a dropped socket takes
+frame holding its end arrives; a result is final once the audio of a sentence's (or a turn's) end has arrived
+(or at ``stop_request``), with the words heard; finals never overlap in audio time, and the conversation's
+utterances are rebuilt from them. Interim hypotheses belong to one connection: a dropped socket takes
 them with it (the next connection starts a fresh recognition stream), while finals belong to the conversation.
 
 Times reported to the client (``recognition_result`` words) are seconds of audio received on *that
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from sandbox.intelligence.segmentation import split_sentences
 from sandbox.speech_carrier import FRAME_MS, CarrierDecoder, DataFrame, TimecodeFrame, assemble_transcript
 from sandbox.transcript import Transcript, Utterance
 
@@ -47,6 +49,15 @@ class CallTranscript:
         self.utterances = transcript.utterances
         self.words = [timed_words(u) for u in self.utterances]
         self.end_bucket = [_bucket(u.end) for u in self.utterances]
+        # Word indices that end a sentence (the Conversation API's own sentence split): a recogniser makes a
+        # result final at the end of a sentence, not only at the end of a speaker's turn.
+        self.sentence_ends: list[frozenset[int]] = []
+        for u in self.utterances:
+            ends, count = set(), 0
+            for sentence in split_sentences(u.text):
+                count += len(sentence.split())
+                ends.add(count - 1)
+            self.sentence_ends.append(frozenset(ends))
         self.word_ends: dict[int, list[tuple[int, int]]] = {}
         for u, words in enumerate(self.words):
             for w, word in enumerate(words):
@@ -166,8 +177,10 @@ class RecognitionStream:
             if hypothesis not in touched:
                 touched.append(hypothesis)
         events: list[RecognitionEvent] = []
-        if any(call.end_bucket[u] <= bucket for u in self.open):
-            # A final result covers the audio up to here, like a real recogniser's: what else was heard so far
+        sentence_ended = any(w in call.sentence_ends[u] for u, w in call.word_ends.get(bucket, ()))
+        if sentence_ended or any(call.end_bucket[u] <= bucket for u in self.open):
+            # A final result covers the audio up to here (a sentence or a turn ended), like a real recogniser's:
+            # what else was heard so far
             # (speech overlapping the utterance that ended) is final too, as a segment of its own utterance,
             # which goes on in a new segment. So finals never overlap in audio time, and "everything after the
             # last final" is a clean point for a client to re-send from.
