@@ -137,6 +137,6 @@ defs = dg.Definitions(
 )
 
 # Live calls (Streaming API): their own folder, merged in here.
-from orchestration.streaming.assets import live_defs  # noqa: E402
+from orchestration.streaming.assets import live_definitions  # noqa: E402
 
-defs = dg.Definitions.merge(defs, live_defs)
+defs = dg.Definitions.merge(defs, live_definitions())

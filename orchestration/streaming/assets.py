@@ -174,9 +174,12 @@ def live_calls_sensor(context: dg.SensorEvaluationContext, live_calls: LiveCalls
     return dg.SensorResult(run_requests=[dg.RunRequest(run_key=f"live-{digest}")], cursor=digest)
 
 
-live_defs = dg.Definitions(
-    assets=[live_call_events],
-    jobs=[live_calls_job],
-    sensors=[live_calls_sensor],
-    resources={"live_calls": LiveCallsResource(live_dir=dg.EnvVar(LIVE_DIR_ENV))},
-)
+def live_definitions() -> dg.Definitions:
+    """Merged into the code location's one Definitions (a function: a module-scope Definitions object here
+    would be a second one in ``orchestration.definitions``, which Dagster refuses)."""
+    return dg.Definitions(
+        assets=[live_call_events],
+        jobs=[live_calls_job],
+        sensors=[live_calls_sensor],
+        resources={"live_calls": LiveCallsResource(live_dir=dg.EnvVar(LIVE_DIR_ENV))},
+    )
