@@ -150,15 +150,18 @@ live_calls_job = dg.define_asset_job(
 )
 
 
-def _listing_digest(live_dir: Path) -> str:
-    """Names, sizes and mtimes of the event logs and summaries: changes whenever a call wrote something."""
+def _listing_digest(live_dir: Path) -> str | None:
+    """Names, sizes and mtimes of the event logs and summaries (changes whenever a call wrote something);
+    None when there is no live call at all."""
     digest = hashlib.sha256()
+    seen = False
     for sub in ("events", "calls"):
         folder = live_dir / sub
         for path in sorted(folder.glob("*.json*")) if folder.is_dir() else []:
             stat = path.stat()
             digest.update(f"{sub}/{path.name}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
-    return digest.hexdigest()[:32]
+            seen = True
+    return digest.hexdigest()[:32] if seen else None
 
 
 @dg.sensor(
@@ -168,6 +171,8 @@ def _listing_digest(live_dir: Path) -> str:
 )
 def live_calls_sensor(context: dg.SensorEvaluationContext, live_calls: LiveCallsResource) -> dg.SensorResult:
     digest = _listing_digest(live_calls.path)
+    if digest is None:
+        return dg.SensorResult(skip_reason="no live calls", cursor=context.cursor)
     if digest == context.cursor:
         return dg.SensorResult(skip_reason="no live-call changes", cursor=digest)
     # The run key is the listing itself: a tick repeated after a crash asks for the same run, deduplicated.
