@@ -67,6 +67,26 @@ def _cmd_sql(args: argparse.Namespace) -> int:
     return run_sql_shell(path=args.path, command=args.command_sql)
 
 
+def _cmd_live(args: argparse.Namespace) -> int:
+    from convo_intel.live import run_live
+
+    return run_live(
+        Path(args.file),
+        speed=args.speed,
+        manifest_path=Path(args.manifest) if args.manifest else None,
+        encoding=args.encoding,
+        sample_rate=args.sample_rate,
+        call_id=args.call_id,
+    )
+
+
+def _cmd_live_bridge(args: argparse.Namespace) -> int:
+    from orchestration.streaming.twilio_bridge import serve
+
+    serve(host=args.host, port=args.port)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="convo-intel", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -110,6 +130,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("path", nargs="?", default=None, help="DuckDB file (default: the analyst copy)")
     p.add_argument("-c", "--command", dest="command_sql", default=None, help="run one SQL command and exit")
     p.set_defaults(func=_cmd_sql)
+
+    p = sub.add_parser("live", help="play a recording (or a manifest's media) into Symbl's Streaming API")
+    p.add_argument("file", help="media file, or a drop-folder manifest")
+    p.add_argument("--speed", type=float, default=1.0, help="times real time")
+    p.add_argument("--manifest", default=None, help="the call's manifest fields (when FILE is media)")
+    p.add_argument("--encoding", choices=["LINEAR16", "MULAW"], default="LINEAR16")
+    p.add_argument("--sample-rate", type=int, default=16000)
+    p.add_argument("--call-id", default=None, help="default: the manifest's recording_id or the file name")
+    p.set_defaults(func=_cmd_live)
+
+    p = sub.add_parser("live-bridge", help="serve the Twilio Media Streams bridge to Symbl's Streaming API")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8790)
+    p.set_defaults(func=_cmd_live_bridge)
     return parser
 
 

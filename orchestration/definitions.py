@@ -156,3 +156,8 @@ defs = dg.Definitions(
     # ~1.4 s (multiprocess) to ~0.05 s. Parallelism lives inside each step (asyncio), not across steps.
     executor=dg.in_process_executor,
 )
+
+# Live calls (Streaming API): their own folder, merged in here.
+from orchestration.streaming.assets import live_definitions  # noqa: E402
+
+defs = dg.Definitions.merge(defs, live_definitions())

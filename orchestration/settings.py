@@ -31,6 +31,7 @@ DEFAULTS: dict[str, tuple[str, str | None]] = {
     "CRM_ACCESS_TOKEN": ("sandbox-crm-token", "CRM_BASE_URL"),
     "SYMBL_CONCURRENT_JOBS": ("5", None),
     "CONVO_INTEL_INBOX_DIR": ("var/inbox", None),
+    "CONVO_INTEL_LIVE_DIR": ("var/live", None),
     # Empty: Symbl callbacks off, jobs awaited by polling. Set both to have Symbl call the webhook receiver.
     "CONVO_INTEL_WEBHOOK_PUBLIC_URL": ("", None),
     "CONVO_INTEL_SYMBL_CALLBACK_TOKEN": ("", None),

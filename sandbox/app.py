@@ -35,6 +35,7 @@ from sandbox.semarize.app import build_semarize_app
 from sandbox.slack import build_slack_app
 from sandbox.symbl.app import build_symbl_app
 from sandbox.symbl.insights import InsightsEngine
+from sandbox.symbl.streaming import TransportCaptureMiddleware
 
 _FAULTS_BODY_LIMIT = 64 * 1024
 
@@ -79,6 +80,7 @@ def build_app(config: SandboxConfig, *, insights_engine: InsightsEngine | None =
             # Counting is outermost so that faulted requests are counted too: they are calls the client made.
             Middleware(CallCounterMiddleware, routes=routes, counter=counter),
             Middleware(FaultInjectionMiddleware, settings=settings),
+            Middleware(TransportCaptureMiddleware),  # lets streaming faults drop a socket for real
         ],
         exception_handlers={HTTPException: _http_exception},
     )
@@ -104,12 +106,14 @@ class _ControlApi:
                 "responses": self.counter.status_snapshot(),
                 "symbl_jobs": jobs,
                 "faults": self.settings.fault_counts(),
+                "streaming": self.symbl.state.streaming.stats.snapshot(),
             }
         )
 
     async def reset_stats(self, request: Request) -> Response:
         self.counter.reset()
         self.settings.reset_fault_counts()
+        self.symbl.state.streaming.stats.reset()
         return JSONResponse({"calls": {}})
 
     async def faults(self, request: Request) -> Response:

@@ -96,6 +96,15 @@ class SandboxConfig:
     # before the answer. Only Async API submits (POST/PUT /symbl/v1/process/...) are affected.
     fault_submit_created_5xx_rate: float = 0.0
     fault_submit_created_drop_rate: float = 0.0
+    # Streaming API (WebSocket): concurrent connections per account (trial 2, free 5, paid 50), and faults.
+    streaming_connection_limit: int = 5
+    fault_ws_drop_rate: float = 0.0  # chance per audio message that the socket is dropped
+    fault_ws_drop_after_bytes: int = 0  # drop each connection once it has received this many audio bytes
+    fault_ws_drop_limit: int = 0  # at most this many injected drops in all (0 = no cap)
+    fault_ws_stall_rate: float = 0.0  # chance per audio message that the server stops reading for a while
+    fault_ws_stall_seconds: float = 2.0
+    fault_ws_refuse_rate: float = 0.0  # chance that an upgrade is refused (HTTP 503)
+    fault_ws_refuse_next: int = 0  # refuse the next N upgrades
     # Deterministic job failures for tests: jobs whose conversation `name` matches this regex end `failed`,
     # and so do the next N submitted jobs.
     fail_jobs_matching: str = ""

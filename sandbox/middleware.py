@@ -58,6 +58,14 @@ class RuntimeSettings:
     fault_paths: tuple[str, ...]
     fail_jobs_matching: str
     fail_next_jobs: int
+    streaming_connection_limit: int
+    fault_ws_drop_rate: float
+    fault_ws_drop_after_bytes: int
+    fault_ws_drop_limit: int
+    fault_ws_stall_rate: float
+    fault_ws_stall_seconds: float
+    fault_ws_refuse_rate: float
+    fault_ws_refuse_next: int
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -106,6 +114,14 @@ class RuntimeSettings:
             return False
         with self._lock:
             return self._rng.random() < rate
+
+    def claim_refusal(self) -> bool:
+        """Whether to refuse this WebSocket upgrade (``fault_ws_refuse_next`` first, then the random rate)."""
+        with self._lock:
+            if self.fault_ws_refuse_next > 0:
+                self.fault_ws_refuse_next -= 1
+                return True
+        return self.chance(self.fault_ws_refuse_rate)
 
     def choice(self, options: Sequence[Any]) -> Any:
         with self._lock:

@@ -265,6 +265,47 @@ TABLES: dict[str, str] = {
         reason VARCHAR,
         evidence VARCHAR[]
     """,
+    # --- live calls (Streaming API), landed from the per-call event logs by the live_call_events asset ------
+    "live_calls": """
+        call_id VARCHAR NOT NULL,
+        partition_date DATE NOT NULL,
+        recording_id VARCHAR NOT NULL,
+        connection_id VARCHAR,
+        conversation_id VARCHAR,        -- the live conversation
+        status VARCHAR NOT NULL,        -- live (the record) | superseded (lost audio: the Async API's is the record)
+        connections INTEGER,
+        drops INTEGER,
+        audio_bytes BIGINT,
+        resent_bytes BIGINT,
+        lost_audio BOOLEAN NOT NULL,
+        encoding VARCHAR,
+        sample_rate INTEGER,
+        ended_at TIMESTAMPTZ,
+        event_log VARCHAR,
+        manifest JSON,
+        handover_manifest VARCHAR,      -- the drop-folder manifest it entered the batch path with
+        superseded_by VARCHAR,          -- the Async API conversation that replaced it, once known
+        landed_at TIMESTAMPTZ NOT NULL
+    """,
+    "live_call_events": """
+        call_id VARCHAR NOT NULL,
+        partition_date DATE NOT NULL,
+        seq BIGINT NOT NULL,            -- the record's number in the call's event log
+        item INTEGER NOT NULL,          -- position within the record (one message_response holds many)
+        received_at TIMESTAMPTZ NOT NULL,
+        connection INTEGER NOT NULL,    -- 1 for the first socket, +1 per reconnect
+        source VARCHAR NOT NULL,        -- server | client
+        event_type VARCHAR NOT NULL,    -- message | insight | topic | tracker | entity | recognition_final |
+                                        -- system:<type> | client:<type>
+        time_offset_seconds DOUBLE,     -- media time of the event in the call
+        text VARCHAR,
+        speaker_name VARCHAR,
+        speaker_user_id VARCHAR,
+        insight_type VARCHAR,           -- question | action_item | follow_up (insights); entity type
+        tracker_name VARCHAR,
+        conversation_id VARCHAR,
+        body JSON
+    """,
 }
 
 # Routing ledgers (Slack alerts sent, CRM objects written) are defined beside the routing code.

@@ -18,6 +18,7 @@ from sandbox.symbl.errors import SymblError, handle_http_exception, handle_symbl
 from sandbox.symbl.insights import InsightsEngine, InsightsService, intelligence_engine
 from sandbox.symbl.jobs import JobRunner
 from sandbox.symbl.repository import SymblRepository
+from sandbox.symbl.streaming import StreamingApi
 from sandbox.symbl.submit_api import SubmitApi
 from sandbox.symbl.tracker_api import TrackerApi
 from sandbox.symbl.webhooks import WebhookSender
@@ -57,7 +58,9 @@ def build_symbl_app(
             await webhooks.aclose()
             repository.close()
 
+    streaming = StreamingApi(ctx)
     routes = [
+        *streaming.routes(),
         *AuthApi(ctx).routes(),
         *SubmitApi(ctx).routes(),
         *ConversationApi(ctx).routes(),
@@ -69,4 +72,5 @@ def build_symbl_app(
         exception_handlers={SymblError: handle_symbl_error, HTTPException: handle_http_exception},
     )
     app.state.symbl = ctx
+    app.state.streaming = streaming
     return app

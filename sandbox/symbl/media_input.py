@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from sandbox import media
+from sandbox.symbl.streaming_recognition import recognise_recording
 from sandbox.transcript import Transcript, TranscriptError, Utterance
 
 AUDIO_FORMATS = frozenset({"mp3", "wav", "amr", "aac", "ac3", "aiff", "flac", "ogg", "opus", "wma", "m4a"})
@@ -127,6 +128,9 @@ def recognise(data: bytes, kind: str, declared: frozenset[str] | None, max_secon
         raise MediaRejected(f"The media's embedded transcript is malformed: {exc}") from None
     except ValueError as exc:
         raise MediaRejected(f"The media could not be read: {exc}") from None
+    if transcript is None and detected == "wav":
+        # A recording of a live call carries its transcript in the audio itself (sandbox/speech_carrier.py).
+        transcript = recognise_recording(data)
     if transcript is None:
         raise MediaRejected(
             "The sandbox cannot recognise speech: this media carries no transcript (a cvtx chunk in WAV or a "

@@ -170,6 +170,21 @@ class SymblRepository:
             )
             _insert_job(conn, job)
 
+    def create_conversation(self, conversation: Conversation) -> None:
+        """A conversation with no job yet: a live stream's, which gets its job when the stream stops."""
+        with self.store.transaction() as conn:
+            conn.execute(
+                "INSERT INTO conversations (id, name, start_time, created_at, metadata) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (
+                    conversation.id,
+                    conversation.name,
+                    conversation.start_time,
+                    conversation.created_at,
+                    dumps(conversation.metadata),
+                ),
+            )
+
     def add_job(self, job: Job) -> None:
         with self.store.transaction() as conn:
             _insert_job(conn, job)

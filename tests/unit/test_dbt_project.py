@@ -43,6 +43,8 @@ SOURCE_ASSET_KEYS = {
     "semarize_runs": "semarize_bricks",
     "semarize_bricks": "semarize_bricks",
     "symbl_responses": "symbl_action_items",  # read for the action items' due-date words
+    "live_calls": "live_call_events",
+    "live_call_events": "live_call_events",
 }
 
 

@@ -1,0 +1,1 @@
+"""Live calls over Symbl's Streaming API: the client, audio sources, the Twilio bridge and the event logs."""
