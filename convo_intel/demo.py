@@ -46,6 +46,8 @@ def prepare_environment(workdir: Path, sandbox_url: str) -> dict[str, str]:
         "CONVO_INTEL_ANALYST_WAREHOUSE": str(
             (workdir / "warehouse" / "convo_intel_analyst.duckdb").resolve()
         ),
+        "CONVO_INTEL_LIVE_DIR": str((workdir / "live").resolve()),
+        "CONVO_INTEL_AGENT_POLICY_DIR": str((workdir / "policies").resolve()),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
         "DO_NOT_TRACK": "1",
     }
@@ -63,6 +65,24 @@ def manifest_date_range(drop: Path) -> tuple[str, str]:
     if not days:
         raise SystemExit(f"no readable manifests in {drop}")
     return min(days).isoformat(), max(days).isoformat()
+
+
+def play_live_agent_calls(policy_dir: Path) -> dict[str, Any]:
+    """The AI voice-agent calls, streamed live (quality gate at stop), then landed by live_calls_job, which
+    hands each finished call to the batch path as a manifest in the drop folder."""
+    from convo_intel.demo_agents import play_agent_calls, write_policy
+    from orchestration.definitions import defs
+
+    started = time.monotonic()
+    write_policy(policy_dir)
+    calls = play_agent_calls()
+    print(f"{len(calls)} AI-agent calls streamed live and scored by the quality gate")
+    result = defs.resolve_job_def("live_calls_job").execute_in_process(
+        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    )
+    if not result.success:
+        raise SystemExit("live_calls_job failed; see the Dagster logs above")
+    return {"live_seconds": round(time.monotonic() - started, 1)}
 
 
 def run_pipeline(first_day: str, last_day: str) -> dict[str, Any]:
@@ -150,6 +170,10 @@ def print_report(analyst_path: str, live_path: str) -> None:
             "SELECT attribution_method, count(*) FROM marts.fct_conversations GROUP BY 1 ORDER BY 2 DESC, 1"
         ).fetchall()
         published = con.execute("SELECT max(published_at) FROM main.published_at").fetchone()[0]
+        agents = con.execute(
+            "SELECT * FROM (SELECT agent_id, CAST(day AS VARCHAR), calls, round(hallucination_rate, 2) "
+            "FROM marts.ai_agent_quality_daily) ORDER BY ALL"
+        ).fetchall()
     finally:
         con.close()
     print(format_scorecard(rows))
@@ -162,6 +186,14 @@ def print_report(analyst_path: str, live_path: str) -> None:
         "Speaker attribution (calls per method; talk ratio is over attributable calls only): "
         + ", ".join(f"{method} {n}" for method, n in attribution)
     )
+    if agents:
+        print(
+            "AI-agent quality (ai_agent_quality_daily): "
+            + "; ".join(
+                f"{agent} {day}: {calls} calls, hallucination rate {rate}"
+                for agent, day, calls, rate in agents
+            )
+        )
     report = Path(analyst_path).with_name("scorecard_report.html")
     print(f"Live warehouse:    {live_path}")
     print(f"Analyst copy:      {analyst_path}   (published {published}; make sql, or duckdb -readonly)")
@@ -196,9 +228,10 @@ def run_demo(workdir: Path, recordings: int = 60, seed: int = 7) -> int:
     with ServedApp(build_app(config), port=port) as sandbox:
         print(f"sandbox: {sandbox.base_url} (Symbl /symbl, Semarize /semarize, Nebula /nebula, media /media)")
         env = prepare_environment(workdir, sandbox.base_url)
+        timings = play_live_agent_calls(Path(env["CONVO_INTEL_AGENT_POLICY_DIR"]))
         first_day, last_day = manifest_date_range(drop)
         print(f"materializing partitions {first_day} .. {last_day} as one run")
-        timings = run_pipeline(first_day, last_day)
+        timings |= run_pipeline(first_day, last_day)
     print_report(env["CONVO_INTEL_ANALYST_WAREHOUSE"], env["CONVO_INTEL_WAREHOUSE"])
     print(f"Timings: {timings}, total {round(time.monotonic() - started, 1)} s")
     return 0

@@ -29,6 +29,7 @@ from orchestration.recordings.resource import DropFolderResource
 from orchestration.streaming import landing
 from orchestration.streaming.calls import DEFAULT_LIVE_DIR
 from orchestration.symbl import ledger
+from orchestration.symbl.journal import Journal, journal_path_for
 from orchestration.symbl.ledger import LedgerEntry
 from orchestration.warehouse import duckdb_store
 from orchestration.warehouse.resource import WarehouseResource
@@ -121,25 +122,28 @@ def _hand_over(
     partition: Any,
 ) -> Path:
     recording_id = row["recording_id"]
-    if row["status"] == "live" and not ledger.load(warehouse, [recording_id]):
+    if row["status"] == "live":
         # Before the manifest exists: the batch path must find the recording already completed, or it would
-        # submit it a second time.
+        # submit it a second time. The submission journal is the source of truth (the warehouse ledger is its
+        # projection); seeding never overwrites what a batch run already recorded for the recording.
         now = datetime.now(UTC)
-        ledger.save(
-            warehouse,
-            LedgerEntry(
-                recording_id=recording_id,
-                partition_date=partition,
-                conversation_id=row["conversation_id"],
-                job_id=None,
-                status="completed",
-                attempts=1,
-                failure_reason=None,
-                submitted_at=row["ended_at"] or now,
-                completed_at=row["ended_at"] or now,
-                updated_at=now,
-            ),
+        entry = LedgerEntry(
+            recording_id=recording_id,
+            partition_date=partition,
+            conversation_id=row["conversation_id"],
+            job_id=None,
+            status="completed",
+            attempts=1,
+            failure_reason=None,
+            submitted_at=row["ended_at"] or now,
+            completed_at=row["ended_at"] or now,
+            updated_at=now,
         )
+        with Journal(journal_path_for(warehouse.path)) as journal:
+            journal.seed([vars(entry)])
+            recorded = journal.get(recording_id)
+        if recorded is not None:
+            ledger.project(warehouse, [recorded])
     return landing.write_handover_manifest(Path(drop_folder.root), row["call_id"], summary)
 
 
