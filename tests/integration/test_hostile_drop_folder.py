@@ -297,6 +297,9 @@ class HostileSymbl:
             if rid == "rec-outage":
                 return httpx.Response(503, json={"message": "maintenance"})
             return httpx.Response(200, json={"id": path.rsplit("/", 1)[1], "status": "completed"})
+        # Reconciliation after an unreadable submit answer asks for the conversation list: nothing was created.
+        if path == "/v1/conversations":
+            return httpx.Response(200, json={"conversations": []})
         return httpx.Response(404, json={"message": "not scripted"})
 
 
@@ -304,7 +307,7 @@ SYMBL = HostileSymbl()
 
 
 class ScriptedSymblResource(SymblResource):
-    def client(self) -> SymblClient:
+    def client(self, retry_transient: bool = True) -> SymblClient:
         async def no_sleep(seconds: float) -> None:
             return None
 
@@ -313,7 +316,8 @@ class ScriptedSymblResource(SymblResource):
             "app",
             "secret",
             transport=httpx.MockTransport(SYMBL),
-            retry=RetryPolicy(max_retries=1, backoff=Backoff(0.01, 2.0, 0.01)),
+            # Submits go through a client that never retries on its own (an ambiguous answer is reconciled).
+            retry=RetryPolicy(max_retries=1 if retry_transient else 0, backoff=Backoff(0.01, 2.0, 0.01)),
             poll=Backoff(0.01, 1.0, 0.01),
             sleep=no_sleep,
         )
