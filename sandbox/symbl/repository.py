@@ -157,33 +157,13 @@ class SymblRepository:
 
     def create_conversation_with_job(self, conversation: Conversation, job: Job) -> None:
         with self.store.transaction() as conn:
-            conn.execute(
-                "INSERT INTO conversations (id, name, start_time, created_at, metadata) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (
-                    conversation.id,
-                    conversation.name,
-                    conversation.start_time,
-                    conversation.created_at,
-                    dumps(conversation.metadata),
-                ),
-            )
+            _insert_conversation(conn, conversation)
             _insert_job(conn, job)
 
     def create_conversation(self, conversation: Conversation) -> None:
         """A conversation with no job yet: a live stream's, which gets its job when the stream stops."""
         with self.store.transaction() as conn:
-            conn.execute(
-                "INSERT INTO conversations (id, name, start_time, created_at, metadata) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (
-                    conversation.id,
-                    conversation.name,
-                    conversation.start_time,
-                    conversation.created_at,
-                    dumps(conversation.metadata),
-                ),
-            )
+            _insert_conversation(conn, conversation)
 
     def add_job(self, job: Job) -> None:
         with self.store.transaction() as conn:
@@ -350,6 +330,19 @@ class SymblRepository:
 
     def delete_tracker(self, tracker_id: str) -> bool:
         return self.store.execute("DELETE FROM trackers WHERE id = ?", (tracker_id,)) > 0
+
+
+def _insert_conversation(conn: Any, conversation: Conversation) -> None:
+    conn.execute(
+        "INSERT INTO conversations (id, name, start_time, created_at, metadata) VALUES (?, ?, ?, ?, ?)",
+        (
+            conversation.id,
+            conversation.name,
+            conversation.start_time,
+            conversation.created_at,
+            dumps(conversation.metadata),
+        ),
+    )
 
 
 def _insert_job(conn: Any, job: Job) -> None:
