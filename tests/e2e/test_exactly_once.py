@@ -114,7 +114,9 @@ HOLD_LOCK = textwrap.dedent(
     import sys, time, duckdb
     con = duckdb.connect(sys.argv[1])
     print("locked", flush=True)
-    time.sleep(float(sys.argv[2]))
+    # Held until the test says the run gave up (a line on stdin), or at most argv[2] seconds.
+    import select
+    select.select([sys.stdin], [], [], float(sys.argv[2]))
     con.close()
     """
 )
@@ -124,8 +126,8 @@ HOLD_LOCK = textwrap.dedent(
 def test_lock_held_on_the_live_file_during_submission_waits_bounded_names_the_holder_and_never_resubmits(
     tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    # Slow jobs (about 3 s each), so the lock is taken while the jobs run and held well past the ledger write: the
-    # bounded wait (2 s) runs out, the step fails, and its retry (5 s later) finds the lock gone.
+    # Slow jobs (about 3 s each), so the lock is taken while the jobs run and held until the bounded wait (2 s) has
+    # run out and the step failed; its retry (5 s later) finds the lock gone.
     config = SandboxConfig(data_dir=tmp_path / "sandbox", processing_factor=0.05, min_processing_seconds=0.05)
     with ServedApp(build_app(config)) as sandbox:
         dep = Deployment(
@@ -139,11 +141,25 @@ def test_lock_held_on_the_live_file_during_submission_waits_bounded_names_the_ho
             assert time.monotonic() < deadline and run.poll() is None, "no submission happened"
             time.sleep(0.05)
         holder = subprocess.Popen(
-            [sys.executable, "-c", HOLD_LOCK, str(dep.warehouse), "14"], stdout=subprocess.PIPE, text=True
+            [sys.executable, "-c", HOLD_LOCK, str(dep.warehouse), "180"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
         )
         assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
-        _, err = run.communicate(timeout=240)
+        # The lock is held until the run reports that its bounded wait ran out, however slow this machine is: a
+        # fixed hold time raced the step (under load the step reached the warehouse after the hold had ended).
+        assert run.stderr is not None and holder.stdin is not None
+        lines: list[str] = []
+        for line in run.stderr:
+            lines.append(line)
+            if "gave up after waiting" in line:
+                break
+        holder.stdin.write("release\n")
+        holder.stdin.flush()
         holder.wait(timeout=30)
+        _, rest = run.communicate(timeout=240)
+        err = "".join(lines) + rest
         assert run.returncode == 0, err[-4000:]
         assert_one_job_per_recording(sandbox, ids)
         assert processes.submit_requests(processes.stats(sandbox.base_url)["calls"]) == N
