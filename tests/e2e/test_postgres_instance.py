@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import duckdb
@@ -105,7 +106,9 @@ def test_the_sensor_launches_an_ingest_run_on_a_postgres_backed_instance(
         "telemetry:\n  enabled: false\nconcurrency:\n  pools:\n    default_limit: 1\n"
     )
     drop = tmp_path / "drop"
-    calls = [c for c in corpus.calls() if c.recording_id in ("rec-a", "rec-b")]
+    # Two days in the folder when the sensor first ticks: one ranged run (a single-run backfill) covers both.
+    calls = [c for c in corpus.calls() if c.recording_id == "rec-a"]
+    calls += [replace(c, start="2026-04-09T16:30:00Z") for c in corpus.calls() if c.recording_id == "rec-b"]
     for call in calls:
         corpus.write_call(drop, call)
     config = SandboxConfig(
@@ -153,7 +156,15 @@ def test_the_sensor_launches_an_ingest_run_on_a_postgres_backed_instance(
             assert [r.status for r in runs] == [DagsterRunStatus.SUCCESS] * len(runs), [
                 r.status for r in runs
             ]
-            assert {r.tags.get("dagster/partition") for r in runs} == {"2026-04-07"}
+            (run,) = runs
+            assert "dagster/partition" not in run.tags
+            assert (
+                run.tags["dagster/asset_partition_range_start"],
+                run.tags["dagster/asset_partition_range_end"],
+            ) == (
+                "2026-04-07",
+                "2026-04-09",
+            )
             # The sensor's state and cursor (the digest of known recordings) are stored in Postgres too.
             (state,) = [s for s in instance.all_instigator_state() if s.name == "new_recordings_sensor"]
             assert state.status.value == "RUNNING" and state.instigator_data.cursor

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
+import time
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,7 +22,13 @@ from orchestration.recordings.discovery import (
     discover,
 )
 from orchestration.recordings.resource import DropFolderResource
-from orchestration.recordings.sensors import ARRIVALS_TAG, new_recordings_sensor
+from orchestration.recordings.sensors import (
+    ARRIVALS_TAG,
+    MAX_DAYS_PER_RUN,
+    RANGE_END_TAG,
+    RANGE_START_TAG,
+    new_recordings_sensor,
+)
 
 SECOND_NS = 1_000_000_000
 
@@ -60,11 +69,24 @@ def tick(drop: Path, cursor: str | None, timezone: str = "UTC") -> dg.SensorResu
     return result
 
 
+def span(request: dg.RunRequest) -> str:
+    """The day a request runs ("2026-04-07"), or its range ("2026-04-07..2026-04-08")."""
+    if request.partition_key is not None:
+        assert RANGE_START_TAG not in request.tags
+        return request.partition_key
+    return f"{request.tags[RANGE_START_TAG]}..{request.tags[RANGE_END_TAG]}"
+
+
 def requested(result: dg.SensorResult) -> dict[str, int]:
-    """partition key -> number of arrivals the request carries."""
+    """day or range -> number of arrivals the request carries."""
     requests = result.run_requests or []
-    assert len({r.partition_key for r in requests}) == len(requests), "one request per day"
-    return {r.partition_key: int(r.tags[ARRIVALS_TAG]) for r in requests}
+    assert len({span(r) for r in requests}) == len(requests), "one request per day or range"
+    return {span(r): int(r.tags[ARRIVALS_TAG]) for r in requests}
+
+
+def days_found(drop: Path, timezone: str) -> dict[str, int]:
+    found = discover(drop, DiscoveryCursor(), ZoneInfo(timezone), now_ns=time.time_ns())
+    return {day.isoformat(): len(ids) for day, ids in found.days.items()}
 
 
 def test_new_manifests_request_their_days_in_the_partitions_timezone(drop: Path) -> None:
@@ -73,8 +95,10 @@ def test_new_manifests_request_their_days_in_the_partitions_timezone(drop: Path)
     write(drop, "2026/04/b.json", manifest("rec-b", "2026-04-08T05:00:00Z"))
     write(drop, "c.json", manifest("rec-c", "2026-04-08T18:00:00Z"))
 
-    assert requested(tick(drop, None, "America/Los_Angeles")) == {"2026-04-07": 2, "2026-04-08": 1}
-    assert requested(tick(drop, None, "UTC")) == {"2026-04-07": 1, "2026-04-08": 2}
+    assert days_found(drop, "America/Los_Angeles") == {"2026-04-07": 2, "2026-04-08": 1}
+    assert days_found(drop, "UTC") == {"2026-04-07": 1, "2026-04-08": 2}
+    # Two days in one tick are one ranged run (a single-run backfill), not a run per day.
+    assert requested(tick(drop, None, "America/Los_Angeles")) == {"2026-04-07..2026-04-08": 3}
 
 
 def test_seen_touched_and_copied_manifests_request_nothing(drop: Path) -> None:
@@ -132,7 +156,7 @@ def test_unparseable_manifests_are_skipped_or_requested_by_date_without_crashing
 
     first = tick(drop, None)
     # The dated-but-invalid manifest's day still runs: the recordings asset records the rejection and reason.
-    assert requested(first) == {"2026-04-11": 1, "2026-04-12": 1}
+    assert requested(first) == {"2026-04-11..2026-04-12": 2}
 
     # Its recording id was not remembered, so fixing the file requests the day again.
     broken.write_text(json.dumps(manifest("rec-h", "2026-04-11T10:00:00Z")))
@@ -190,3 +214,24 @@ def test_known_ids_round_trip_compactly() -> None:
     assert all(rid in decoded for rid in ids)
     assert sum(f"other-{i}" in decoded for i in range(5000)) == 0
     assert len(known.encode()) < 5000 * 6  # about 4 bytes per id before base64
+
+
+def test_a_backlog_of_days_is_coalesced_into_ranged_runs_of_at_most_a_month(drop: Path) -> None:
+    # 48 days of history over three months (every other day from April 1st): the first tick over such a folder
+    # used to queue 48 runs behind the one-writer pool.
+    start = date(2026, 4, 1)
+    days = [start + timedelta(days=2 * i) for i in range(48)]
+    for n, day in enumerate(days):
+        write(drop, f"{n:03}.json", manifest(f"rec-{n:03}", f"{day.isoformat()}T10:00:00Z"))
+    first = tick(drop, None)
+    runs = requested(first)
+    assert sum(runs.values()) == 48  # every arrival is in exactly one run
+    spans = [tuple(date.fromisoformat(d) for d in key.split("..")) for key in runs]
+    assert len(spans) == 3  # April 1st to July 4th in spans of at most 31 days
+    assert spans[0][0] == days[0] and spans[-1][-1] == days[-1]
+    for a, b in itertools.pairwise(spans):
+        assert a[-1] < b[0]  # no day is in two runs
+    assert all((s[-1] - s[0]).days < MAX_DAYS_PER_RUN for s in spans)
+    # A retried tick asks for the very same runs (Dagster drops the repeats by run key).
+    retry = tick(drop, None)
+    assert [r.run_key for r in retry.run_requests or []] == [r.run_key for r in first.run_requests or []]
