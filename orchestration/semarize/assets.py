@@ -15,6 +15,7 @@ from orchestration.partitions import (
     NETWORK_RETRY,
     window_dates,
 )
+from orchestration.progress import Progress
 from orchestration.semarize import kit_routing
 from orchestration.semarize import parse as brick_parse
 from orchestration.semarize.client import SemarizeAPIError, SemarizeClient
@@ -229,7 +230,14 @@ def semarize_bricks(
                     except Exception as exc:  # transport failure after retries: recorded, the rest goes on
                         return job, None, f"{type(exc).__name__}: {exc}"
 
-            return schemas, list(await asyncio.gather(*(one(j) for j in jobs)))
+            progress = Progress(context.log, len(jobs), "kit runs")
+
+            async def counted(job: tuple[Any, ...]) -> tuple[Any, dict[str, Any] | None, str | None]:
+                result = await one(job)
+                progress.add("reused" if job[4] in reusable else "failed" if result[2] else "scored")
+                return result
+
+            return schemas, list(await asyncio.gather(*(counted(j) for j in jobs)))
 
     schemas, results = asyncio.run(run_all())
     now = datetime.now(UTC)

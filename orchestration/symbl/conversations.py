@@ -25,6 +25,7 @@ from orchestration.partitions import (
     NETWORK_RETRY,
     window_dates,
 )
+from orchestration.progress import Progress
 from orchestration.recordings.source import MediaError
 from orchestration.symbl import crashpoints, ledger, reconcile
 from orchestration.symbl.client import (
@@ -385,7 +386,8 @@ def symbl_conversations(
                 )
                 beat = asyncio.create_task(_heartbeat(journal, owner))
                 try:
-                    return list(await asyncio.gather(*(_process(run, rec) for rec in recs)))
+                    progress = Progress(context.log, len(recs), "recordings")
+                    return list(await asyncio.gather(*(progress.track(_process(run, r)) for r in recs)))
                 finally:
                     beat.cancel()
 

@@ -15,6 +15,7 @@ from orchestration.partitions import (
     NETWORK_RETRY,
     window_dates,
 )
+from orchestration.progress import Progress
 from orchestration.symbl import parse
 from orchestration.symbl.client import SymblClient
 from orchestration.symbl.resource import SymblResource
@@ -107,15 +108,18 @@ def completed_conversations(warehouse: WarehouseResource, first: date, end: date
 
 
 async def _fetch_all(
-    client: SymblClient, signal: str, conversations: list[dict[str, Any]]
+    client: SymblClient, signal: str, conversations: list[dict[str, Any]], progress: Progress
 ) -> list[tuple[dict[str, Any], Any, Exception | None]]:
     gate = asyncio.Semaphore(FETCH_CONCURRENCY)
 
     async def one(conv: dict[str, Any]) -> tuple[dict[str, Any], Any, Exception | None]:
         async with gate:
             try:
-                return conv, await client.get_signal(conv["conversation_id"], signal), None
+                got = conv, await client.get_signal(conv["conversation_id"], signal), None
+                progress.add("fetched")
+                return got
             except Exception as exc:  # recorded per conversation; the other fetches go on
+                progress.add("failed")
                 return conv, None, exc
 
     return list(await asyncio.gather(*(one(c) for c in conversations)))
@@ -203,7 +207,8 @@ def build_signal_asset(spec: SignalSpec) -> dg.AssetsDefinition:
 
         async def fetch(todo: list[dict[str, Any]]) -> list[tuple[dict[str, Any], Any, Exception | None]]:
             async with symbl.client() as client:
-                return await _fetch_all(client, spec.signal, todo)
+                progress = Progress(context.log, len(todo), f"{spec.signal} fetches")
+                return await _fetch_all(client, spec.signal, todo, progress)
 
         kept: dict[str, dict[str, Any]] = {}
         if from_raw:
