@@ -58,7 +58,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _cmd_dev(args: argparse.Namespace) -> int:
     from convo_intel.dev import run_dev
 
-    return run_dev(workdir=Path(args.workdir), port=args.port, sandbox_port=args.sandbox_port)
+    workdir = Path(args.workdir) if args.workdir else None
+    return run_dev(workdir=workdir, port=args.port, sandbox_port=args.sandbox_port)
 
 
 def _cmd_sql(args: argparse.Namespace) -> int:
@@ -121,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_demo)
 
     p = sub.add_parser("dev", help="start the sandbox and `dagster dev` together")
-    p.add_argument("--workdir", default="var/dev")
+    p.add_argument("--workdir", default=None, help="default: var/demo once `make demo` has run, else var/dev")
     p.add_argument("--port", type=int, default=3000)
     p.add_argument("--sandbox-port", type=int, default=8765)
     p.set_defaults(func=_cmd_dev)

@@ -11,9 +11,24 @@ from pathlib import Path
 from convo_intel.demo import prepare_environment
 
 
-def run_dev(workdir: Path, port: int = 3000, sandbox_port: int = 8765) -> int:
+DEMO_WORKDIR = Path("var/demo")
+DEV_WORKDIR = Path("var/dev")
+
+
+def default_workdir() -> Path:
+    """The demo's folder once `make demo` has run (its runs, warehouse and sandbox state), else a fresh dev one.
+
+    `make dev` after `make demo` then opens on the demo's data and run history instead of an empty instance.
+    """
+    return DEMO_WORKDIR if (DEMO_WORKDIR / "dagster_home").is_dir() else DEV_WORKDIR
+
+
+def run_dev(workdir: Path | None = None, port: int = 3000, sandbox_port: int = 8765) -> int:
     from sandbox.server import sandbox_process
 
+    workdir = workdir or default_workdir()
+    if workdir == DEMO_WORKDIR:
+        print(f"using the demo's runs, warehouse and sandbox in {workdir} (pass --workdir var/dev for a fresh one)")
     workdir.mkdir(parents=True, exist_ok=True)
     drop = workdir / "drop"
     (drop / "media").mkdir(parents=True, exist_ok=True)
