@@ -10,7 +10,6 @@ from pathlib import Path
 
 from convo_intel.demo import prepare_environment
 
-
 DEMO_WORKDIR = Path("var/demo")
 DEV_WORKDIR = Path("var/dev")
 
@@ -28,7 +27,9 @@ def run_dev(workdir: Path | None = None, port: int = 3000, sandbox_port: int = 8
 
     workdir = workdir or default_workdir()
     if workdir == DEMO_WORKDIR:
-        print(f"using the demo's runs, warehouse and sandbox in {workdir} (pass --workdir var/dev for a fresh one)")
+        print(
+            f"using the demo's runs, warehouse and sandbox in {workdir} (pass --workdir var/dev for a fresh one)"
+        )
     workdir.mkdir(parents=True, exist_ok=True)
     drop = workdir / "drop"
     (drop / "media").mkdir(parents=True, exist_ok=True)
