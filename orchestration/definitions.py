@@ -42,6 +42,7 @@ from orchestration.symbl.signals import signal_assets  # noqa: E402
 from orchestration.symbl.speaker_events import symbl_speaker_events  # noqa: E402
 from orchestration.symbl.tracker_sync import symbl_tracker_definitions, symbl_tracker_drift  # noqa: E402
 from orchestration.warehouse.dbt import convo_intel_dbt_assets, dbt_cli_resource  # noqa: E402
+from orchestration.warehouse.publish_sensor import build_publish_sensor  # noqa: E402
 from orchestration.warehouse.report import scorecard_report  # noqa: E402
 from orchestration.warehouse.resource import WarehouseResource  # noqa: E402
 from orchestration.warehouse.snapshot import analyst_warehouse  # noqa: E402
@@ -83,6 +84,10 @@ warehouse_build_job = dg.define_asset_job(
     name="warehouse_build_job",
     selection=warehouse_selection,
     description="dbt build (staging, marts, tests as asset checks), publish the analysts' copy, chart it.",
+)
+
+publish_after_ingest_sensor = build_publish_sensor(
+    [key for asset in INGEST_ASSETS for key in asset.keys], warehouse_build_job
 )
 
 # Risky calls to Slack, scores to the CRM: a job of its own so that a Slack or CRM outage never fails ingestion.
@@ -144,7 +149,13 @@ defs = dg.Definitions(
         *status_checks,
     ],
     jobs=[conversation_ingest_job, warehouse_build_job, routing_job, tracker_sync_job],
-    sensors=[new_recordings_sensor, inbox_sensor, freshness_checks_sensor, dead_run_reaper],
+    sensors=[
+        new_recordings_sensor,
+        inbox_sensor,
+        freshness_checks_sensor,
+        dead_run_reaper,
+        publish_after_ingest_sensor,
+    ],
     schedules=[
         recordings_catch_up_schedule,
         routing_schedule,
