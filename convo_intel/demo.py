@@ -6,10 +6,13 @@ work dir so that `make dev` afterwards shows their history in the UI.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import sys
 import time
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -85,9 +88,38 @@ def play_live_agent_calls(policy_dir: Path) -> dict[str, Any]:
     return {"live_seconds": round(time.monotonic() - started, 1)}
 
 
-def run_pipeline(first_day: str, last_day: str) -> dict[str, Any]:
+@contextlib.contextmanager
+def output_to(log_path: Path) -> Iterator[None]:
+    """Send this process's stdout and stderr, and its children's (dbt), to ``log_path`` at the descriptor level.
+
+    The runs print ~600 lines of Dagster events and dbt progress; the demo's reader wants the scorecard, so the full
+    log goes to a file (named on screen, tailed on failure) and the terminal gets one line per run.
+    """
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with log_path.open("ab") as log:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+
+
+def tail(path: Path, lines: int = 40) -> str:
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def run_pipeline(first_day: str, last_day: str, log_path: Path) -> dict[str, Any]:
     """One run for the whole partition range (single-run backfill), routing over the same range, then the dbt
-    build + analyst copy. Returns the wall time of each run."""
+    build + analyst copy, their logs in ``log_path``. Returns the wall time of each run."""
     import dagster as dg
     from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
@@ -103,12 +135,17 @@ def run_pipeline(first_day: str, last_day: str) -> dict[str, Any]:
         ("warehouse", "warehouse_build_job", None),
     ):
         started = time.monotonic()
-        result = defs.resolve_job_def(job_name).execute_in_process(
-            instance=instance, run_config=quiet, tags=tags
-        )
+        with output_to(log_path):
+            result = defs.resolve_job_def(job_name).execute_in_process(
+                instance=instance, run_config=quiet, tags=tags, raise_on_error=False
+            )
         timings[f"{label}_seconds"] = round(time.monotonic() - started, 1)
         if not result.success:
-            raise SystemExit(f"{job_name} failed; see the Dagster logs above")
+            print(tail(log_path), file=sys.stderr)
+            raise SystemExit(
+                f"{job_name} failed; the last lines of its log are above (all of it: {log_path})"
+            )
+        print(f"  {job_name}: {'ok':<4} {timings[f'{label}_seconds']:>6.1f} s")
     return timings
 
 
@@ -230,8 +267,9 @@ def run_demo(workdir: Path, recordings: int = 60, seed: int = 7) -> int:
         env = prepare_environment(workdir, sandbox.base_url)
         timings = play_live_agent_calls(Path(env["CONVO_INTEL_AGENT_POLICY_DIR"]))
         first_day, last_day = manifest_date_range(drop)
-        print(f"materializing partitions {first_day} .. {last_day} as one run")
-        timings |= run_pipeline(first_day, last_day)
+        log_path = workdir / "pipeline.log"
+        print(f"materializing partitions {first_day} .. {last_day} as one run (full log: {log_path})")
+        timings |= run_pipeline(first_day, last_day, log_path)
     print_report(env["CONVO_INTEL_ANALYST_WAREHOUSE"], env["CONVO_INTEL_WAREHOUSE"])
     print(f"Timings: {timings}, total {round(time.monotonic() - started, 1)} s")
     return 0

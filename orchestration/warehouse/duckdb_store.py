@@ -8,6 +8,7 @@ analysts read a copy that `publish_snapshot` swaps in atomically.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import re
@@ -135,7 +136,29 @@ def transaction(con: Any) -> Iterator[None]:
         raise
 
 
+def _schema_complete(con: Any) -> bool:
+    """Every declared raw table with every declared column, by one catalog query (~1 ms).
+
+    Each write used to run the ~21 CREATE IF NOT EXISTS statements and a column scan (~100 ms per connection);
+    asking the catalog first keeps that to a file made or upgraded by this version, and still notices a file that
+    was replaced or emptied since (a per-process "already done" flag would not).
+    """
+    found = con.execute(
+        "SELECT table_name, column_name FROM duckdb_columns() "
+        "WHERE database_name = current_database() AND schema_name = ?",
+        [RAW_SCHEMA],
+    ).fetchall()
+    return set(found) >= _declared_columns()
+
+
+@functools.cache
+def _declared_columns() -> frozenset[tuple[str, str]]:
+    return frozenset((table, column) for table in TABLES for column, _ in column_types(table))
+
+
 def ensure_schema(con: Any) -> None:
+    if _schema_complete(con):
+        return
     for stmt in create_statements():
         con.execute(stmt)
     _add_missing_columns(con)
@@ -154,6 +177,7 @@ def _add_missing_columns(con: Any) -> None:
                 con.execute(f"ALTER TABLE {RAW_SCHEMA}.{table} ADD COLUMN {name} {sql_type}")
 
 
+@functools.cache
 def column_types(table: str) -> list[tuple[str, str]]:
     """(column, SQL type) in declaration order, from the table's DDL."""
     columns = []
@@ -169,12 +193,37 @@ def column_names(table: str) -> list[str]:
     return [name for name, _ in column_types(table)]
 
 
+# Arrow types for the declared SQL types, so a column is converted once, in C, without type inference. JSON
+# columns are left to inference: parsers hand them over as text or as nested values.
+_ARROW_TYPES: dict[str, pa.DataType] = {
+    "VARCHAR": pa.string(),
+    "DATE": pa.date32(),
+    "TIMESTAMPTZ": pa.timestamp("us", tz="UTC"),
+    "DOUBLE": pa.float64(),
+    "INTEGER": pa.int32(),
+    "BIGINT": pa.int64(),
+    "BOOLEAN": pa.bool_(),
+    "VARCHAR[]": pa.list_(pa.string()),
+}
+
+
+def _column(values: list[Any], sql_type: str) -> pa.Array:
+    arrow_type = _ARROW_TYPES.get(sql_type)
+    if arrow_type is not None:
+        try:
+            return pa.array(values, type=arrow_type)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+            pass  # e.g. an ISO string for a timestamp: let Arrow infer, DuckDB casts on insert as before
+    return pa.array(values)
+
+
 def _arrow(table: str, rows: Sequence[dict[str, Any]]) -> pa.Table:
-    cols = column_names(table)
-    unknown = set().union(*(r.keys() for r in rows)) - set(cols) if rows else set()
+    """Column by column (a list per column, converted in C): ~2x faster than building a dict per row."""
+    types = column_types(table)
+    unknown = set().union(*map(dict.keys, rows)) - {c for c, _ in types} if rows else set()
     if unknown:
         raise ValueError(f"rows for {table} carry unknown columns: {sorted(unknown)}")
-    return pa.Table.from_pylist([{c: r.get(c) for c in cols} for r in rows])
+    return pa.table({c: _column([r.get(c) for r in rows], t) for c, t in types})
 
 
 def arrow_rows(table: str, rows: Sequence[dict[str, Any]]) -> pa.Table:
