@@ -215,6 +215,11 @@ def test_product_feedback_signals() -> None:
     assert happy["bug_report_severity"] == "low"  # a typo
     assert values("PRODFDB1", "Agent: Hi.\nCustomer: All good here, thanks.")["bug_report_severity"] == "none"
     assert bug["churn_signal_strength"] >= 60 > happy["churn_signal_strength"] == 0
+    # Feature area: export/report/dashboard (3) beat SSO (1); a call about billing; a call naming no area.
+    assert bug["feedback_feature_area"] == "reporting"
+    billing = "Agent: Hello.\nCustomer: We were charged twice on the last invoice, which is frustrating."
+    assert values("PRODFDB1", billing)["feedback_feature_area"] == "billing"
+    assert values("PRODFDB1", "Agent: Hi.\nCustomer: All good here, thanks.")["feedback_feature_area"] == "none"
     assert bug["feature_request_urgency"] >= 60 and happy["feature_request_urgency"] == 0
     assert happy["feature_satisfaction"] > bug["feature_satisfaction"]
     assert happy["feature_satisfaction"] == 5
@@ -280,6 +285,7 @@ def test_shipped_kits_declare_the_agreed_bricks() -> None:
             "churn_signal_strength",
             "bug_report_severity",
             "feature_request_urgency",
+            "feedback_feature_area",
         ],
     }
 

@@ -205,14 +205,15 @@ def test_unusable_transcript_is_a_failed_run_not_an_http_error(
 
 
 def test_kit_version_id_pins_the_version_and_overrides_kit_code(api: httpx.Client) -> None:
-    body = {**RUN_BODY, "kit_version_id": "kv_PRODFDB1_v1", "mode": "sync"}
+    body = {**RUN_BODY, "kit_version_id": "kv_PRODFDB1_v2", "mode": "sync"}
     run = api.post("/v1/runs", json=body).json()
-    assert (run["kit_code"], run["kit_version_id"]) == ("PRODFDB1", "kv_PRODFDB1_v1")
+    assert (run["kit_code"], run["kit_version_id"]) == ("PRODFDB1", "kv_PRODFDB1_v2")
     assert set(run["output"]["bricks"]) == {
         "feature_satisfaction",
         "churn_signal_strength",
         "bug_report_severity",
         "feature_request_urgency",
+        "feedback_feature_area",
     }
 
 
@@ -313,7 +314,7 @@ def test_kit_schema_declares_brick_types_and_fields(api: httpx.Client) -> None:
     )
     assert bricks["budget_confirmed"]["type"] == "boolean"
     assert bricks["risk_flag"]["enabled_fields"] == ["value", "confidence", "reason", "evidence"]
-    product = api.get("/v1/kits/schema", params={"kit_version_id": "kv_PRODFDB1_v1"}).json()
+    product = api.get("/v1/kits/schema", params={"kit_version_id": "kv_PRODFDB1_v2"}).json()
     severity = next(b for b in product["bricks"] if b["key"] == "bug_report_severity")
     assert severity["type"] == "category"
     assert severity["values"] == ["none", "low", "medium", "high", "critical"]
@@ -329,7 +330,7 @@ def test_test_endpoint_checks_output_shape_without_running(api: httpx.Client) ->
     assert ok == {
         "valid": True,
         "kit_code": "PRODFDB1",
-        "kit_version_id": "kv_PRODFDB1_v1",
+        "kit_version_id": "kv_PRODFDB1_v2",
         "problems": [],
         "credits_used": 0,
     }

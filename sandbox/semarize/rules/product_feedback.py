@@ -145,3 +145,42 @@ def feature_request_urgency(conversation: Conversation, vocabulary: Vocabulary) 
         reason=f"Feature-request urgency {value}/100 from {detail}.",
         evidence=unique(urgent_quotes + deadline + [s.text for s in asked]),
     )
+
+
+@rule(
+    "feedback_feature_area",
+    vocabulary=("feature_areas", "product_terms", "bug_terms", "request_terms", "opinion_threshold"),
+)
+def feedback_feature_area(conversation: Conversation, vocabulary: Vocabulary) -> BrickResult:
+    """The feature area named most often in the customer's feedback sentences (ties: the Kit's area order)."""
+    areas = vocabulary.groups("feature_areas")
+    feedback = [
+        vocabulary.phrases("product_terms"),
+        vocabulary.phrases("bug_terms"),
+        vocabulary.phrases("request_terms"),
+    ]
+    threshold = vocabulary.number("opinion_threshold")
+    mentions: dict[str, list[str]] = {area: [] for area in areas}
+    for sentence in conversation.sentences(Side.CUSTOMER):
+        is_feedback = (
+            any(p.matches(sentence.text) for p in feedback) or abs(polarity(sentence.text)) >= threshold
+        )
+        if not is_feedback:
+            continue
+        for area, terms in areas.items():
+            if terms.matches(sentence.text):
+                mentions[area].append(sentence.text)
+    ranked = sorted(areas, key=lambda a: -len(mentions[a]))  # stable: ties keep the Kit's order
+    top = ranked[0] if ranked and mentions[ranked[0]] else None
+    if top is None:
+        return BrickResult(
+            value="none", confidence=0.7, reason="The customer's feedback names no feature area."
+        )
+    others = [a for a in ranked[1:] if mentions[a]]
+    return BrickResult(
+        value=top,
+        confidence=clamp_confidence(0.5 + 0.1 * len(mentions[top]) - 0.05 * len(others)),
+        reason=f"{len(mentions[top])} feedback sentence(s) about {top}"
+        + (f"; also {', '.join(others)}." if others else "."),
+        evidence=unique(mentions[top]),
+    )
