@@ -3,7 +3,9 @@ derive the typed table. Fetch and parse errors are recorded per conversation and
 
 import asyncio
 import json
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
@@ -108,51 +110,58 @@ def completed_conversations(warehouse: WarehouseResource, first: date, end: date
 
 
 async def _fetch_all(
-    client: SymblClient, signal: str, conversations: list[dict[str, Any]], progress: Progress
+    client: SymblClient, signal: str, conversations: list[dict[str, Any]]
 ) -> list[tuple[dict[str, Any], Any, Exception | None]]:
     gate = asyncio.Semaphore(FETCH_CONCURRENCY)
 
     async def one(conv: dict[str, Any]) -> tuple[dict[str, Any], Any, Exception | None]:
         async with gate:
             try:
-                got = conv, await client.get_signal(conv["conversation_id"], signal), None
-                progress.add("fetched")
-                return got
+                return conv, await client.get_signal(conv["conversation_id"], signal), None
             except Exception as exc:  # recorded per conversation; the other fetches go on
-                progress.add("failed")
                 return conv, None, exc
 
     return list(await asyncio.gather(*(one(c) for c in conversations)))
 
 
+def _ids_clause(conversations: list[dict[str, Any]]) -> tuple[str, list[Any]]:
+    ids = [c["conversation_id"] for c in conversations]
+    return f"conversation_id IN ({', '.join('?' * len(ids))})", ids
+
+
 def current_responses(
-    warehouse: WarehouseResource, signal: str, first: date, end: date
+    warehouse: WarehouseResource, signal: str, conversations: list[dict[str, Any]]
 ) -> dict[str, dict[str, Any]]:
-    """The window's stored answers for ``signal`` that are still current: fetched after any speaker events
+    """The batch's stored answers for ``signal`` that are still current: fetched after any speaker events
     were applied to the conversation (events re-attribute every signal, so older answers are stale)."""
+    if not conversations:
+        return {}
+    clause, ids = _ids_clause(conversations)
     rows = warehouse.query(
-        """
+        f"""
         SELECT r.conversation_id, r.body, r.fetched_at
         FROM raw.symbl_responses r
         LEFT JOIN raw.symbl_speaker_events s
             ON s.conversation_id = r.conversation_id AND s.status = 'applied'
-        WHERE r.partition_date >= ? AND r.partition_date < ? AND r.endpoint = ?
+        WHERE r.endpoint = ? AND r.{clause}
           AND (s.sent_at IS NULL OR r.fetched_at >= s.sent_at)
         """,
-        [first, end, signal],
+        [signal, *ids],
     )
     return {r["conversation_id"]: r for r in rows}
 
 
 def stored_responses(
-    warehouse: WarehouseResource, signal: str, conversations: list[dict[str, Any]], first: date, end: date
+    warehouse: WarehouseResource, signal: str, conversations: list[dict[str, Any]]
 ) -> list[tuple[dict[str, Any], Any, Exception | None]]:
-    """The window's verbatim answers for ``signal``, as if just fetched; a conversation never fetched has
+    """The batch's verbatim answers for ``signal``, as if just fetched; a conversation never fetched has
     none, which is an error for it (re-derive cannot invent what was never received)."""
+    if not conversations:
+        return []
+    clause, ids = _ids_clause(conversations)
     rows = warehouse.query(
-        "SELECT conversation_id, body FROM raw.symbl_responses "
-        "WHERE partition_date >= ? AND partition_date < ? AND endpoint = ?",
-        [first, end, signal],
+        f"SELECT conversation_id, body FROM raw.symbl_responses WHERE endpoint = ? AND {clause}",
+        [signal, *ids],
     )
     bodies = {r["conversation_id"]: r["body"] for r in rows}
     return [
@@ -173,6 +182,163 @@ def _parse(spec: SignalSpec, conv: dict[str, Any], body: Any) -> dict[str, list[
     if len(spec.tables) == 1:
         return {spec.tables[0]: result}
     return dict(zip(spec.tables, result, strict=True))
+
+
+# Conversations handled per batch: answers, typed rows and their Arrow copies exist for one batch at a time, so
+# a day of 10,000 recordings needs the memory of 100 (a transcript answer is ~50-500 KB).
+BATCH_SIZE = 100
+
+
+def _batches(items: list[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+@dataclass
+class _Tally:
+    """What a signal asset reports, accumulated batch by batch (counts per day, never the rows)."""
+
+    tables: tuple[str, ...]
+    rows: dict[str, Counter[Any]] = field(init=False)
+    rejections: Counter[Any] = field(default_factory=Counter)
+    fetched: int = 0
+    reused: int = 0
+    sample: list[dict[str, Any]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.rows = {t: Counter() for t in self.tables}
+
+
+async def _land_batch(
+    spec: SignalSpec,
+    config: SignalSourceConfig,
+    client: SymblClient,
+    warehouse: WarehouseResource,
+    batch: list[dict[str, Any]],
+    tally: _Tally,
+    context: AssetExecutionContext,
+) -> None:
+    """Fetch (or read back) one batch's answers, parse them, and replace the batch's rows in one transaction.
+
+    Each conversation's rows are replaced together, so a run stopped between batches leaves every conversation
+    either as before or as now, never half; the next run finishes the rest without refetching what landed.
+    """
+    from_raw = config.source == "raw"
+    kept: dict[str, dict[str, Any]] = {}
+    if from_raw:
+        fetched = await asyncio.to_thread(stored_responses, warehouse, spec.signal, batch)
+    else:
+        kept = (
+            {}
+            if config.refresh
+            else await asyncio.to_thread(current_responses, warehouse, spec.signal, batch)
+        )
+        to_fetch = [c for c in batch if c["conversation_id"] not in kept]
+        fetched = await _fetch_all(client, spec.signal, to_fetch) if to_fetch else []
+        fetched += [
+            (c, kept[c["conversation_id"]]["body"], None) for c in batch if c["conversation_id"] in kept
+        ]
+        tally.fetched += len(to_fetch)
+        tally.reused += len(kept)
+    now = datetime.now(UTC)
+    raw_rows: list[dict[str, Any]] = []
+    typed: dict[str, list[dict[str, Any]]] = {t: [] for t in spec.tables}
+    rejections: list[dict[str, Any]] = []
+    for conv, body, error in fetched:
+        stage = f"fetch:{spec.signal}"
+        if error is None and not from_raw:
+            previous = kept.get(conv["conversation_id"])
+            raw_rows.append(
+                {
+                    "conversation_id": conv["conversation_id"],
+                    "partition_date": conv["partition_date"],
+                    "endpoint": spec.signal,
+                    # A kept answer keeps its own fetch time (and its text exactly as it arrived).
+                    "fetched_at": previous["fetched_at"] if previous else now,
+                    "body": previous["body"] if previous else json.dumps(body),
+                }
+            )
+        if error is None:
+            try:
+                for table, rows in _parse(spec, conv, body).items():
+                    typed[table].extend(rows)
+                continue
+            except parse.ParseError as exc:
+                stage, error = f"parse:{spec.signal}", exc
+        context.log.error(f"{conv['recording_id']} / {conv['conversation_id']}: {stage} failed: {error}")
+        rejections.append(
+            {
+                "partition_date": conv["partition_date"],
+                "source_file": f"symbl:conversation/{conv['conversation_id']}",
+                "recording_id": conv["recording_id"],
+                "stage": stage,
+                "reason": f"{type(error).__name__}: {error}",
+                "rejected_at": now,
+            }
+        )
+    await asyncio.to_thread(_write_batch, spec, warehouse, batch, raw_rows, typed, rejections, from_raw)
+    for table, rows in typed.items():
+        tally.rows[table].update(r["partition_date"] for r in rows)
+    tally.rejections.update(r["partition_date"] for r in rejections)
+    if len(tally.sample) < 5:
+        tally.sample.extend(typed[spec.tables[0]][: 5 - len(tally.sample)])
+
+
+def _write_batch(
+    spec: SignalSpec,
+    warehouse: WarehouseResource,
+    batch: list[dict[str, Any]],
+    raw_rows: list[dict[str, Any]],
+    typed: dict[str, list[dict[str, Any]]],
+    rejections: list[dict[str, Any]],
+    from_raw: bool,
+) -> None:
+    clause, ids = _ids_clause(batch)
+    recordings = [c["recording_id"] for c in batch]
+    by_recording = f"recording_id IN ({', '.join('?' * len(recordings))})"
+    with warehouse.connection() as con, duckdb_store.transaction(con):
+        if not from_raw:  # re-deriving leaves the verbatim answers exactly as they are
+            con.execute(
+                f"DELETE FROM raw.symbl_responses WHERE endpoint = ? AND {clause}", [spec.signal, *ids]
+            )
+            duckdb_store.insert_rows(con, "symbl_responses", raw_rows)
+        for table, rows in typed.items():
+            owned = f" AND ({spec.owned_rows_predicate})" if spec.owned_rows_predicate else ""
+            con.execute(f"DELETE FROM raw.{table} WHERE {clause}{owned}", ids)
+            duckdb_store.insert_rows(con, table, rows)
+        con.execute(
+            f"DELETE FROM raw.recording_rejections WHERE stage IN (?, ?) AND {by_recording}",
+            [f"fetch:{spec.signal}", f"parse:{spec.signal}", *recordings],
+        )
+        duckdb_store.insert_rows(con, "recording_rejections", rejections)
+
+
+def _remove_not_completed(
+    spec: SignalSpec, warehouse: WarehouseResource, first: date, end: date, from_raw: bool
+) -> int:
+    """Delete the window's rows (and fetch/parse rejections) of conversations no longer completed in the ledger."""
+    completed = (
+        "SELECT conversation_id FROM raw.symbl_conversations "
+        "WHERE status = 'completed' AND conversation_id IS NOT NULL"
+    )
+    window = "partition_date >= ? AND partition_date < ?"
+    removed = 0
+    with warehouse.connection() as con, duckdb_store.transaction(con):
+        for table in (*spec.tables, *(() if from_raw else ("symbl_responses",))):
+            owned = "endpoint = ?" if table == "symbl_responses" else spec.owned_rows_predicate
+            params: list[Any] = [spec.signal] if table == "symbl_responses" else []
+            (n,) = con.execute(
+                f"DELETE FROM raw.{table} WHERE {window}{f' AND ({owned})' if owned else ''} "
+                f"AND conversation_id NOT IN ({completed})",
+                [first, end, *params],
+            ).fetchone()
+            removed += n
+        con.execute(
+            f"DELETE FROM raw.recording_rejections WHERE {window} AND stage IN (?, ?) AND recording_id NOT IN "
+            "(SELECT recording_id FROM raw.symbl_conversations WHERE status = 'completed')",
+            [first, end, f"fetch:{spec.signal}", f"parse:{spec.signal}"],
+        )
+    return removed
 
 
 def build_signal_asset(spec: SignalSpec) -> dg.AssetsDefinition:
@@ -205,94 +371,42 @@ def build_signal_asset(spec: SignalSpec) -> dg.AssetsDefinition:
             f"conversations ({first}..{end})"
         )
 
-        async def fetch(todo: list[dict[str, Any]]) -> list[tuple[dict[str, Any], Any, Exception | None]]:
+        tally = _Tally(spec.tables)
+        progress = Progress(context.log, len(conversations), f"{spec.signal} conversations")
+
+        async def land_all() -> None:
             async with symbl.client() as client:
-                progress = Progress(context.log, len(todo), f"{spec.signal} fetches")
-                return await _fetch_all(client, spec.signal, todo, progress)
+                for batch in _batches(conversations, BATCH_SIZE):
+                    await _land_batch(spec, config, client, warehouse, batch, tally, context)
+                    for _ in batch:
+                        progress.add("done")
 
-        kept: dict[str, dict[str, Any]] = {}
-        if from_raw:
-            fetched = stored_responses(warehouse, spec.signal, conversations, first, end)
-        else:
-            kept = {} if config.refresh else current_responses(warehouse, spec.signal, first, end)
-            to_fetch = [c for c in conversations if c["conversation_id"] not in kept]
-            context.log.info(f"{len(kept)} already landed and current; fetching {len(to_fetch)}")
-            fetched = asyncio.run(fetch(to_fetch)) if to_fetch else []
-            fetched += [
-                (c, kept[c["conversation_id"]]["body"], None)
-                for c in conversations
-                if c["conversation_id"] in kept
-            ]
-        now = datetime.now(UTC)
-        raw_rows: list[dict[str, Any]] = []
-        typed: dict[str, list[dict[str, Any]]] = {t: [] for t in spec.tables}
-        rejections: list[dict[str, Any]] = []
-        for conv, body, error in fetched:
-            stage = f"fetch:{spec.signal}"
-            if error is None and not from_raw:
-                previous = kept.get(conv["conversation_id"])
-                raw_rows.append(
-                    {
-                        "conversation_id": conv["conversation_id"],
-                        "partition_date": conv["partition_date"],
-                        "endpoint": spec.signal,
-                        # A kept answer keeps its own fetch time (and its text exactly as it arrived).
-                        "fetched_at": previous["fetched_at"] if previous else now,
-                        "body": previous["body"] if previous else json.dumps(body),
-                    }
-                )
-            if error is None:
-                try:
-                    for table, rows in _parse(spec, conv, body).items():
-                        typed[table].extend(rows)
-                    continue
-                except parse.ParseError as exc:
-                    stage, error = f"parse:{spec.signal}", exc
-            context.log.error(f"{conv['recording_id']} / {conv['conversation_id']}: {stage} failed: {error}")
-            rejections.append(
-                {
-                    "partition_date": conv["partition_date"],
-                    "source_file": f"symbl:conversation/{conv['conversation_id']}",
-                    "recording_id": conv["recording_id"],
-                    "stage": stage,
-                    "reason": f"{type(error).__name__}: {error}",
-                    "rejected_at": now,
-                }
-            )
-
-        with warehouse.connection() as con:
-            if not from_raw:  # re-deriving leaves the verbatim answers exactly as they are
-                duckdb_store.replace_partition_rows(
-                    con, "symbl_responses", first, end, raw_rows, "endpoint = ?", [spec.signal]
-                )
-            for table, rows in typed.items():
-                duckdb_store.replace_partition_rows(con, table, first, end, rows, spec.owned_rows_predicate)
-            duckdb_store.replace_partition_rows(
-                con,
-                "recording_rejections",
-                first,
-                end,
-                rejections,
-                "stage IN (?, ?)",
-                [f"fetch:{spec.signal}", f"parse:{spec.signal}"],
-            )
+        if conversations:
+            asyncio.run(land_all())
+        # Rows of conversations that are no longer completed in the window (a job re-run that failed) go too.
+        removed = _remove_not_completed(spec, warehouse, first, end, from_raw)
+        if removed:
+            context.log.info(f"removed {removed} rows of conversations no longer completed")
+        typed_counts = tally.rows
+        rejections_count = tally.rejections
         main_table = spec.tables[0]
         metadata = {
-            "dagster/row_count": sum(len(r) for r in typed.values()),
-            **{f"rows.{t}": len(r) for t, r in typed.items()},
+            "dagster/row_count": sum(sum(c.values()) for c in typed_counts.values()),
+            **{f"rows.{t}": sum(c.values()) for t, c in typed_counts.items()},
             "conversations": len(conversations),
             "source": config.source,
-            "fetched": 0 if from_raw else len(conversations) - len(kept),
-            "reused": len(kept),
-            "errors": len(rejections),
-            "preview": preview(main_table, typed[main_table]),
+            "fetched": tally.fetched,
+            "reused": tally.reused,
+            "errors": sum(rejections_count.values()),
+            "batches": -(-len(conversations) // BATCH_SIZE),
+            "preview": preview(main_table, tally.sample),
             "seconds": clock.seconds,
         }
         own = {  # per-day figures of a ranged run
-            "dagster/row_count": [r["partition_date"] for rows in typed.values() for r in rows],
-            **{f"rows.{t}": [r["partition_date"] for r in rows] for t, rows in typed.items()},
+            "dagster/row_count": sum((c for c in typed_counts.values()), Counter()).elements(),
+            **{f"rows.{t}": c.elements() for t, c in typed_counts.items()},
             "conversations": [c["partition_date"] for c in conversations],
-            "errors": [r["partition_date"] for r in rejections],
+            "errors": rejections_count.elements(),
         }
         return dg.MaterializeResult(metadata=scope_to_partitions(context, metadata, own))
 
