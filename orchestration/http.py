@@ -247,6 +247,8 @@ class VendorClient:
     """
 
     vendor: ClassVar[str] = "vendor"
+    # True where the URL is the credential (Slack): a transport error's text may quote it, so it is not chained.
+    url_is_secret: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -315,7 +317,10 @@ class VendorClient:
                 retry_after=retry_after,
             )
         except httpx.TransportError as exc:
-            raise self._no_answer(exc, endpoint) from exc
+            error = self._no_answer(exc, endpoint)
+            if error is exc:
+                raise
+            raise error from (None if self.url_is_secret else exc)
         except ResponseTooLarge as exc:
             raise self._too_large(exc, endpoint) from None
         redirect = redirect_problem(response)
