@@ -154,3 +154,13 @@ def webhook_receiver() -> Iterator[WebhookReceiver]:
     with ServedApp(Starlette(routes=[Route("/hook", collect, methods=["POST"])])) as served:
         receiver.url = f"{served.base_url}/hook"
         yield receiver
+
+
+@pytest.fixture(autouse=True)
+def fresh_symbl_tokens() -> Iterator[None]:
+    """Each test is its own "run": Symbl tokens are cached per process (one per account), so start clean."""
+    from orchestration.symbl.auth import forget_tokens
+
+    forget_tokens()
+    yield
+    forget_tokens()

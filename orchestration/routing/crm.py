@@ -9,9 +9,9 @@ token is sent as a Bearer header only; it never appears in an exception message 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any
 from urllib.parse import quote
 
@@ -19,16 +19,7 @@ import dagster as dg
 import httpx
 from pydantic import Field
 
-from orchestration.http import (
-    Backoff,
-    ResponseTooLarge,
-    RetryPolicy,
-    Sleep,
-    redirect_problem,
-    send_bounded,
-    send_with_retries,
-    timeout,
-)
+from orchestration.http import Bounds, ResponseTooLarge, Retries, Sleep, VendorClient, Waits
 
 BATCH_LIMIT = 100  # HubSpot's maximum inputs per batch request
 # Whole-request bound (connect + complete answer) and answer size cap: a batch answer is ~100 small objects.
@@ -62,8 +53,10 @@ class UpsertedObject:
     new: bool  # created by this upsert (False: an existing object was updated)
 
 
-class CrmClient:
+class CrmClient(VendorClient):
     """One object type of the CRM. Use as ``async with CrmClient(...) as crm:``."""
+
+    vendor = "CRM"
 
     def __init__(
         self,
@@ -75,31 +68,36 @@ class CrmClient:
         request_timeout_seconds: float = 30.0,
         request_deadline_seconds: float = DEFAULT_REQUEST_DEADLINE_SECONDS,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
-        retry: RetryPolicy = RetryPolicy(max_retries=5),
-        sleep: Sleep | None = None,
+        retry: Retries = Retries(max_retries=5),
+        sleep: Sleep = asyncio.sleep,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
+        super().__init__(
+            base_url,
+            bounds=Bounds(request_timeout_seconds, request_deadline_seconds, max_response_bytes),
+            retries=retry,
+            headers={"Authorization": f"Bearer {access_token}"},
+            transport=transport,
+            sleep=sleep,
+        )
         self.object_type = object_type
         self.id_property = id_property
-        self._retry = retry
-        self._sleep = sleep
-        self._deadline = request_deadline_seconds
-        self._max_bytes = max_response_bytes
-        self._http = httpx.AsyncClient(
-            base_url=base_url.rstrip("/"),
-            headers={"Authorization": f"Bearer {access_token}"},
-            timeout=timeout(request_timeout_seconds),
-            transport=transport,
-            follow_redirects=False,  # a redirect is an error (see _send), never followed
-        )
 
     async def __aenter__(self) -> CrmClient:
         return self
 
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self._http.aclose()
+    def _no_answer(self, exc: httpx.TransportError, endpoint: str) -> Exception:
+        return CrmAPIError(None, type(exc).__name__, "no answer after retries", endpoint)
+
+    def _too_large(self, exc: ResponseTooLarge, endpoint: str) -> Exception:
+        return CrmAPIError(200, "INVALID_RESPONSE", str(exc), endpoint)
+
+    def _redirected(self, response: httpx.Response, reason: str, endpoint: str) -> Exception:
+        # Not a success: nothing was written, whatever the status family suggests.
+        return CrmAPIError(response.status_code, "REDIRECT", reason, endpoint)
+
+    def _refused(self, response: httpx.Response, endpoint: str) -> Exception:
+        return _api_error(response, endpoint)
 
     async def batch_upsert(
         self, objects: Sequence[tuple[str, Mapping[str, PropertyValue]]]
@@ -120,7 +118,7 @@ class CrmClient:
                 for id_value, properties in objects
             ]
         }
-        response = await self._send("POST", endpoint, json=body)
+        response = await self._send("POST", endpoint, endpoint=endpoint, json=body)
         by_value: dict[str, UpsertedObject] = {}
         for result in _results(_decode_json(response, endpoint), response.status_code, endpoint):
             value = str(result["properties"].get(self.id_property, ""))
@@ -133,7 +131,9 @@ class CrmClient:
     async def get_by_id_value(self, id_value: str) -> dict[str, Any] | None:
         """The object holding ``id_value`` in the idProperty, or None."""
         endpoint = f"/crm/v3/objects/{quote(self.object_type)}/{quote(id_value, safe='')}"
-        response = await self._send("GET", endpoint, params={"idProperty": self.id_property}, allow={404})
+        response = await self._send(
+            "GET", endpoint, endpoint=endpoint, params={"idProperty": self.id_property}, allow={404}
+        )
         if response.status_code == 404:
             return None
         body = _decode_json(response, endpoint)
@@ -142,36 +142,6 @@ class CrmClient:
                 response.status_code, "INVALID_RESPONSE", "object is not a JSON object", endpoint
             )
         return body
-
-    async def _send(
-        self, method: str, endpoint: str, *, allow: frozenset[int] | set[int] = frozenset(), **kwargs: Any
-    ) -> httpx.Response:
-        retry_kwargs: dict[str, Any] = {"policy": self._retry}
-        if self._sleep is not None:
-            retry_kwargs["sleep"] = self._sleep
-        try:
-            response = await send_with_retries(
-                lambda: send_bounded(
-                    self._http,
-                    method,
-                    endpoint,
-                    deadline_seconds=self._deadline,
-                    max_bytes=self._max_bytes,
-                    **kwargs,
-                ),
-                **retry_kwargs,
-            )
-        except httpx.TransportError as exc:
-            raise CrmAPIError(None, type(exc).__name__, "no answer after retries", endpoint) from None
-        except ResponseTooLarge as exc:
-            raise CrmAPIError(200, "INVALID_RESPONSE", str(exc), endpoint) from None
-        redirect = redirect_problem(response)
-        if redirect is not None:
-            # Not a success: nothing was written, whatever the status family suggests.
-            raise CrmAPIError(response.status_code, "REDIRECT", redirect, endpoint)
-        if not response.is_success and response.status_code not in allow:
-            raise _api_error(response, endpoint)
-        return response
 
 
 def _decode_json(response: httpx.Response, endpoint: str) -> Any:
@@ -242,8 +212,8 @@ class CrmResource(dg.ConfigurableResource):
             id_property=self.id_property,
             request_timeout_seconds=self.request_timeout_seconds,
             request_deadline_seconds=self.request_deadline_seconds,
-            retry=RetryPolicy(
+            retry=Retries(
                 max_retries=self.max_retries,
-                backoff=Backoff(initial_seconds=self.backoff_initial_seconds, max_seconds=30.0),
+                waits=Waits(initial_seconds=self.backoff_initial_seconds, max_seconds=30.0),
             ),
         )

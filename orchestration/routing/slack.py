@@ -9,9 +9,9 @@ with its 1-message-per-second rate limit).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
-from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,16 +19,7 @@ import dagster as dg
 import httpx
 from pydantic import Field
 
-from orchestration.http import (
-    Backoff,
-    ResponseTooLarge,
-    RetryPolicy,
-    Sleep,
-    redirect_problem,
-    send_bounded,
-    send_with_retries,
-    timeout,
-)
+from orchestration.http import Bounds, ResponseTooLarge, Retries, Sleep, VendorClient, Waits
 
 REDACTED = "[redacted]"
 # Whole-request bound and answer cap: Slack answers a two-letter "ok" (or a short error code).
@@ -86,8 +77,11 @@ def _redacted_url(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}/{REDACTED}"
 
 
-class SlackWebhookClient:
+class SlackWebhookClient(VendorClient):
     """Posts messages to one incoming webhook. Use as ``async with SlackWebhookClient(url) as slack:``."""
+
+    vendor = "Slack"
+    url_is_secret = True
 
     def __init__(
         self,
@@ -95,20 +89,22 @@ class SlackWebhookClient:
         *,
         request_timeout_seconds: float = 10.0,
         request_deadline_seconds: float = DEFAULT_REQUEST_DEADLINE_SECONDS,
-        retry: RetryPolicy = RetryPolicy(max_retries=3),
-        sleep: Sleep | None = None,
+        retry: Retries = Retries(max_retries=3),
+        sleep: Sleep = asyncio.sleep,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         if not webhook_url.startswith(("http://", "https://")):
             # Deliberately not echoing the value: it is a secret even when it is malformed.
             raise ValueError("the Slack webhook URL must be an http(s) URL")
-        self._url = webhook_url
-        self._retry = retry
-        self._sleep = sleep
-        self._deadline = request_deadline_seconds
-        self._http = httpx.AsyncClient(
-            timeout=timeout(request_timeout_seconds), follow_redirects=False, transport=transport
+        # No base URL: the webhook URL is the whole address (and the credential).
+        super().__init__(
+            "",
+            bounds=Bounds(request_timeout_seconds, request_deadline_seconds, MAX_RESPONSE_BYTES),
+            retries=retry,
+            transport=transport,
+            sleep=sleep,
         )
+        self._url = webhook_url
         _redactor.secrets.add(webhook_url)
 
     def __repr__(self) -> str:
@@ -117,36 +113,22 @@ class SlackWebhookClient:
     async def __aenter__(self) -> SlackWebhookClient:
         return self
 
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self._http.aclose()
+    # Errors name Slack's answer only: a transport error's text or a Location may quote the secret URL.
+    def _no_answer(self, exc: httpx.TransportError, endpoint: str) -> Exception:
+        return SlackWebhookError(None, type(exc).__name__)
+
+    def _too_large(self, exc: ResponseTooLarge, endpoint: str) -> Exception:
+        return SlackWebhookError(200, "answer_too_large")
+
+    def _redirected(self, response: httpx.Response, reason: str, endpoint: str) -> Exception:
+        return SlackWebhookError(response.status_code, "redirect")
+
+    def _refused(self, response: httpx.Response, endpoint: str) -> Exception:
+        return SlackWebhookError(response.status_code, _error_code(response))
 
     async def post(self, message: Mapping[str, Any]) -> None:
         """Post one message (``text`` and/or ``blocks``); returns once Slack answered ``ok``."""
-        kwargs: dict[str, Any] = {"policy": self._retry}
-        if self._sleep is not None:
-            kwargs["sleep"] = self._sleep
-        try:
-            response = await send_with_retries(
-                lambda: send_bounded(
-                    self._http,
-                    "POST",
-                    self._url,
-                    deadline_seconds=self._deadline,
-                    max_bytes=MAX_RESPONSE_BYTES,
-                    json=dict(message),
-                ),
-                **kwargs,
-            )
-        except httpx.TransportError as exc:
-            # The class name only: some transport errors quote the URL.
-            raise SlackWebhookError(None, type(exc).__name__) from None
-        except ResponseTooLarge:
-            raise SlackWebhookError(200, "answer_too_large") from None
-        if redirect_problem(response) is not None:
-            # Never followed, never success; the Location is not echoed (it may carry the secret path).
-            raise SlackWebhookError(response.status_code, "redirect")
+        response = await self._send("POST", self._url, endpoint="POST webhook", json=dict(message))
         if response.status_code != 200:
             raise SlackWebhookError(response.status_code, _error_code(response))
 
@@ -172,8 +154,8 @@ class SlackResource(dg.ConfigurableResource):
         return SlackWebhookClient(
             self.webhook_url,
             request_timeout_seconds=self.request_timeout_seconds,
-            retry=RetryPolicy(
+            retry=Retries(
                 max_retries=self.max_retries,
-                backoff=Backoff(initial_seconds=self.backoff_initial_seconds, max_seconds=30.0),
+                waits=Waits(initial_seconds=self.backoff_initial_seconds, max_seconds=30.0),
             ),
         )

@@ -22,16 +22,15 @@ from urllib.parse import quote
 import httpx
 
 from orchestration.http import (
-    Backoff,
+    Bounds,
     Random,
     ResponseTooLarge,
-    RetryPolicy,
+    Retries,
     Sleep,
+    VendorClient,
+    Waits,
     parse_retry_after,
     redirect_problem,
-    send_bounded,
-    send_with_retries,
-    timeout,
 )
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8765/semarize"
@@ -142,8 +141,10 @@ def _error(response: httpx.Response) -> SemarizeAPIError:
     return SemarizeAPIError(response.status_code, code, message, retryable=retryable)
 
 
-class SemarizeClient:
+class SemarizeClient(VendorClient):
     """Async Semarize client. Use as ``async with SemarizeClient(...) as semarize:``."""
+
+    vendor = "Semarize"
 
     def __init__(
         self,
@@ -153,42 +154,41 @@ class SemarizeClient:
         request_timeout_seconds: float = 120.0,
         request_deadline_seconds: float = DEFAULT_REQUEST_DEADLINE_SECONDS,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
-        retry: RetryPolicy = RetryPolicy(),
-        poll: Backoff = Backoff(initial_seconds=0.5, factor=1.5, max_seconds=15.0),
+        retry: Retries = Retries(),
+        poll: Waits = Waits(initial_seconds=0.5, factor=1.5, max_seconds=15.0),
         run_deadline_seconds: float = 900.0,
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Sleep = asyncio.sleep,
         rng: Random = random.random,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.base_url = base_url.rstrip("/")
-        self._retry = retry
+        super().__init__(
+            base_url,
+            bounds=Bounds(request_timeout_seconds, request_deadline_seconds, max_response_bytes),
+            retries=retry,
+            headers={"Authorization": f"Bearer {api_key}"},
+            transport=transport,
+            sleep=sleep,
+            rng=rng,
+        )
         self._poll = poll
         self._run_deadline = run_deadline_seconds
-        self._sleep = sleep
-        self._rng = rng
         self._monotonic = monotonic
-        self._deadline = request_deadline_seconds
-        self._max_bytes = max_response_bytes
-        self._http = httpx.AsyncClient(
-            base_url=self.base_url,
-            timeout=timeout(request_timeout_seconds),
-            transport=transport,
-            follow_redirects=False,  # the contract has no redirects; a 3xx is an error (see _error)
-            headers={"Authorization": f"Bearer {api_key}"},
-        )
-
-    def __repr__(self) -> str:  # never show the key
-        return f"SemarizeClient(base_url={self.base_url!r})"
 
     async def __aenter__(self) -> SemarizeClient:
         return self
 
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
+    def _no_answer(self, exc: httpx.TransportError, endpoint: str) -> Exception:
+        return SemarizeAPIError(None, "transport_error", f"{endpoint}: {type(exc).__name__}", retryable=True)
 
-    async def aclose(self) -> None:
-        await self._http.aclose()
+    def _too_large(self, exc: ResponseTooLarge, endpoint: str) -> Exception:
+        return _invalid(None, str(exc))
+
+    def _redirected(self, response: httpx.Response, reason: str, endpoint: str) -> Exception:
+        return _error(response)
+
+    def _refused(self, response: httpx.Response, endpoint: str) -> Exception:
+        return _error(response)
 
     @staticmethod
     def idempotency_key(conversation_id: str, kit_code: str, transcript_text: str) -> str:
@@ -213,31 +213,9 @@ class SemarizeClient:
         json_body: Any = None,
         headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
-        def send() -> Any:
-            return send_bounded(
-                self._http,
-                method,
-                path,
-                deadline_seconds=self._deadline,
-                max_bytes=self._max_bytes,
-                params=params,
-                json=json_body,
-                headers=headers,
-            )
-
-        try:
-            response = await send_with_retries(
-                send, policy=self._retry, sleep=self._sleep, rng=self._rng, retry_after=_retry_after
-            )
-        except httpx.TransportError as exc:
-            raise SemarizeAPIError(
-                None, "transport_error", f"{method} {path}: {type(exc).__name__}", retryable=True
-            ) from exc
-        except ResponseTooLarge as exc:
-            raise _invalid(None, str(exc)) from None
-        if not response.is_success:
-            raise _error(response)
-        return response
+        return await self._send(
+            method, path, params=params, json=json_body, headers=headers, retry_after=_retry_after
+        )
 
     async def create_run(
         self,

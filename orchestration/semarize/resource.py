@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 from pydantic import Field
 
-from orchestration.http import Backoff, RetryPolicy
+from orchestration.http import Retries, Waits
 from orchestration.semarize.client import DEFAULT_BASE_URL, SemarizeClient
 
 # The sandbox's test key; against Semarize the lead passes dg.EnvVar("SEMARIZE_API_KEY").
@@ -38,8 +38,8 @@ class SemarizeResource(dg.ConfigurableResource):
             request_timeout_seconds=self.request_timeout_seconds,
             request_deadline_seconds=self.request_deadline_seconds,
             max_response_bytes=self.max_response_bytes,
-            retry=RetryPolicy(max_retries=self.max_retries),
-            poll=Backoff(
+            retry=Retries(max_retries=self.max_retries),
+            poll=Waits(
                 initial_seconds=self.poll_initial_seconds, factor=1.5, max_seconds=self.poll_max_seconds
             ),
             run_deadline_seconds=self.run_deadline_seconds,

@@ -2,10 +2,11 @@
 
 Written to the contract in ``/work/shared/design/symbl-api.md`` so that it works unchanged against the real
 service or the local sandbox: only the base URL and credentials differ. What it adds over Symbl's own SDK:
-- the token is cached, refreshed ahead of expiry and regenerated once on a 401 (one refresh for all callers);
-- 429/5xx/transport failures are retried with jittered exponential backoff, a bounded number of times;
+- one token per account per process, refreshed ahead of expiry, a 401 replayed once (``auth.SymblTokenAuth``);
+- 429/5xx/transport failures are retried with jittered exponential backoff, a bounded number of times
+  (``orchestration.http``: tenacity);
 - ``job_slot()`` keeps this process under the account's concurrent-job limit (Symbl's 429 is the backstop);
-- job waits back off, have a deadline, and can be woken early by a webhook.
+- job waits poll near the expected finish (``job_pace``), have a deadline, and can be woken by a webhook.
 The app secret and the token are never logged and never appear in exception messages.
 """
 
@@ -19,30 +20,31 @@ import random
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, fields
 from typing import Any
 from urllib.parse import quote
 
 import httpx
-import jwt
 
 from orchestration.http import (
-    Backoff,
+    Bounds,
     Random,
     ResponseTooLarge,
-    RetryPolicy,
+    Retries,
     Sleep,
+    VendorClient,
+    Waits,
     redirect_problem,
-    send_bounded,
-    send_with_retries,
-    timeout,
 )
+from orchestration.symbl.auth import SymblTokenAuth, shared_token
+from orchestration.symbl.job_pace import PollPlan, ProcessingPace
 
 log = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8765/symbl"
+TOKEN_PATH = "/oauth2/token:generate"
 
 JOB_STATUSES = ("scheduled", "in_progress", "completed", "failed")
 TERMINAL_JOB_STATUSES = frozenset({"completed", "failed"})
@@ -219,62 +221,6 @@ def _query_value(value: Any) -> str:
     return str(value)
 
 
-class _TokenCache:
-    """One access token shared by every request of a client; refreshed ahead of expiry, at most one refresh at
-    once.
-    """
-
-    def __init__(
-        self,
-        generate: Callable[[], Awaitable[tuple[str, float]]],
-        *,
-        clock: Callable[[], float],
-        refresh_margin_seconds: float,
-    ) -> None:
-        self._generate = generate
-        self._clock = clock
-        self._refresh_margin = refresh_margin_seconds
-        self._lock = asyncio.Lock()
-        self._token: str | None = None
-        self._refresh_at = 0.0
-
-    async def get(self) -> str:
-        token = self._token
-        if token is not None and self._clock() < self._refresh_at:
-            return token
-        async with self._lock:
-            # Another caller may have refreshed while we waited for the lock.
-            if self._token is not None and self._clock() < self._refresh_at:
-                return self._token
-            token, lifetime = await self._generate()
-            now = self._clock()
-            lifetime = min(lifetime, _jwt_seconds_left(token, now))
-            # Refresh a tenth of the lifetime early, at most five minutes: long tokens are renewed well before
-            # expiry, short ones (tests, tight sandboxes) still get used.
-            self._refresh_at = now + max(0.0, lifetime - min(self._refresh_margin, lifetime / 10))
-            self._token = token
-            return token
-
-    def invalidate(self, token: str) -> None:
-        """Drop ``token`` after a 401, unless a concurrent caller already replaced it (then nothing to do)."""
-        if self._token == token:
-            self._token = None
-
-
-def _jwt_seconds_left(token: str, now: float) -> float:
-    """Seconds until the JWT's ``exp`` (read without verification: we only schedule a refresh); inf if
-    unreadable.
-    """
-    try:
-        claims = jwt.decode(token, options={"verify_signature": False})
-    except jwt.PyJWTError:
-        return math.inf
-    exp = claims.get("exp")
-    if isinstance(exp, (int, float)) and not isinstance(exp, bool):
-        return max(0.0, float(exp) - now)
-    return math.inf
-
-
 def _error_message(response: httpx.Response) -> str:
     redirect = redirect_problem(response)
     if redirect is not None:
@@ -312,8 +258,10 @@ def _error_body_hint(body: Any) -> str:
     return ""
 
 
-class SymblClient:
+class SymblClient(VendorClient):
     """Async Symbl REST client: ``async with SymblClient(...) as symbl:``; one event loop per instance."""
+
+    vendor = "Symbl"
 
     def __init__(
         self,
@@ -325,8 +273,9 @@ class SymblClient:
         request_timeout_seconds: float = 60.0,
         request_deadline_seconds: float = DEFAULT_REQUEST_DEADLINE_SECONDS,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
-        retry: RetryPolicy = RetryPolicy(),
-        poll: Backoff = Backoff(initial_seconds=1.0, factor=1.5, max_seconds=30.0),
+        retry: Retries = Retries(),
+        poll: Waits = Waits(initial_seconds=1.0, factor=1.5, max_seconds=30.0),
+        pace: PollPlan = PollPlan(),
         job_deadline_seconds: float = 4 * 3600.0,
         refresh_margin_seconds: float = 300.0,
         transport: httpx.AsyncBaseTransport | None = None,
@@ -337,66 +286,62 @@ class SymblClient:
     ) -> None:
         if concurrent_jobs < 1:
             raise ValueError("concurrent_jobs must be at least 1")
-        self.base_url = base_url.rstrip("/")
+        root = base_url.rstrip("/")
         self._app_id = app_id
         self._app_secret = app_secret
-        self._retry = retry
-        self._poll = poll
-        self._job_deadline = job_deadline_seconds
-        self._sleep = sleep
-        self._rng = rng
-        self._monotonic = monotonic
-        self._deadline = request_deadline_seconds
-        self._max_bytes = max_response_bytes
-        # follow_redirects stays off (httpx's default, stated here because it matters): the contract has none.
-        self._http = httpx.AsyncClient(
-            base_url=self.base_url,
-            timeout=timeout(request_timeout_seconds),
+        self._auth = SymblTokenAuth(
+            shared_token(f"{root}{TOKEN_PATH}", app_id, app_secret),
+            self._generate_token,
+            clock=clock,
+            refresh_margin_seconds=refresh_margin_seconds,
+        )
+        super().__init__(
+            root,
+            bounds=Bounds(request_timeout_seconds, request_deadline_seconds, max_response_bytes),
+            retries=retry,
+            auth=self._auth,
             transport=transport,
-            follow_redirects=False,
+            sleep=sleep,
+            rng=rng,
         )
-        self._tokens = _TokenCache(
-            self._generate_token, clock=clock, refresh_margin_seconds=refresh_margin_seconds
-        )
+        self._poll = poll
+        self._pace = ProcessingPace(pace)
+        self._job_deadline = job_deadline_seconds
+        self._clock = clock
+        self._monotonic = monotonic
         self._job_slots = asyncio.Semaphore(concurrent_jobs)
-        self._concurrent_jobs = concurrent_jobs
         self._slots_held = 0
         # Symbl allows one concurrent tracker-management request per account.
         self._management_lock = asyncio.Lock()
 
-    def __repr__(self) -> str:  # never show credentials
-        return f"SymblClient(base_url={self.base_url!r})"
-
     async def __aenter__(self) -> SymblClient:
         return self
 
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
+    @property
+    def pace(self) -> ProcessingPace:
+        """This client's processing-rate estimate (seconds of processing per second of media)."""
+        return self._pace
 
-    async def aclose(self) -> None:
-        await self._http.aclose()
+    # --- failure mapping: every failure is a SymblAPIError; an answer off the contract a SymblContractError
 
-    # --- auth
-    # -------------------------------------------------------------------------------------------------
+    def _no_answer(self, exc: httpx.TransportError, endpoint: str) -> Exception:
+        return SymblAPIError(None, f"{type(exc).__name__} after retries", endpoint)
+
+    def _too_large(self, exc: ResponseTooLarge, endpoint: str) -> Exception:
+        return SymblContractError(None, str(exc), endpoint)
+
+    def _redirected(self, response: httpx.Response, reason: str, endpoint: str) -> Exception:
+        return SymblContractError(response.status_code, reason, endpoint)
+
+    def _refused(self, response: httpx.Response, endpoint: str) -> Exception:
+        return SymblAPIError(response.status_code, _error_message(response), endpoint)
+
+    # --- auth (the flow itself is SymblTokenAuth; this is the one call it makes)
 
     async def _generate_token(self) -> tuple[str, float]:
-        endpoint = "POST /oauth2/token:generate"
+        endpoint = f"POST {TOKEN_PATH}"
         body = {"type": "application", "appId": self._app_id, "appSecret": self._app_secret}
-        try:
-            response = await send_with_retries(
-                lambda: self._send("POST", "/oauth2/token:generate", json=body),
-                policy=self._retry,
-                sleep=self._sleep,
-                rng=self._rng,
-            )
-        except httpx.TransportError as exc:
-            raise SymblAPIError(None, f"{type(exc).__name__} after retries", endpoint) from exc
-        except ResponseTooLarge as exc:
-            raise SymblContractError(None, str(exc), endpoint) from None
-        if redirect_problem(response) is not None:
-            raise SymblContractError(response.status_code, _error_message(response), endpoint)
-        if not response.is_success:
-            raise SymblAPIError(response.status_code, _error_message(response), endpoint)
+        response = await self._send("POST", TOKEN_PATH, endpoint=endpoint, json=body, auth=None)
         payload = _decode_json(response, endpoint)
         token = payload.get("accessToken") if isinstance(payload, dict) else None
         if not isinstance(token, str) or not token or len(token) > 16384 or not token.isascii():
@@ -412,18 +357,10 @@ class SymblClient:
             and math.isfinite(expires_in)
             and expires_in > 0
         )
-        lifetime = float(expires_in) if usable else math.inf
         log.debug("Symbl access token generated (expires in %s s)", expires_in)
-        return token, lifetime
+        return token, float(expires_in) if usable else math.inf
 
     # --- transport
-    # --------------------------------------------------------------------------------------------
-
-    async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        """One attempt, bounded as a whole by the request deadline and the answer size cap."""
-        return await send_bounded(
-            self._http, method, path, deadline_seconds=self._deadline, max_bytes=self._max_bytes, **kwargs
-        )
 
     async def _request(
         self,
@@ -435,35 +372,16 @@ class SymblClient:
         content: bytes | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
-        """Authenticated request with transient-failure retries and one token regeneration on 401."""
-        endpoint = f"{method} {path}"
-        for attempt in range(2):
-            used: list[str] = []
-
-            async def send(used: list[str] = used) -> httpx.Response:
-                # Fetch the token per attempt: a retry after a long backoff must not reuse an expired token.
-                token = await self._tokens.get()
-                used.append(token)
-                request_headers = {**(headers or {}), "Authorization": f"Bearer {token}"}
-                return await self._send(
-                    method, path, params=params, json=json_body, content=content, headers=request_headers
-                )
-
-            try:
-                response = await send_with_retries(send, policy=self._retry, sleep=self._sleep, rng=self._rng)
-            except httpx.TransportError as exc:
-                raise SymblAPIError(None, f"{type(exc).__name__} after retries", endpoint) from exc
-            except ResponseTooLarge as exc:
-                raise SymblContractError(None, str(exc), endpoint) from None
-            if redirect_problem(response) is not None:
-                raise SymblContractError(response.status_code, _error_message(response), endpoint)
-            if response.status_code == 401 and attempt == 0:
-                self._tokens.invalidate(used[-1])
-                continue
-            if not response.is_success:
-                raise SymblAPIError(response.status_code, _error_message(response), endpoint)
-            return response
-        raise AssertionError("unreachable")  # pragma: no cover
+        """Authenticated request (token per attempt, one replay on 401) with transient-failure retries."""
+        return await self._send(
+            method,
+            path,
+            endpoint=f"{method} {path}",
+            params=params,
+            json=json_body,
+            content=content,
+            headers=headers,
+        )
 
     async def _json(self, method: str, path: str, **kwargs: Any) -> Any:
         response = await self._request(method, path, **kwargs)
@@ -609,52 +527,102 @@ class SymblClient:
         *,
         deadline_seconds: float | None = None,
         wake: asyncio.Event | None = None,
+        media_seconds: float | None = None,
+        submitted_at: float | None = None,
     ) -> JobStatus:
-        """Poll until the job is ``completed`` or ``failed`` (returned, never raised), backing off between
-        polls.
+        """Poll until the job is ``completed`` or ``failed`` (returned, never raised).
 
-        ``wake`` is the webhook seam: when a callback for this job arrives, set the event and the wait re-
-        reads the
-        job at once instead of sleeping out the backoff (the callback is only a hint; the Job API is the
-        truth).
-        The event is cleared after each wake-up so that a callback for a non-terminal status does not spin.
+        With ``media_seconds`` (the recording's duration) the first poll is aimed near the job's expected
+        finish, from this run's processing rate (see ``job_pace``); ``submitted_at`` (on the client's wall
+        clock) is when Symbl accepted the job, default now. Without it, polls start at once and back off.
+        ``wake`` is the webhook seam: when a callback for this job arrives, set the event and the wait re-reads
+        the job at once (the callback is only a hint; the Job API is the truth). The event is cleared after each
+        wake-up so that a callback for a non-terminal status does not spin.
         Raises ``SymblJobTimeout`` once ``deadline_seconds`` (default: the client's) have passed.
         """
         deadline = self._job_deadline if deadline_seconds is None else deadline_seconds
         give_up_at = self._monotonic() + deadline
-        attempt = 0
+        planned = media_seconds is not None and math.isfinite(media_seconds) and media_seconds > 0
+        start = self._clock() if submitted_at is None else submitted_at
+        misses = 0
         last_status: str | None = None
+        unfinished_at: float | None = None  # seconds after submit of the last unfinished answer
+        last_poll_at: float | None = None
         while True:
-            try:
-                job = await self.get_job(job_id)
-            except SymblContractError as exc:
-                # The same request would get the same wrong answer: this job fails now, with the reason.
-                return JobStatus(job_id, "failed", f"unreadable job status: {exc}")
-            except SymblAPIError as exc:
-                if not exc.retryable:
-                    raise  # 404 (unknown job) and other refusals: the caller decides
-                raise SymblJobUnavailable(job_id, last_status, exc) from exc
-            if job.status not in JOB_STATUSES:
-                # Waiting on a status nobody documented would wait until the deadline (hours) on every run.
-                return JobStatus(
-                    job_id, "failed", f"Symbl reported an unknown job status {job.status[:64]!r}"
-                )
+            if planned:
+                assert media_seconds is not None
+                await self._pause_until_planned(media_seconds, start, last_poll_at, misses, give_up_at, wake)
+            job = await self._job_or_verdict(job_id, last_status)
+            now = self._clock()
             if job.is_terminal:
+                if planned and job.status == "completed" and media_seconds is not None:
+                    self._pace.observe(media_seconds, unfinished_at, now - start)
                 return job
-            last_status = job.status
+            last_status, unfinished_at, last_poll_at = job.status, now - start, now
+            misses += 1
             remaining = give_up_at - self._monotonic()
             if remaining <= 0:
                 raise SymblJobTimeout(job_id, job.status, deadline)
-            delay = min(self._poll.delay(attempt, self._rng), remaining)
-            attempt += 1
-            if wake is None:
-                await self._sleep(delay)
-                continue
-            try:
-                await asyncio.wait_for(wake.wait(), timeout=delay)
-            except TimeoutError:
-                continue
-            wake.clear()
+            if not planned:
+                delay = min(self._poll.delay(misses - 1, self._rng), remaining)
+                if await self._pause(delay, wake) is wake and wake is not None:
+                    wake.clear()
+
+    async def _job_or_verdict(self, job_id: str, last_status: str | None) -> JobStatus:
+        """The job's status, or the verdict a broken answer earns (failed), or the caller's error to handle."""
+        try:
+            job = await self.get_job(job_id)
+        except SymblContractError as exc:
+            # The same request would get the same wrong answer: this job fails now, with the reason.
+            return JobStatus(job_id, "failed", f"unreadable job status: {exc}")
+        except SymblAPIError as exc:
+            if not exc.retryable:
+                raise  # 404 (unknown job) and other refusals: the caller decides
+            raise SymblJobUnavailable(job_id, last_status, exc) from exc
+        if job.status not in JOB_STATUSES:
+            # Waiting on a status nobody documented would wait until the deadline (hours) on every run.
+            return JobStatus(job_id, "failed", f"Symbl reported an unknown job status {job.status[:64]!r}")
+        return job
+
+    async def _pause_until_planned(
+        self,
+        media_seconds: float,
+        start: float,
+        last_poll_at: float | None,
+        misses: int,
+        give_up_at: float,
+        wake: asyncio.Event | None,
+    ) -> None:
+        """Sleep until the planned poll; re-plan whenever the run's rate estimate changes meanwhile."""
+        while True:
+            at = self._pace.next_poll(
+                submitted_at=start, media_seconds=media_seconds, last_poll_at=last_poll_at, misses=misses
+            )
+            delay = min(at - self._clock(), give_up_at - self._monotonic())
+            if delay <= 0:
+                return
+            woke = await self._pause(delay, wake, self._pace.changed())
+            if woke is None:
+                return
+            if woke is wake:
+                wake.clear()
+                return
+
+    async def _pause(self, seconds: float, *events: asyncio.Event | None) -> asyncio.Event | None:
+        """Sleep ``seconds`` (the injectable sleep) unless one of ``events`` is set first; returns that event."""
+        watched = [e for e in events if e is not None]
+        if not watched:
+            await self._sleep(seconds)
+            return None
+        sleeper = asyncio.ensure_future(self._sleep(seconds))
+        waiters = {asyncio.ensure_future(e.wait()): e for e in watched}
+        try:
+            done, _ = await asyncio.wait([sleeper, *waiters], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in [sleeper, *waiters]:
+                task.cancel()
+        fired = [waiters[t] for t in waiters if t in done]
+        return fired[0] if fired and sleeper not in done else None
 
     # --- Conversation API
     # ---------------------------------------------------------------------------------------

@@ -175,7 +175,7 @@ async def _process_claimed(run: _Run, recording: dict[str, Any], entry: JournalE
             entry, outcome = submitted, "submitted" if submitted.job_id else "adopted"
 
         try:
-            status = await _await_outcome(run, entry)
+            status = await _await_outcome(run, entry, recording.get("duration_seconds"))
         except SymblJobTimeout:
             run.journal.status(rid, entry.attempts, "in_progress")
             run.context.log.warning(
@@ -290,11 +290,19 @@ async def _submit(run: _Run, recording: dict[str, Any], entry: JournalEntry) -> 
     return None
 
 
-async def _await_outcome(run: _Run, entry: JournalEntry) -> JobStatus:
+async def _await_outcome(run: _Run, entry: JournalEntry, media_seconds: float | None) -> JobStatus:
     if entry.job_id is None:  # adopted: Symbl gives no conversation -> job mapping (see reconcile.py)
         assert entry.conversation_id is not None
         return await reconcile.wait_for_adopted(run.client, entry.conversation_id, run.deadline_seconds)
-    return await _await_job(run.client, run.callbacks, entry.job_id, run.deadline_seconds, run.config)
+    return await _await_job(
+        run.client,
+        run.callbacks,
+        entry.job_id,
+        run.deadline_seconds,
+        run.config,
+        media_seconds=media_seconds,
+        submitted_at=entry.submitted_at,
+    )
 
 
 async def _heartbeat(journal: Journal, owner: str, every_seconds: float = 30.0) -> None:
@@ -318,8 +326,13 @@ async def _await_job(
     job_id: str,
     deadline_seconds: float,
     config: SymblConversationsConfig,
+    *,
+    media_seconds: float | None = None,
+    submitted_at: float | None = None,
 ) -> JobStatus:
-    """By callback when configured (zero Job API calls for a completed job), else by polling with backoff."""
+    """By callback when configured (zero Job API calls for a completed job), else by polling: the first poll
+    near the job's expected finish (from the recording's duration and the run's processing rate), then
+    backoff."""
     if callbacks is not None:
         hinted = await callbacks.wait(job_id, min(config.callback_grace_seconds, deadline_seconds))
         if hinted == "completed":
@@ -328,7 +341,9 @@ async def _await_job(
             return await client.get_job(
                 job_id
             )  # one read, for the failure reason the callback does not carry
-    return await client.wait_for_job(job_id, deadline_seconds=deadline_seconds)
+    return await client.wait_for_job(
+        job_id, deadline_seconds=deadline_seconds, media_seconds=media_seconds, submitted_at=submitted_at
+    )
 
 
 @dg.asset(

@@ -8,12 +8,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import dagster as dg
-import httpx
 from dagster import AssetExecutionContext
 from pydantic import Field
 
 from orchestration import transcripts as transcript_lib
-from orchestration.http import Backoff, RetryPolicy, send_bounded, send_with_retries
+from orchestration.http import Bounds, Retries, VendorClient, Waits
 from orchestration.partitions import (
     DAILY_WAREHOUSE_WRITER,
     NETWORK_RETRY,
@@ -31,6 +30,19 @@ SUMMARY_INSTRUCTION = (
     "and the next steps with owners and dates."
 )
 NEBULA_CONCURRENCY = 4
+
+
+class NebulaClient(VendorClient):
+    """Nebula's generate API (key in the ``ApiKey`` header). Failures: transport errors as httpx raises them,
+    refusals and redirects as ``RuntimeError`` naming the status."""
+
+    vendor = "Nebula"
+
+    async def generate(self, body: dict[str, Any]) -> Any:
+        response = await self._send(
+            "POST", "/v1/model/generate", endpoint="POST /v1/model/generate", json=body
+        )
+        return response.json()
 
 
 class NebulaResource(dg.ConfigurableResource):
@@ -54,33 +66,23 @@ class NebulaResource(dg.ConfigurableResource):
     def enabled(self) -> bool:
         return bool(self.api_key)
 
-    async def generate(self, client: httpx.AsyncClient, conversation_text: str) -> Any:
+    async def generate(self, client: NebulaClient, conversation_text: str) -> Any:
         body = {
             "prompt": {"instruction": SUMMARY_INSTRUCTION, "conversation": {"text": conversation_text}},
             "max_new_tokens": self.max_new_tokens,
             "temperature": 0,
         }
-        policy = RetryPolicy(max_retries=self.max_retries, backoff=Backoff(0.5, 2.0, 10.0))
-        response = await send_with_retries(
-            lambda: send_bounded(
-                client,
-                "POST",
-                "/v1/model/generate",
-                deadline_seconds=self.request_deadline_seconds,
-                max_bytes=self.max_response_bytes,
-                json=body,
-                headers={"ApiKey": self.api_key},
-            ),
-            policy=policy,
-        )
-        if not response.is_success:
-            raise RuntimeError(
-                f"Nebula POST /v1/model/generate failed ({response.status_code}): {response.text[:300]}"
-            )
-        return response.json()
+        return await client.generate(body)
 
-    def http_client(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(base_url=self.base_url.rstrip("/"), timeout=self.request_timeout_seconds)
+    def http_client(self) -> NebulaClient:
+        return NebulaClient(
+            self.base_url,
+            bounds=Bounds(
+                self.request_timeout_seconds, self.request_deadline_seconds, self.max_response_bytes
+            ),
+            retries=Retries(max_retries=self.max_retries, waits=Waits(0.5, 2.0, 10.0)),
+            headers={"ApiKey": self.api_key},
+        )
 
 
 @dg.asset(

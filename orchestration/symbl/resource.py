@@ -5,8 +5,9 @@ from __future__ import annotations
 import dagster as dg
 from pydantic import Field
 
-from orchestration.http import Backoff, RetryPolicy
+from orchestration.http import Retries, Waits
 from orchestration.symbl.client import DEFAULT_BASE_URL, SymblClient
+from orchestration.symbl.job_pace import PollPlan
 
 # The sandbox accepts these; against the real Symbl the lead passes dg.EnvVar("SYMBL_APP_ID") etc.
 SANDBOX_APP_ID = "sandbox-app-id"
@@ -31,7 +32,14 @@ class SymblResource(dg.ConfigurableResource):
     max_response_bytes: int = Field(
         default=64 * 1024 * 1024, description="Largest answer accepted (and stored in raw.symbl_responses)."
     )
-    poll_initial_seconds: float = Field(default=1.0, description="First job-status poll interval ceiling.")
+    poll_initial_seconds: float = Field(
+        default=1.0, description="First job-status poll interval ceiling (jobs of unknown duration)."
+    )
+    processing_rate_prior: float = Field(
+        default=0.05,
+        description="Seconds of processing per second of media assumed until a job of the run completes: "
+        "the first poll of a job of known duration is aimed near its expected finish.",
+    )
     poll_max_seconds: float = Field(default=30.0, description="Largest job-status poll interval.")
     job_deadline_seconds: float = Field(
         default=4 * 3600.0, description="Give up waiting on a job after this."
@@ -52,9 +60,10 @@ class SymblResource(dg.ConfigurableResource):
             request_timeout_seconds=self.request_timeout_seconds,
             request_deadline_seconds=self.request_deadline_seconds,
             max_response_bytes=self.max_response_bytes,
-            retry=RetryPolicy(max_retries=self.max_retries if retry_transient else 0),
-            poll=Backoff(
+            retry=Retries(max_retries=self.max_retries if retry_transient else 0),
+            poll=Waits(
                 initial_seconds=self.poll_initial_seconds, factor=1.5, max_seconds=self.poll_max_seconds
             ),
+            pace=PollPlan(prior_rate=self.processing_rate_prior, max_wait_seconds=self.poll_max_seconds),
             job_deadline_seconds=self.job_deadline_seconds,
         )

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from orchestration.http import Backoff, RetryPolicy
+from orchestration.http import Retries, Waits
 from orchestration.recordings.source import DropFolderSource
 from orchestration.semarize.client import SemarizeClient
 from orchestration.symbl.client import SIGNALS, SubmitOptions, SymblAPIError, SymblClient
@@ -23,8 +23,8 @@ from sandbox.server import ServedApp
 from sandbox.transcript import Speaker, Transcript, Utterance
 
 CONFIG = SandboxConfig(concurrent_job_limit=2, token_lifetime_seconds=3600)
-FAST_POLL = Backoff(initial_seconds=0.02, factor=1.5, max_seconds=0.2)
-FAST_RETRY = RetryPolicy(max_retries=8, backoff=Backoff(initial_seconds=0.02, factor=2.0, max_seconds=0.3))
+FAST_POLL = Waits(initial_seconds=0.02, factor=1.5, max_seconds=0.2)
+FAST_RETRY = Retries(max_retries=8, waits=Waits(initial_seconds=0.02, factor=2.0, max_seconds=0.3))
 
 MAYA = Speaker("Maya Chen", "maya.chen@lumen.example")
 HANK = Speaker("Hank Scorpio", "hank@globex.example")
@@ -172,7 +172,7 @@ def test_limiter_keeps_under_the_account_limit_and_429_is_only_a_backstop(sandbo
 
     async def run(concurrent_jobs: int) -> list[str]:
         # Generous retries: over-subscribed submits keep meeting 429 until a sandbox slot frees up.
-        patient = RetryPolicy(max_retries=50, backoff=FAST_RETRY.backoff)
+        patient = Retries(max_retries=50, waits=FAST_RETRY.waits)
         async with symbl(sandbox, concurrent_jobs=concurrent_jobs, retry=patient) as client:
             return await asyncio.gather(*(one_job(client, n) for n in range(5)))
 

@@ -22,7 +22,7 @@ import duckdb
 import httpx
 import pytest
 
-from orchestration.http import Backoff, RetryPolicy
+from orchestration.http import Retries, Waits
 from orchestration.recordings.assets import recordings
 from orchestration.recordings.resource import DropFolderResource
 from orchestration.recordings.sensors import new_recordings_sensor
@@ -317,8 +317,8 @@ class ScriptedSymblResource(SymblResource):
             "secret",
             transport=httpx.MockTransport(SYMBL),
             # Submits go through a client that never retries on its own (an ambiguous answer is reconciled).
-            retry=RetryPolicy(max_retries=1 if retry_transient else 0, backoff=Backoff(0.01, 2.0, 0.01)),
-            poll=Backoff(0.01, 1.0, 0.01),
+            retry=Retries(max_retries=1 if retry_transient else 0, waits=Waits(0.01, 2.0, 0.01)),
+            poll=Waits(0.01, 1.0, 0.01),
             sleep=no_sleep,
         )
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from orchestration.http import Backoff, RetryPolicy
+from orchestration.http import Retries, Waits
 from orchestration.symbl import reconcile
 from orchestration.symbl.client import SubmitOptions, SymblAPIError, SymblClient
 
@@ -33,7 +33,7 @@ def client(base: str, retries: int = 5) -> SymblClient:
         f"{base}/symbl",
         "sandbox-app-id",
         "sandbox-app-secret",
-        retry=RetryPolicy(max_retries=retries, backoff=Backoff(initial_seconds=0.01, max_seconds=0.05)),
+        retry=Retries(max_retries=retries, waits=Waits(initial_seconds=0.01, max_seconds=0.05)),
     )
 
 

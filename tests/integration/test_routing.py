@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from orchestration.http import RetryPolicy
+from orchestration.http import Retries
 from orchestration.routing.assets import crm_activity, risk_alerts
 from orchestration.routing.crm import CrmAPIError, CrmClient, CrmResource
 from orchestration.routing.slack import SlackResource, SlackWebhookClient, SlackWebhookError
@@ -282,7 +282,7 @@ def test_slack_client_honours_retry_after_and_never_logs_the_webhook_url(
     caplog.set_level(logging.DEBUG)
 
     async def post() -> str:
-        async with SlackWebhookClient(url, retry=RetryPolicy(max_retries=2)) as slack:
+        async with SlackWebhookClient(url, retry=Retries(max_retries=2)) as slack:
             await slack.post({"text": "hello"})
             return repr(slack)
 

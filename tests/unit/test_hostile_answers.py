@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from orchestration.http import Backoff, DeadlineExceeded, RetryPolicy
+from orchestration.http import DeadlineExceeded, Retries, Waits
 from orchestration.routing.crm import CrmAPIError, CrmClient
 from orchestration.routing.slack import SlackWebhookClient, SlackWebhookError
 from orchestration.semarize.client import SemarizeAPIError, SemarizeClient
@@ -59,7 +59,7 @@ async def no_sleep(seconds: float) -> None:
 
 def symbl(script: Script, **kwargs: Any) -> SymblClient:
     script.routes.setdefault(("POST", "/symbl/oauth2/token:generate"), lambda r: GOOD_TOKEN)
-    kwargs.setdefault("retry", RetryPolicy(max_retries=2, backoff=Backoff(0.01, 2.0, 0.01)))
+    kwargs.setdefault("retry", Retries(max_retries=2, waits=Waits(0.01, 2.0, 0.01)))
     return SymblClient(
         "http://symbl.test/symbl",
         "app",
@@ -228,7 +228,7 @@ def semarize(script: Script) -> SemarizeClient:
         "http://semarize.test",
         "smz_test_key",
         transport=httpx.MockTransport(script),
-        retry=RetryPolicy(max_retries=1, backoff=Backoff(0.01, 2.0, 0.01)),
+        retry=Retries(max_retries=1, waits=Waits(0.01, 2.0, 0.01)),
         sleep=no_sleep,
     )
 
@@ -279,7 +279,7 @@ def crm(script: Script) -> CrmClient:
         "http://crm.test",
         "token",
         transport=httpx.MockTransport(script),
-        retry=RetryPolicy(max_retries=1, backoff=Backoff(0.01, 2.0, 0.01)),
+        retry=Retries(max_retries=1, waits=Waits(0.01, 2.0, 0.01)),
         sleep=no_sleep,
     )
 
@@ -377,7 +377,7 @@ def test_a_trickling_answer_is_bounded_by_the_request_deadline() -> None:
                 "secret",
                 request_timeout_seconds=60.0,  # per read: never reached, a byte arrives every 0.2 s
                 request_deadline_seconds=1.0,
-                retry=RetryPolicy(max_retries=0),
+                retry=Retries(max_retries=0),
             )
             began = time.monotonic()
             try:
@@ -399,7 +399,7 @@ def test_a_trickling_semarize_answer_is_bounded_too() -> None:
     async def run() -> tuple[BaseException, float]:
         async with trickler as base:
             client = SemarizeClient(
-                base, "smz_test_key", request_deadline_seconds=0.8, retry=RetryPolicy(max_retries=0)
+                base, "smz_test_key", request_deadline_seconds=0.8, retry=Retries(max_retries=0)
             )
             began = time.monotonic()
             try:

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from orchestration.http import Backoff, RetryPolicy
+from orchestration.http import Retries, Waits
 from orchestration.semarize.client import SemarizeAPIError, SemarizeClient, SemarizeRunTimeout
 
 API_KEY = "smz_test_unit_key"
@@ -51,8 +51,8 @@ def make_client(fake: FakeSemarize, time: FakeTime) -> SemarizeClient:
         "http://semarize.test/semarize",
         API_KEY,
         transport=httpx.MockTransport(fake),
-        retry=RetryPolicy(max_retries=3, backoff=Backoff(0.5, 2.0, 4.0)),
-        poll=Backoff(1.0, 2.0, 8.0),
+        retry=Retries(max_retries=3, waits=Waits(0.5, 2.0, 4.0)),
+        poll=Waits(1.0, 2.0, 8.0),
         run_deadline_seconds=60,
         sleep=time.sleep,
         rng=lambda: 1.0,
@@ -170,7 +170,7 @@ def test_server_errors_and_timeouts_are_retried_then_surface_as_retryable() -> N
         "http://semarize.test/semarize",
         API_KEY,
         transport=httpx.MockTransport(flaky),
-        retry=RetryPolicy(max_retries=2, backoff=Backoff(0.5, 2.0, 4.0)),
+        retry=Retries(max_retries=2, waits=Waits(0.5, 2.0, 4.0)),
         sleep=time.sleep,
         rng=lambda: 1.0,
     )

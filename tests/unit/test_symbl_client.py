@@ -13,7 +13,7 @@ import httpx
 import jwt
 import pytest
 
-from orchestration.http import Backoff, RetryPolicy
+from orchestration.http import Retries, Waits
 from orchestration.symbl.client import (
     SIGNALS,
     SubmitOptions,
@@ -81,7 +81,7 @@ class FakeSymbl:
 
 def make_client(fake: FakeSymbl, time: FakeTime | None = None, **kwargs: Any) -> SymblClient:
     time = time or FakeTime()
-    kwargs.setdefault("retry", RetryPolicy(max_retries=3, backoff=Backoff(0.5, 2.0, 4.0)))
+    kwargs.setdefault("retry", Retries(max_retries=3, waits=Waits(0.5, 2.0, 4.0)))
     kwargs.setdefault("rng", lambda: 1.0)
     return SymblClient(
         "http://symbl.test/symbl",
@@ -330,7 +330,7 @@ def test_client_error_raises_at_once_naming_endpoint_and_server_message() -> Non
 
 @pytest.mark.parametrize("rng_value", [0.0, 0.25, 0.999])
 def test_backoff_is_full_jitter_under_an_exponential_capped_ceiling(rng_value: float) -> None:
-    backoff = Backoff(initial_seconds=0.5, factor=2.0, max_seconds=5.0)
+    backoff = Waits(initial_seconds=0.5, factor=2.0, max_seconds=5.0)
     ceilings = [backoff.ceiling(n) for n in range(8)]
     assert ceilings == [0.5, 1.0, 2.0, 4.0, 5.0, 5.0, 5.0, 5.0]
     delays = [backoff.delay(n, lambda: rng_value) for n in range(8)]
@@ -446,7 +446,7 @@ def test_wait_for_job_backs_off_with_jitter_and_raises_past_the_deadline() -> No
     draws = iter([0.9, 0.1, 0.5, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0] * 10)
 
     async def run() -> None:
-        client = make_client(fake, time, poll=Backoff(1.0, 2.0, 8.0), rng=lambda: next(draws))
+        client = make_client(fake, time, poll=Waits(1.0, 2.0, 8.0), rng=lambda: next(draws))
         async with client as symbl:
             await symbl.wait_for_job("job-1", deadline_seconds=30)
 
@@ -492,7 +492,7 @@ def test_webhook_wake_ends_the_wait_early() -> None:
             "app-id",
             APP_SECRET,
             transport=httpx.MockTransport(fake),
-            poll=Backoff(30.0, 1.0, 30.0),
+            poll=Waits(30.0, 1.0, 30.0),
             rng=lambda: 1.0,
         )
         wake = asyncio.Event()
