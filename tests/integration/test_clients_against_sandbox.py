@@ -151,13 +151,14 @@ def test_unusable_upload_raises_naming_the_endpoint(sandbox: str) -> None:
 
 
 def test_expired_tokens_are_replaced_without_failing_a_call(sandbox: str) -> None:
-    httpx.put(f"{sandbox}/_sandbox/faults", json={"token_lifetime_seconds": 1}).raise_for_status()
+    # A 3 s token: each call takes far less even on a loaded machine, so exactly one token per lifetime is needed.
+    httpx.put(f"{sandbox}/_sandbox/faults", json={"token_lifetime_seconds": 3}).raise_for_status()
     before = sum(n for k, n in calls(sandbox).items() if "oauth2" in k)
 
     async def run() -> None:
         async with symbl(sandbox) as client:
             await client.list_conversations(limit=1)
-            await asyncio.sleep(1.2)  # the sandbox's token has now expired
+            await asyncio.sleep(3.2)  # the sandbox's token has now expired
             await client.list_conversations(limit=1)
 
     asyncio.run(run())
