@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
@@ -55,16 +54,13 @@ class _Stalled(Exception):
 
 
 def symbl_token_provider(base_url: str, app_id: str, app_secret: str, timeout: float = 10.0) -> TokenProvider:
-    """A fresh token per call: a reconnect after a long outage must not reuse an expired token."""
+    """The account's token for each (re)connect: the process-wide one the batch client uses too (one token per
+    account per run), replaced ahead of its expiry, so a reconnect after a long outage never sends an expired one."""
+    from orchestration.symbl.client import SymblClient  # the batch client: its auth flow owns the token cache
 
     async def token() -> str:
-        async with httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout) as http:
-            response = await http.post(
-                "/oauth2/token:generate",
-                json={"type": "application", "appId": app_id, "appSecret": app_secret},
-            )
-            response.raise_for_status()
-            return str(response.json()["accessToken"])
+        async with SymblClient(base_url, app_id, app_secret, request_timeout_seconds=timeout) as client:
+            return await client.access_token()
 
     return token
 

@@ -338,6 +338,11 @@ class SymblClient(VendorClient):
 
     # --- auth (the flow itself is SymblTokenAuth; this is the one call it makes)
 
+    async def access_token(self) -> str:
+        """The account's current token (the process-wide one, generated only when none is fresh): for the
+        Streaming API, whose WebSocket takes the token in a header instead of an httpx request."""
+        return await self._auth.token()
+
     async def _generate_token(self) -> tuple[str, float]:
         endpoint = f"POST {TOKEN_PATH}"
         body = {"type": "application", "appId": self._app_id, "appSecret": self._app_secret}
