@@ -29,7 +29,8 @@ class Problem(NamedTuple):
 
     def joined(self, separator: str = " ", whole: str = "") -> str:
         """``path<separator>cause``; ``whole`` names the document when the problem is the document itself."""
-        return f"{self.path or whole}{separator}{self.cause}"
+        where = self.path or whole
+        return f"{where}{separator}{self.cause}" if where else self.cause  # a rule about several fields
 
 
 class JsonInputError(ValueError):
@@ -85,7 +86,11 @@ def cause(error: ErrorDetails) -> str:
     if kind == "missing":
         return "is required"
     if kind in _EXPECTED:
-        return "is required" if value is None and is_field else f"must be {_EXPECTED[kind]}, not {json_kind(value)}"
+        return (
+            "is required"
+            if value is None and is_field
+            else f"must be {_EXPECTED[kind]}, not {json_kind(value)}"
+        )
     if kind == "string_too_long":
         return f"is {len(value)} characters; the limit is {ctx['max_length']}"
     if kind == "too_long":
