@@ -91,6 +91,8 @@ def cause(error: ErrorDetails) -> str:
             if value is None and is_field
             else f"must be {_EXPECTED[kind]}, not {json_kind(value)}"
         )
+    if kind == "literal_error":
+        return f"must be {ctx['expected']}"
     if kind == "string_too_long":
         return f"is {len(value)} characters; the limit is {ctx['max_length']}"
     if kind == "too_long":
