@@ -97,7 +97,7 @@ def cause(error: ErrorDetails) -> str:
         return f"is {len(value)} characters; the limit is {ctx['max_length']}"
     if kind == "too_long":
         return f"lists {ctx['actual_length']} items; the limit is {ctx['max_length']}"
-    if kind == "too_short":
+    if kind in ("too_short", "string_too_short"):
         return "must not be empty"
     if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than", "finite_number"):
         return f"{error['msg'][0].lower()}{error['msg'][1:]}, not {value!r}"
