@@ -34,7 +34,11 @@ class Problem(NamedTuple):
 
 
 class JsonInputError(ValueError):
-    """The bytes are not one unambiguous JSON document; the message says why (callers prefix the document)."""
+    """The text is not one unambiguous JSON document: it holds NaN/Infinity (callers prefix the document)."""
+
+
+class DuplicateKeyError(JsonInputError):
+    """A key appears twice in one object; the message names the key (``recording_id: the key appears ...``)."""
 
 
 def field_path(loc: Sequence[int | str], prefix: str = "") -> str:
@@ -122,7 +126,7 @@ def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for key, value in pairs:
         if key in result:
-            raise JsonInputError(f"{key}: the key appears twice in one object")
+            raise DuplicateKeyError(f"{key}: the key appears twice in one object")
         result[key] = value
     return result
 
@@ -132,8 +136,8 @@ def _reject_constant(name: str) -> Any:
 
 
 def loads_strict(text: str) -> Any:
-    """``json.loads`` refusing duplicate keys and NaN/Infinity (``JsonInputError``); syntax errors stay
-    ``json.JSONDecodeError`` and deep nesting ``RecursionError``, for the caller to word."""
+    """``json.loads`` refusing duplicate keys (``DuplicateKeyError``) and NaN/Infinity (``JsonInputError``);
+    syntax errors stay ``json.JSONDecodeError`` and deep nesting ``RecursionError``, for the caller to word."""
     return json.loads(text, object_pairs_hook=_reject_duplicate_keys, parse_constant=_reject_constant)
 
 

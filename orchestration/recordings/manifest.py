@@ -33,7 +33,14 @@ from pydantic import (
 )
 
 from orchestration.netpolicy import UrlPolicy, UrlRejected
-from orchestration.validation import JsonInputError, first_problem, loads_strict, required_text, text
+from orchestration.validation import (
+    DuplicateKeyError,
+    JsonInputError,
+    first_problem,
+    loads_strict,
+    required_text,
+    text,
+)
 
 MAX_MANIFEST_BYTES = 64 * 1024
 MAX_STRING_CHARS = 1024  # names, titles, emails, ids: anything longer is not a real value
@@ -228,9 +235,10 @@ def _decode(raw: bytes) -> Any:
         raise ManifestError(f"manifest is not UTF-8 (byte {exc.start})") from exc
     try:
         return loads_strict(text)
+    except DuplicateKeyError as exc:
+        raise ManifestError(str(exc)) from None  # the key names itself
     except JsonInputError as exc:
-        # A repeated key names itself ("recording_id: the key appears twice"); a constant names the manifest.
-        raise ManifestError(str(exc) if ": the key" in str(exc) else f"manifest {exc}") from None
+        raise ManifestError(f"manifest {exc}") from None
     except json.JSONDecodeError as exc:
         raise ManifestError(
             f"manifest is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"

@@ -45,7 +45,7 @@ from orchestration.recordings.manifest import (
     RecordingId,
     StartTime,
 )
-from orchestration.validation import JsonInputError, first_problem, loads_strict
+from orchestration.validation import DuplicateKeyError, JsonInputError, first_problem, loads_strict
 from orchestration.webhooks.inbox import JOB_ID_PATTERN, JOB_STATUSES
 
 RECORDING_COMPLETED = "recording.completed"
@@ -65,8 +65,10 @@ def decode_json_object(body: bytes) -> dict[str, Any]:
         document = loads_strict(body.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise EventError("body is not UTF-8") from exc
+    except DuplicateKeyError as exc:
+        raise EventError(str(exc)) from None  # the key names itself
     except JsonInputError as exc:
-        raise EventError(str(exc) if ": the key" in str(exc) else f"body {exc}") from None
+        raise EventError(f"body {exc}") from None
     except json.JSONDecodeError as exc:
         raise EventError(
             f"body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
