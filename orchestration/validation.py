@@ -95,18 +95,18 @@ def cause(error: ErrorDetails) -> str:
             if value is None and is_field
             else f"must be {_EXPECTED[kind]}, not {json_kind(value)}"
         )
-    if kind == "literal_error":
-        return f"must be {ctx['expected']}"
     if kind == "string_too_long":
         return f"is {len(value)} characters; the limit is {ctx['max_length']}"
     if kind == "too_long":
         return f"lists {ctx['actual_length']} items; the limit is {ctx['max_length']}"
     if kind in ("too_short", "string_too_short"):
         return "must not be empty"
+    # Anything else keeps pydantic's words in the same voice ("Input should be ..." -> "must be ..."); a bound
+    # also says what came. A custom error (PydanticCustomError) already says what it means.
+    said = error["msg"].replace("Input should be", "must be", 1)
     if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than", "finite_number"):
-        return f"{error['msg'][0].lower()}{error['msg'][1:]}, not {value!r}"
-    # A custom error (PydanticCustomError) already says what it means; anything else keeps pydantic's words.
-    return error["msg"]
+        return f"{said}, not {value!r}"
+    return said
 
 
 def problems(exc: ValidationError, prefix: str = "") -> list[Problem]:

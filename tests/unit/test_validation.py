@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import pytest
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -95,6 +95,26 @@ def ok_message(**changes: Any) -> dict[str, Any]:
 )
 def test_causes_name_the_field_and_what_was_wrong(doc: Any, expected: str) -> None:
     assert reason(doc) == expected
+
+
+class Bounded(BaseModel):
+    model_config = ConfigDict(strict=True)
+    score: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0
+    kind: Literal["audio", "video"] = "audio"
+
+
+@pytest.mark.parametrize(
+    ("doc", "expected"),
+    [
+        ({"score": -1}, "score must be greater than or equal to 0, not -1"),
+        ({"score": float("inf")}, "score must be a finite number, not inf"),
+        ({"kind": "hologram"}, "kind must be 'audio' or 'video'"),
+    ],
+)
+def test_bounds_and_choices_keep_the_same_voice(doc: dict[str, Any], expected: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        Bounded.model_validate(doc)
+    assert first_problem(info.value).joined() == expected
 
 
 def test_the_first_problem_is_the_first_wrong_field_in_declaration_order() -> None:
