@@ -7,8 +7,9 @@ modules always used: the path in JSON notation (``messages[3].from.name``, ``par
 that says what was expected and what came (``must be a string, not a number``, ``is required``). Validators
 that check a domain rule raise ``ValueError(cause)``; its text is the cause, unchanged.
 
-The door to all of them is ``loads_strict``: JSON with a key repeated in one object, or NaN/Infinity, is
-refused before any model sees it (parsers disagree on which duplicate wins; a document must mean one thing).
+JSON that arrives as bytes from outside (manifests, transcripts, webhook bodies) comes in through
+``loads_strict``: a key repeated in one object, or NaN/Infinity, is refused before any model sees it (parsers
+disagree on which duplicate wins; a document must mean one thing).
 """
 
 import json
@@ -27,10 +28,9 @@ class Problem(NamedTuple):
     path: str  # "" for the document itself
     cause: str
 
-    def joined(self, separator: str = " ", whole: str = "") -> str:
-        """``path<separator>cause``; ``whole`` names the document when the problem is the document itself."""
-        where = self.path or whole
-        return f"{where}{separator}{self.cause}" if where else self.cause  # a rule about several fields
+    def joined(self, separator: str = " ") -> str:
+        """``path<separator>cause``; just the cause for a rule about the whole document (no path)."""
+        return f"{self.path}{separator}{self.cause}" if self.path else self.cause
 
 
 class JsonInputError(ValueError):
