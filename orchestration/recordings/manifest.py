@@ -293,6 +293,12 @@ def _within(low: float, high: float, cause: str) -> AfterValidator:
     return AfterValidator(check)
 
 
+def _media_kind(kind: str) -> str:
+    if kind not in MEDIA_KINDS:
+        raise ValueError(f"{kind!r} is not one of {', '.join(MEDIA_KINDS)}")
+    return kind
+
+
 def _present(value: str | None) -> str:
     if value is None:
         raise ValueError("must not be empty")
@@ -304,7 +310,9 @@ RecordingId = Annotated[str, AfterValidator(_recording_id)]
 StartTime = Annotated[required_text(64), AfterValidator(_aware)]
 Text = text(MAX_STRING_CHARS)
 Email = Annotated[text(320), AfterValidator(_email)]
-Seconds = Annotated[float, _within(0, MAX_DURATION_SECONDS, "must be between 0 and 86400 seconds")]
+Seconds = Annotated[
+    float, _within(0, MAX_DURATION_SECONDS, f"must be between 0 and {MAX_DURATION_SECONDS:.0f} seconds")
+]
 PersonRef = required_text(320)  # a participant (or the host) by email or name; resolved after validation
 
 
@@ -334,7 +342,7 @@ class _Person(_Declared):
 
 
 class _Media(_Declared):
-    kind: Annotated[required_text(64), AfterValidator(lambda kind: _media_kind(kind))]
+    kind: Annotated[required_text(64), AfterValidator(_media_kind)]
     # Only the member the kind uses is read (the other may hold anything): wrap validators skip the other.
     url: text(MAX_URL_CHARS) | None = Field(None, validate_default=True)
     path: Text | None = Field(None, validate_default=True)
@@ -376,12 +384,6 @@ class _Media(_Declared):
     @property
     def ref(self) -> str:
         return self.url if self.kind in URL_KINDS else self.path  # type: ignore[return-value]
-
-
-def _media_kind(kind: str) -> str:
-    if kind not in MEDIA_KINDS:
-        raise ValueError(f"{kind!r} is not one of {', '.join(MEDIA_KINDS)}")
-    return kind
 
 
 class _Channel(_Declared):
