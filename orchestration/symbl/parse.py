@@ -159,18 +159,16 @@ class _Sentiment(_Item):
     polarity: _Polarity | None = None
     suggested: str | None = None
 
-    @property
-    def score_and_label(self) -> tuple[float | None, str | None]:
-        """(score, label) from ``{polarity: {score}, suggested}``; the label is derived when not suggested."""
-        score = self.polarity.score if self.polarity else None
-        label = self.suggested.strip().lower() if self.suggested and self.suggested.strip() else None
-        if label is None and score is not None:
-            label = sentiment_label(score)
-        return score, label
-
 
 def _sentiment(sentiment: _Sentiment | None) -> tuple[float | None, str | None]:
-    return sentiment.score_and_label if sentiment else (None, None)
+    """(score, label) from ``{polarity: {score}, suggested}``; the label is derived when not suggested."""
+    if sentiment is None:
+        return None, None
+    score = sentiment.polarity.score if sentiment.polarity else None
+    label = (
+        sentiment.suggested.strip().lower() if sentiment.suggested and sentiment.suggested.strip() else None
+    )
+    return score, sentiment_label(score) if label is None and score is not None else label
 
 
 class _IdRef(_Item):
@@ -205,18 +203,14 @@ class _Reader:
 
     def items(self, model: type[T], values: list[Any], path: str) -> list[tuple[int, T]]:
         """(index, item) for each non-null element of ``values``, validated as ``model``."""
-        return present(self._validated(_adapter(model), values, path))
+        return present(self._checked(_adapter(model).validate_python, values, path))
 
     def one(self, model: type[T], value: dict[str, Any], path: str = "") -> T:
-        return self._validated(model, value, path)
+        return self._checked(model.model_validate, value, path)
 
-    def _validated(self, schema: Any, value: Any, path: str) -> Any:
+    def _checked(self, validate: Callable[[Any], Any], value: Any, path: str) -> Any:
         try:
-            return (
-                schema.validate_python(value)
-                if isinstance(schema, TypeAdapter)
-                else schema.model_validate(value)
-            )
+            return validate(value)
         except ValidationError as exc:
             raise ParseError(
                 self.signal, self.conversation_id, first_problem(exc, path).joined(": ")
