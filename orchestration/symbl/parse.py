@@ -288,7 +288,7 @@ def _array(reader: _Reader, value: Any, path: str) -> list[Any]:
 
 
 class _Message(_Item):
-    # Declared in the order the fields were always checked, so a rejection names the same field as before.
+    # Declared in the order the fields were always read: a response with one bad field names the same field.
     text: str
     words: Annotated[list[Any], BeforeValidator(lambda words: [] if words is None else words)] = []
     sentiment: _Sentiment | None = None
