@@ -1,19 +1,109 @@
-"""Speaker turns from Symbl messages: the ``transcripts`` table and the transcript Semarize reads.
+"""Transcripts in and out: the convo-intel transcript document a drop folder may hold, and speaker turns.
 
-Symbl splits speech into short messages; an analyst (and an LLM) reads turns. A turn is a run of consecutive
-messages by the same speaker, in spoken order. Input rows are ``symbl_messages`` rows (as produced by
-``orchestration.symbl.parse.parse_messages`` or read back from the warehouse).
+In: a ``transcript_file`` manifest names a convo-intel transcript (the format ``sandbox/transcript.py``
+documents; declared again here because the pipeline must not depend on the sandbox package).
+``validate_transcript`` checks it against the ``Transcript`` declaration; the error names the field.
+
+Out: Symbl splits speech into short messages; an analyst (and an LLM) reads turns. A turn is a run of
+consecutive messages by the same speaker, in spoken order. Input rows are ``symbl_messages`` rows (as produced
+by ``orchestration.symbl.parse.parse_messages`` or read back from the warehouse).
 """
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+
+from orchestration.validation import JsonInputError, first_problem, loads_strict
 
 Row = dict[str, Any]
 
 UNKNOWN_SPEAKER = "Unknown speaker"
+TRANSCRIPT_FORMAT = "convo-intel-transcript"
+
+
+class TranscriptError(ValueError):
+    """A transcript document is unusable; the message names the field (``messages[3].speaker.name ...``)."""
+
+
+def _non_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must be a non-empty string")
+    return value
+
+
+def _offset(value: float) -> float:
+    if not math.isfinite(value) or value < 0:
+        raise ValueError("must be a finite number of seconds from 0")
+    return value
+
+
+NonBlank = Annotated[str, AfterValidator(_non_blank)]
+Offset = Annotated[float, AfterValidator(_offset)]
+
+
+class _Declared(BaseModel):
+    model_config = ConfigDict(strict=True)  # JSON types as written; unknown keys (version, ...) are ignored
+
+
+class TranscriptSpeaker(_Declared):
+    name: NonBlank
+    email: str | None = None
+
+
+class TranscriptMessage(_Declared):
+    speaker: TranscriptSpeaker
+    text: NonBlank
+    start: Offset
+    end: Offset
+
+    @field_validator("end")
+    @classmethod
+    def _not_before_start(cls, end: float, info: ValidationInfo) -> float:
+        if "start" in info.data and end < info.data["start"]:
+            raise ValueError("is before its start")
+        return end
+
+
+class Transcript(_Declared):
+    format: Literal["convo-intel-transcript"]  # TRANSCRIPT_FORMAT
+    messages: Annotated[list[TranscriptMessage], Field(min_length=1)]
+
+
+def validate_transcript(raw: bytes) -> dict[str, Any]:
+    """The transcript document, checked against ``Transcript``; raises ``TranscriptError`` naming the field."""
+    try:
+        doc = loads_strict(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise TranscriptError("is not UTF-8") from None
+    except json.JSONDecodeError as exc:
+        raise TranscriptError(
+            f"is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
+    except RecursionError:
+        raise TranscriptError("is not valid: JSON nested too deeply") from None
+    except (JsonInputError, ValueError) as exc:  # a repeated key, NaN, a number past int()'s digit limit
+        raise TranscriptError(f"is not valid: {str(exc)[:200]}") from None
+    if not isinstance(doc, dict):
+        raise TranscriptError("must be a JSON object")
+    try:
+        Transcript.model_validate(doc)
+    except ValidationError as exc:
+        raise TranscriptError(first_problem(exc).joined()) from None
+    return doc
 
 
 def assemble_turns(

@@ -3,14 +3,18 @@
 Every knob a test or a benchmark turns lives here so that the server, the tests and the docs agree on names.
 Environment variables use the ``SANDBOX_`` prefix; credentials use the same names as the pipeline's clients
 (``SYMBL_APP_ID`` ...) so that one exported environment configures both sides.
+
+The fields are a pydantic declaration: environment strings are parsed by the field's type (``"0.5"`` for a
+float, ``1/true/yes/on`` or ``0/false/no/off`` for a flag, a comma-separated list for a tuple) and a bad value
+is refused naming its variable. (pydantic-settings would read ``os.environ`` on every construction; tests build
+``SandboxConfig(...)`` directly and must get the defaults, and ``from_env`` takes an explicit mapping.)
 """
 
-from __future__ import annotations
-
 import os
-from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 
 DEFAULT_SYMBL_APP_ID = "sandbox-app-id"
 DEFAULT_SYMBL_APP_SECRET = "sandbox-app-secret"
@@ -18,11 +22,32 @@ DEFAULT_SEMARIZE_API_KEY = "smz_test_sandbox"
 DEFAULT_NEBULA_API_KEY = "nebula-sandbox-key"
 DEFAULT_SLACK_WEBHOOK_TOKEN = "sandbox-slack-token"
 DEFAULT_CRM_TOKEN = "sandbox-crm-token"
+# Credentials are read under the pipeline's own variable names first, then under SANDBOX_<FIELD>.
+CREDENTIAL_VARS = {
+    "symbl_app_id": "SYMBL_APP_ID",
+    "symbl_app_secret": "SYMBL_APP_SECRET",
+    "semarize_api_key": "SEMARIZE_API_KEY",
+    "nebula_api_key": "NEBULA_API_KEY",
+}
 
 
-@dataclass(frozen=True)
-class SandboxConfig:
-    data_dir: Path = field(default_factory=lambda: Path("var/sandbox"))
+def _flag(value: Any) -> Any:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+def _comma_list(value: Any) -> Any:
+    return tuple(p.strip() for p in value.split(",") if p.strip()) if isinstance(value, str) else value
+
+
+Flag = Annotated[bool, BeforeValidator(_flag)]
+Names = Annotated[tuple[str, ...], BeforeValidator(_comma_list)]
+
+
+class SandboxConfig(BaseModel):
+    # forbid: a misspelt knob in a test's overrides fails loudly instead of leaving the default in force.
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    data_dir: Path = Path("var/sandbox")
     # Optional folder served read-only at /media: the stand-in for a recording platform's media CDN, so that
     # `audio_url` / `video_url` submissions have a directly reachable URL on loopback.
     media_dir: Path | None = None
@@ -55,7 +80,7 @@ class SandboxConfig:
     # URL submissions are fetched only from loopback (the sandbox's own /media, a local test server) unless the
     # host is listed here ("host" or "host:port"; "*" = any host): a stand-in must not become a way to probe the
     # network it runs in. Checked on the resolved addresses, before any connection.
-    media_fetch_allowed_hosts: tuple[str, ...] = ()
+    media_fetch_allowed_hosts: Names = ()
     # Time one tracker-management request holds the account's single management slot (one at a time).
     tracker_management_latency_seconds: float = 0.02
     max_media_seconds: int = 4 * 3600
@@ -65,10 +90,11 @@ class SandboxConfig:
     # values keep older, kinder behaviour reachable for tests that exercise something else.
     # speaker_identity: "production" (diarized media -> generic `Speaker <n>`, channelMetadata -> one named
     # speaker per channel) or "transcript" (the embedded transcript's real names and emails).
-    speaker_identity: str = "production"
-    insight_from_email: bool = False  # True adds `email` to insight `from` (production sends userId only)
-    entities_generation: str = "2023"  # "2023" | "2022" | "both" (one generation per response, or both)
-    job_failure_reason: bool = False  # True adds a `message` to a failed job's body (undocumented by Symbl)
+    speaker_identity: Literal["production", "transcript"] = "production"
+    insight_from_email: Flag = False  # True adds `email` to insight `from` (production sends userId only)
+    # One generation per response, or both.
+    entities_generation: Literal["2023", "2022", "both"] = "2023"
+    job_failure_reason: Flag = False  # True adds a `message` to a failed job's body (undocumented by Symbl)
 
     # Semarize behaviour.
     semarize_run_seconds: float = 0.2  # time a run takes before it succeeds
@@ -77,7 +103,7 @@ class SandboxConfig:
     # GET /v1/kits/schema is unpublished: "bricks" ({kit_code, bricks: {key: {type, ...}}}, ours), "fields"
     # ({kit: {code}, fields: [{key, output_type}]}, another plausible shape), or "opaque" (a 200 whose body
     # describes nothing a client can read). Clients must cope with all three.
-    semarize_kit_schema_shape: str = "bricks"
+    semarize_kit_schema_shape: Literal["bricks", "fields", "opaque"] = "bricks"
     # Fault injection: runs whose input recording_id matches this regex succeed with a malformed output
     # (`output.bricks` a list instead of an object).
     semarize_malformed_output_matching: str = ""
@@ -111,56 +137,43 @@ class SandboxConfig:
     fail_next_jobs: int = 0
     # Paths the random 5xx/429/slow faults apply to (prefix match on the full path, e.g. "/symbl/v1/job").
     # Empty = all API paths except health/inspection and auth.
-    fault_paths: tuple[str, ...] = ()
-
-    def __post_init__(self) -> None:
-        choices = {
-            "speaker_identity": ("production", "transcript"),
-            "entities_generation": ("2023", "2022", "both"),
-            "semarize_kit_schema_shape": ("bricks", "fields", "opaque"),
-        }
-        for name, allowed in choices.items():
-            if getattr(self, name) not in allowed:
-                raise ValueError(f"{name} must be one of {', '.join(allowed)}, not {getattr(self, name)!r}")
+    fault_paths: Names = ()
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> SandboxConfig:
-        """Build from ``SANDBOX_<FIELD>`` and vendor credential variables, then apply overrides."""
-        env = dict(os.environ if environ is None else environ)
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> "SandboxConfig":
+        """Build from ``SANDBOX_<FIELD>`` and vendor credential variables, then apply overrides (None = unset).
+
+        An empty variable counts as unset. A value its field cannot take raises ``ValueError`` naming the
+        variable and the cause.
+        """
+        env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
-        credential_vars = {
-            "symbl_app_id": "SYMBL_APP_ID",
-            "symbl_app_secret": "SYMBL_APP_SECRET",
-            "semarize_api_key": "SEMARIZE_API_KEY",
-            "nebula_api_key": "NEBULA_API_KEY",
-        }
-        for f in fields(cls):
-            raw = env.get(credential_vars.get(f.name, "")) or env.get(f"SANDBOX_{f.name.upper()}")
-            if raw is None or raw == "":
-                continue
-            values[f.name] = _parse(f.name, raw, cls)
-        config = cls(**values)
+        sources: dict[str, str] = {}  # field -> the variable its value came from
+        for name in cls.model_fields:
+            for var in (CREDENTIAL_VARS.get(name), env_var(name)):
+                if var and env.get(var):
+                    values[name], sources[name] = env[var], var
+                    break
         clean = {k: v for k, v in overrides.items() if v is not None}
-        for key in ("data_dir", "media_dir"):
-            if key in clean:
-                clean[key] = Path(clean[key])
-        return replace(config, **clean)
+        try:
+            return cls(**(values | clean))
+        except ValidationError as exc:
+            error = exc.errors(include_url=False)[0]
+            name = str(error["loc"][0]) if error["loc"] else ""
+            source = name if name in clean else sources.get(name, name)
+            secret = name.endswith(("_id", "_secret", "_key", "_token"))  # never echo a credential
+            got = "" if secret else f" (got {error.get('input')!r})"
+            raise ValueError(f"{source}: {error['msg']}{got}") from None
+
+    def replace(self, **changes: Any) -> "SandboxConfig":
+        """A copy with ``changes``, validated like a new config (``model_copy`` would not validate them)."""
+        return type(self)(**(self.model_dump() | changes))
 
     def ensure_data_dir(self) -> Path:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         return self.data_dir
 
 
-def _parse(name: str, raw: str, cls: type) -> Any:
-    default = getattr(cls(), name)
-    if isinstance(default, Path) or name == "media_dir":
-        return Path(raw)
-    if isinstance(default, bool):
-        return raw.strip().lower() in {"1", "true", "yes", "on"}
-    if isinstance(default, int):
-        return int(raw)
-    if isinstance(default, float):
-        return float(raw)
-    if isinstance(default, tuple):
-        return tuple(p.strip() for p in raw.split(",") if p.strip())
-    return raw
+def env_var(field: str) -> str:
+    """The ``SANDBOX_*`` variable of a field."""
+    return f"SANDBOX_{field.upper()}"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +69,7 @@ class RunningSandbox:
 
     def restart(self, **overrides: Any) -> RunningSandbox:
         self.stop()
-        self.config = replace(self.config, **overrides)
+        self.config = self.config.replace(**overrides)
         return self.start()
 
 

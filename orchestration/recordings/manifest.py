@@ -10,19 +10,37 @@ Every failure raises ``ManifestError`` whose reason names the offending field; s
 anything else.
 """
 
-from __future__ import annotations
-
 import hashlib
 import json
 import math
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+)
 
 from orchestration.netpolicy import UrlPolicy, UrlRejected
+from orchestration.validation import (
+    DuplicateKeyError,
+    JsonInputError,
+    first_problem,
+    loads_strict,
+    required_text,
+    text,
+)
 
 MAX_MANIFEST_BYTES = 64 * 1024
 MAX_STRING_CHARS = 1024  # names, titles, emails, ids: anything longer is not a real value
@@ -41,8 +59,6 @@ DEFAULT_LANGUAGE_CODE = "en-US"
 
 _RECORDING_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _LANGUAGE_CODE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}")
-# Unicode bidi overrides/isolates can make a value display differently from what it is (a spoofing vector).
-_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 class ManifestError(ValueError):
@@ -190,11 +206,14 @@ def _parse_manifest(
     if len(raw) > MAX_MANIFEST_BYTES:  # the file grew between stat and read
         raise ManifestError(f"manifest is over {MAX_MANIFEST_BYTES} bytes")
     doc = _decode(raw)
-    return _Validator(doc, (root, *(r.resolve() for r in media_roots)), url_policy).manifest(
-        root=root,
-        source_file=relative_name(path, root),
-        manifest_sha256=hashlib.sha256(raw).hexdigest(),
-    )
+    if not isinstance(doc, dict):
+        raise ManifestError("manifest must be a JSON object")
+    context = {"root": root, "media_roots": (root, *(r.resolve() for r in media_roots)), "urls": url_policy}
+    try:
+        declared = _Manifest.model_validate(doc, context=context)
+    except ValidationError as exc:
+        raise ManifestError(first_problem(exc).joined(), **_known_so_far(doc)) from None
+    return declared.manifest(relative_name(path, root), hashlib.sha256(raw).hexdigest())
 
 
 def relative_name(path: Path, root: Path) -> str:
@@ -209,29 +228,17 @@ def relative_name(path: Path, root: Path) -> str:
             return absolute.as_posix()
 
 
-def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    # With duplicate keys, JSON parsers disagree on which value wins; a manifest must mean one thing.
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise ManifestError(f"{key}: the key appears twice in one object")
-        result[key] = value
-    return result
-
-
-def _reject_constant(name: str) -> Any:
-    raise ManifestError(f"manifest contains {name}, which is not valid JSON")
-
-
 def _decode(raw: bytes) -> Any:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ManifestError(f"manifest is not UTF-8 (byte {exc.start})") from exc
     try:
-        return json.loads(text, object_pairs_hook=_reject_duplicate_keys, parse_constant=_reject_constant)
-    except ManifestError:
-        raise
+        return loads_strict(text)
+    except DuplicateKeyError as exc:
+        raise ManifestError(str(exc)) from None  # the key names itself
+    except JsonInputError as exc:
+        raise ManifestError(f"manifest {exc}") from None
     except json.JSONDecodeError as exc:
         raise ManifestError(
             f"manifest is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
@@ -244,270 +251,244 @@ def _decode(raw: bytes) -> Any:
         raise ManifestError(f"manifest is not valid: {str(exc)[:200]}") from None
 
 
-class _Validator:
-    """Field-by-field checks over one decoded manifest; remembers the id and start time for the error."""
+# --- the manifest, declared (docs/drop-folder.md) ----------------------------------------------------------
+# Fields are declared in the order they are checked: the first wrong one is the reason a file is rejected.
+# Validators raise ValueError(cause); orchestration.validation words the rest ("must be a string, not ...").
 
-    def __init__(self, doc: Any, media_roots: tuple[Path, ...], url_policy: UrlPolicy) -> None:
-        if not isinstance(doc, dict):
-            raise ManifestError("manifest must be a JSON object")
-        self.doc = doc
-        self.media_roots = media_roots  # resolved; the drop folder first
-        self.url_policy = url_policy
-        self.recording_id: str | None = None
-        self.start_time: datetime | None = None
 
-    def fail(self, reason: str) -> ManifestError:
-        return ManifestError(reason, recording_id=self.recording_id, start_time=self.start_time)
+def _recording_id(value: str) -> str:
+    if not _RECORDING_ID.fullmatch(value):
+        raise ValueError("must be 1-128 characters of [A-Za-z0-9._:-]")
+    return value
 
-    def text(
-        self, value: Any, field: str, *, required: bool = False, limit: int = MAX_STRING_CHARS
-    ) -> str | None:
-        if value is None:
-            if required:
-                raise self.fail(f"{field} is required")
-            return None
-        if not isinstance(value, str):
-            raise self.fail(f"{field} must be a string, not {_json_type(value)}")
-        if len(value) > limit:
-            raise self.fail(f"{field} is {len(value)} characters; the limit is {limit}")
-        for ch in value:
-            if unicodedata.category(ch) == "Cc" or ch in _BIDI_CONTROLS:
-                raise self.fail(f"{field} contains a control character (U+{ord(ch):04X})")
-        stripped = value.strip()
-        if not stripped:
-            if required:
-                raise self.fail(f"{field} must not be empty")
-            return None
-        return stripped
 
-    def obj(self, value: Any, field: str) -> dict[str, Any]:
-        if not isinstance(value, dict):
-            raise self.fail(f"{field} must be an object, not {_json_type(value)}")
+def _aware(value: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not an ISO-8601 timestamp") from None
+    if parsed.utcoffset() is None:
+        raise ValueError(f"{value!r} has no UTC offset (write e.g. 'Z' or '+02:00')")
+    return parsed
+
+
+def _email(value: str | None) -> str | None:
+    if value is not None and (value.count("@") != 1 or value.startswith("@") or value.endswith("@")):
+        raise ValueError(f"{value!r} is not an email address")
+    return value
+
+
+def _language(value: str | None) -> str | None:
+    if value is not None and not _LANGUAGE_CODE.fullmatch(value):
+        raise ValueError(f"{value!r} is not a language tag like 'en-US'")
+    return value
+
+
+def _within(low: float, high: float, cause: str) -> AfterValidator:
+    def check(value: float) -> float:
+        if not (math.isfinite(value) and low <= value <= high):
+            raise ValueError(cause)
         return value
 
-    def manifest(self, *, root: Path, source_file: str, manifest_sha256: str) -> RecordingManifest:
-        doc = self.doc
-        if "recording_id" not in doc:
-            raise self.fail("recording_id is required")
-        rid = self.text(doc.get("recording_id"), "recording_id", required=True, limit=128)
-        if rid is None or not _RECORDING_ID.fullmatch(rid) or rid != doc["recording_id"]:
-            raise self.fail("recording_id must be 1-128 characters of [A-Za-z0-9._:-]")
-        self.recording_id = rid
-        self.start_time = self.start(doc.get("start_time"))
-        host = self.host(doc.get("host"))
-        account_id, account_name = self.account(doc.get("account"))
-        kind, ref = self.media(doc.get("media"), root)
-        participants = self.participants(doc.get("participants"))
-        people = [(p.name, p.email) for p in participants] + [(host[0] or host[1], host[1])]
+    return AfterValidator(check)
+
+
+def _media_kind(kind: str) -> str:
+    if kind not in MEDIA_KINDS:
+        raise ValueError(f"{kind!r} is not one of {', '.join(MEDIA_KINDS)}")
+    return kind
+
+
+def _present(value: str | None) -> str:
+    if value is None:
+        raise ValueError("must not be empty")
+    return value
+
+
+# Exported for the webhook receiver, which checks the same fields before a manifest is written.
+RecordingId = Annotated[str, AfterValidator(_recording_id)]
+StartTime = Annotated[required_text(64), AfterValidator(_aware)]
+Text = text(MAX_STRING_CHARS)
+Email = Annotated[text(320), AfterValidator(_email)]
+Seconds = Annotated[
+    float, _within(0, MAX_DURATION_SECONDS, f"must be between 0 and {MAX_DURATION_SECONDS:.0f} seconds")
+]
+PersonRef = required_text(320)  # a participant (or the host) by email or name; resolved after validation
+
+
+class _Declared(BaseModel):
+    # strict: JSON types as they came ("7" is not a number, 1.0 is not a channel); unknown keys are ignored.
+    model_config = ConfigDict(strict=True, frozen=True)
+
+
+class _Host(_Declared):
+    name: Text | None = None
+    email: Annotated[Email, AfterValidator(_present)]
+
+
+class _Account(_Declared):
+    id: Text | None = None
+    name: Text | None = None
+
+
+def _plain_account(value: Any) -> Any:
+    return {"name": value} if isinstance(value, str) else value  # "account": "Initech" names the account
+
+
+class _Person(_Declared):
+    name: required_text(MAX_STRING_CHARS)
+    email: Email | None = None
+    role: text(64) | None = None
+
+
+class _Media(_Declared):
+    kind: Annotated[required_text(64), AfterValidator(_media_kind)]
+    # Only the member the kind uses is read (the other may hold anything): wrap validators skip the other.
+    url: text(MAX_URL_CHARS) | None = Field(None, validate_default=True)
+    path: Text | None = Field(None, validate_default=True)
+
+    @field_validator("url", mode="wrap")
+    @classmethod
+    def _url(cls, value: Any, inner: ValidatorFunctionWrapHandler, info: ValidationInfo) -> str | None:
+        if info.data.get("kind") not in URL_KINDS:
+            return None
+        url = _present(inner(value))
+        if any(ch.isspace() for ch in url):
+            raise ValueError("must not contain whitespace")
+        try:
+            info.context["urls"].check(url)
+        except UrlRejected as exc:
+            raise ValueError(str(exc)) from None
+        return url
+
+    @field_validator("path", mode="wrap")
+    @classmethod
+    def _path(cls, value: Any, inner: ValidatorFunctionWrapHandler, info: ValidationInfo) -> str | None:
+        if info.data.get("kind") not in FILE_KINDS:
+            return None
+        raw = _present(inner(value))
+        given, roots = Path(raw), info.context["media_roots"]
+        # resolve() follows symlinks and collapses '..', so a link or a '../' pointing outside is caught too.
+        # Absolute paths are resolved the same way: an absolute path outside every root (/etc/passwd) is
+        # refused before anything reads it.
+        resolved = given.resolve() if given.is_absolute() else (info.context["root"] / given).resolve()
+        if not any(resolved.is_relative_to(r) for r in roots):
+            where = "the drop folder" if len(roots) == 1 else "the drop folder or a media root"
+            raise ValueError(f"{raw!r} resolves outside {where}")
+        if not resolved.exists():
+            raise ValueError(f"{raw!r}: no such file")
+        if not resolved.is_file():
+            raise ValueError(f"{raw!r} is not a regular file")
+        return str(resolved)
+
+    @property
+    def ref(self) -> str:
+        return self.url if self.kind in URL_KINDS else self.path  # type: ignore[return-value]
+
+
+class _Channel(_Declared):
+    channel: Annotated[int, _within(1, MAX_CHANNELS, f"must be an integer from 1 to {MAX_CHANNELS}")]
+    participant: PersonRef
+
+
+class _Speech(_Declared):
+    participant: PersonRef
+    start: Seconds
+    end: Seconds
+
+    @field_validator("end")
+    @classmethod
+    def _after_start(cls, end: float, info: ValidationInfo) -> float:
+        if "start" in info.data and end < info.data["start"]:
+            raise ValueError("is before its start")
+        return end
+
+
+class _Manifest(_Declared):
+    recording_id: RecordingId
+    start_time: StartTime
+    host: _Host
+    account: Annotated[_Account | None, BeforeValidator(_plain_account)] = None
+    media: _Media
+    participants: Annotated[list[_Person], Field(min_length=1, max_length=MAX_PARTICIPANTS)]
+    duration_seconds: (
+        Annotated[
+            float, _within(0, MAX_DURATION_SECONDS, f"must be a number from 0 to {MAX_DURATION_SECONDS:.0f}")
+        ]
+        | None
+    ) = None
+    title: Text | None = None
+    call_type: text(128) | None = None
+    language_code: Annotated[text(35), AfterValidator(_language)] | None = None
+    channels: Annotated[list[_Channel], Field(min_length=1, max_length=MAX_CHANNELS)] | None = None
+    speaker_events: Annotated[list[_Speech], Field(min_length=1, max_length=MAX_SPEAKER_EVENTS)] | None = None
+
+    @field_validator("channels", "speaker_events", mode="before")
+    @classmethod
+    def _not_for_transcripts(cls, value: Any, info: ValidationInfo) -> Any:
+        media = info.data.get("media")
+        if value is not None and media is not None and media.kind == "transcript_file":
+            raise ValueError("is for audio or video media; a transcript already names its speakers")
+        return value
+
+    def manifest(self, source_file: str, manifest_sha256: str) -> RecordingManifest:
+        """The validated manifest, once every speaker reference names a participant or the host."""
+        people = [(p.name, p.email) for p in self.participants]
+        people.append((self.host.name or self.host.email, self.host.email))
+        fail = self._failure
+        channels: list[ChannelAssignment] = []
+        for i, c in enumerate(self.channels or ()):
+            if any(seen.channel == c.channel for seen in channels):
+                raise fail(f"channels[{i}].channel {c.channel} is listed twice")
+            channels.append(ChannelAssignment(c.channel, *self._who(c.participant, f"channels[{i}]", people)))
+        speech = [
+            SpeakerEvent(*self._who(e.participant, f"speaker_events[{i}]", people), e.start, e.end)
+            for i, e in enumerate(self.speaker_events or ())
+        ]
+        account = self.account or _Account()
         return RecordingManifest(
-            recording_id=rid,
+            recording_id=self.recording_id,
             start_time=self.start_time,
-            duration_seconds=self.duration(doc.get("duration_seconds")),
-            title=self.text(doc.get("title"), "title"),
-            call_type=self.text(doc.get("call_type"), "call_type", limit=128),
-            account_id=account_id,
-            account_name=account_name,
-            host_name=host[0],
-            host_email=host[1],
-            participants=participants,
-            language_code=self.language(doc.get("language_code")),
-            media_kind=kind,
-            media_ref=ref,
+            duration_seconds=self.duration_seconds,
+            title=self.title,
+            call_type=self.call_type,
+            account_id=account.id,
+            account_name=account.name,
+            host_name=self.host.name,
+            host_email=self.host.email,
+            participants=tuple(Participant(p.name, p.email, p.role) for p in self.participants),
+            language_code=self.language_code or DEFAULT_LANGUAGE_CODE,
+            media_kind=self.media.kind,
+            media_ref=self.media.ref,
             source_file=source_file,
             manifest_sha256=manifest_sha256,
-            channels=self.channels(doc.get("channels"), people, kind),
-            speaker_events=self.speaker_events(doc.get("speaker_events"), people, kind),
+            channels=tuple(sorted(channels, key=lambda c: c.channel)),
+            speaker_events=tuple(speech),
         )
 
-    def start(self, value: Any) -> datetime:
-        raw = self.text(value, "start_time", required=True, limit=64)
-        assert raw is not None
-        try:
-            parsed = datetime.fromisoformat(raw)
-        except ValueError as exc:
-            raise self.fail(f"start_time {raw!r} is not an ISO-8601 timestamp") from exc
-        if parsed.tzinfo is None or parsed.utcoffset() is None:
-            raise self.fail(f"start_time {raw!r} has no UTC offset (write e.g. 'Z' or '+02:00')")
-        return parsed
+    def _failure(self, reason: str) -> ManifestError:
+        return ManifestError(reason, recording_id=self.recording_id, start_time=self.start_time)
 
-    def duration(self, value: Any) -> float | None:
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise self.fail(f"duration_seconds must be a number, not {_json_type(value)}")
-        if not math.isfinite(value) or not 0 <= value <= MAX_DURATION_SECONDS:
-            raise self.fail(f"duration_seconds must be a number from 0 to {MAX_DURATION_SECONDS:.0f}")
-        return float(value)
-
-    def host(self, value: Any) -> tuple[str | None, str]:
-        if value is None:
-            raise self.fail("host is required")
-        host = self.obj(value, "host")
-        name = self.text(host.get("name"), "host.name")
-        email = self.email(host.get("email"), "host.email", required=True)
-        assert email is not None
-        return name, email
-
-    def email(self, value: Any, field: str, *, required: bool = False) -> str | None:
-        email = self.text(value, field, required=required, limit=320)
-        if email is not None and (email.count("@") != 1 or email.startswith("@") or email.endswith("@")):
-            raise self.fail(f"{field} {email!r} is not an email address")
-        return email
-
-    def account(self, value: Any) -> tuple[str | None, str | None]:
-        if value is None:
-            return None, None
-        if isinstance(value, str):
-            return None, self.text(value, "account")
-        account = self.obj(value, "account")
-        return self.text(account.get("id"), "account.id"), self.text(account.get("name"), "account.name")
-
-    def participants(self, value: Any) -> tuple[Participant, ...]:
-        if value is None:
-            raise self.fail("participants is required")
-        if not isinstance(value, list):
-            raise self.fail(f"participants must be a list, not {_json_type(value)}")
-        if not value:
-            raise self.fail("participants must list at least one person")
-        if len(value) > MAX_PARTICIPANTS:
-            raise self.fail(f"participants lists {len(value)} people; the limit is {MAX_PARTICIPANTS}")
-        result = []
-        for i, item in enumerate(value):
-            field = f"participants[{i}]"
-            person = self.obj(item, field)
-            name = self.text(person.get("name"), f"{field}.name", required=True)
-            assert name is not None
-            result.append(
-                Participant(
-                    name=name,
-                    email=self.email(person.get("email"), f"{field}.email"),
-                    role=self.text(person.get("role"), f"{field}.role", limit=64),
-                )
-            )
-        return tuple(result)
-
-    def person(self, value: Any, field: str, people: list[tuple[str, str | None]]) -> tuple[str, str | None]:
-        """A participant (or the host) named by email or by name; anyone else is an error."""
-        ref = self.text(value, field, required=True, limit=320)
-        assert ref is not None
+    def _who(self, ref: str, field: str, people: list[tuple[str, str | None]]) -> tuple[str, str | None]:
         wanted = ref.lower()
         for name, email in people:
             if (email and email.lower() == wanted) or name.lower() == wanted:
                 return name, email
-        raise self.fail(f"{field} {ref!r} is not a participant or the host (name them by email or name)")
+        raise self._failure(
+            f"{field}.participant {ref!r} is not a participant or the host (name them by email or name)"
+        )
 
-    def channels(
-        self, value: Any, people: list[tuple[str, str | None]], kind: str
-    ) -> tuple[ChannelAssignment, ...]:
-        if value is None:
-            return ()
-        if kind == "transcript_file":
-            raise self.fail("channels is for audio or video media; a transcript already names its speakers")
-        if not isinstance(value, list) or not value:
-            raise self.fail("channels must be a non-empty list of {channel, participant}")
-        if len(value) > MAX_CHANNELS:
-            raise self.fail(f"channels lists {len(value)} channels; the limit is {MAX_CHANNELS}")
-        result: list[ChannelAssignment] = []
-        for i, item in enumerate(value):
-            field = f"channels[{i}]"
-            entry = self.obj(item, field)
-            channel = entry.get("channel")
-            if isinstance(channel, bool) or not isinstance(channel, int) or not 1 <= channel <= MAX_CHANNELS:
-                raise self.fail(f"{field}.channel must be an integer from 1 to {MAX_CHANNELS}")
-            if any(c.channel == channel for c in result):
-                raise self.fail(f"{field}.channel {channel} is listed twice")
-            name, email = self.person(entry.get("participant"), f"{field}.participant", people)
-            result.append(ChannelAssignment(channel, name, email))
-        return tuple(sorted(result, key=lambda c: c.channel))
 
-    def speaker_events(
-        self, value: Any, people: list[tuple[str, str | None]], kind: str
-    ) -> tuple[SpeakerEvent, ...]:
-        if value is None:
-            return ()
-        if kind == "transcript_file":
-            raise self.fail(
-                "speaker_events is for audio or video media; a transcript already names its speakers"
-            )
-        if not isinstance(value, list) or not value:
-            raise self.fail("speaker_events must be a non-empty list of {participant, start, end}")
-        if len(value) > MAX_SPEAKER_EVENTS:
-            raise self.fail(f"speaker_events lists {len(value)} events; the limit is {MAX_SPEAKER_EVENTS}")
-        result = []
-        for i, item in enumerate(value):
-            field = f"speaker_events[{i}]"
-            entry = self.obj(item, field)
-            name, email = self.person(entry.get("participant"), f"{field}.participant", people)
-            start, end = (self.seconds(entry.get(k), f"{field}.{k}") for k in ("start", "end"))
-            if end < start:
-                raise self.fail(f"{field}.end is before its start")
-            result.append(SpeakerEvent(name, email, start, end))
-        return tuple(result)
+_RECORDING_ID_FIELD: TypeAdapter[str] = TypeAdapter(RecordingId, config=ConfigDict(strict=True))
+_START_TIME_FIELD: TypeAdapter[datetime] = TypeAdapter(StartTime, config=ConfigDict(strict=True))
 
-    def seconds(self, value: Any, field: str) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise self.fail(f"{field} must be a number of seconds, not {_json_type(value)}")
-        if not math.isfinite(value) or not 0 <= value <= 24 * 3600:
-            raise self.fail(f"{field} must be between 0 and 86400 seconds")
-        return float(value)
 
-    def language(self, value: Any) -> str:
-        code = self.text(value, "language_code", limit=35)
-        if code is None:
-            return DEFAULT_LANGUAGE_CODE
-        if not _LANGUAGE_CODE.fullmatch(code):
-            raise self.fail(f"language_code {code!r} is not a language tag like 'en-US'")
-        return code
-
-    def media(self, value: Any, root: Path) -> tuple[str, str]:
-        if value is None:
-            raise self.fail("media is required")
-        media = self.obj(value, "media")
-        kind = self.text(media.get("kind"), "media.kind", required=True, limit=64)
-        if kind not in MEDIA_KINDS:
-            raise self.fail(f"media.kind {kind!r} is not one of {', '.join(MEDIA_KINDS)}")
-        if kind in URL_KINDS:
-            return kind, self.url(media.get("url"))
-        return kind, self.file(media.get("path"), root)
-
-    def url(self, value: Any) -> str:
-        url = self.text(value, "media.url", required=True, limit=MAX_URL_CHARS)
-        assert url is not None
-        if any(ch.isspace() for ch in url):
-            raise self.fail("media.url must not contain whitespace")
+def _known_so_far(doc: dict[str, Any]) -> dict[str, Any]:
+    """The id, and the start time after it, when they are valid: a rejection is dated by them."""
+    known: dict[str, Any] = {}
+    for name, adapter in (("recording_id", _RECORDING_ID_FIELD), ("start_time", _START_TIME_FIELD)):
         try:
-            self.url_policy.check(url)
-        except UrlRejected as exc:
-            raise self.fail(f"media.url {exc}") from None
-        return url
-
-    def file(self, value: Any, root: Path) -> str:
-        raw = self.text(value, "media.path", required=True)
-        assert raw is not None
-        given = Path(raw)
-        # resolve() follows symlinks and collapses '..', so a link or a '../' pointing outside is caught too.
-        # Absolute paths are resolved the same way: an absolute path outside every root (/etc/passwd) is
-        # refused before anything reads it.
-        resolved = given.resolve() if given.is_absolute() else (root / given).resolve()
-        if not any(resolved.is_relative_to(r) for r in self.media_roots):
-            where = "the drop folder" if len(self.media_roots) == 1 else "the drop folder or a media root"
-            raise self.fail(f"media.path {raw!r} resolves outside {where}")
-        if not resolved.exists():
-            raise self.fail(f"media.path {raw!r}: no such file")
-        if not resolved.is_file():
-            raise self.fail(f"media.path {raw!r} is not a regular file")
-        return str(resolved)
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    return "an object"
+            known[name] = adapter.validate_python(doc.get(name))
+        except ValidationError:
+            break
+    return known

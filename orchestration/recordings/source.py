@@ -13,8 +13,6 @@ name). A later file, whatever its name sorts as, is rejected as a duplicate and 
 
 from __future__ import annotations
 
-import json
-import math
 import os
 import stat
 import threading
@@ -25,6 +23,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from orchestration import transcripts
 from orchestration.recordings.manifest import (
     FILE_KINDS,
     ManifestError,
@@ -35,7 +34,6 @@ from orchestration.recordings.manifest import (
 from orchestration.recordings.policy import InputPolicy
 
 MANIFESTS_DIR = "manifests"
-TRANSCRIPT_FORMAT = "convo-intel-transcript"
 MAX_TRANSCRIPT_BYTES = 64 * 1024 * 1024
 
 
@@ -262,52 +260,11 @@ def _owners(parsed_files: list[tuple[Path, int, _Parsed]], recorded: Mapping[str
 
 
 def validate_transcript(raw: bytes, recording_id: str) -> dict[str, Any]:
-    """Parse a convo-intel transcript document and check its shape; the error names the field.
-
-    The format is the one ``sandbox/transcript.py`` documents; it is re-checked here because the pipeline must
-    not depend on the sandbox package.
-    """
-
-    def fail(reason: str) -> MediaError:
-        return MediaError(f"{recording_id}: transcript {reason}")
-
+    """Parse a convo-intel transcript document and check its shape (``orchestration.transcripts``)."""
     try:
-        doc = json.loads(raw.decode("utf-8-sig"))
-    except UnicodeDecodeError as exc:
-        raise fail("is not UTF-8") from exc
-    except json.JSONDecodeError as exc:
-        raise fail(f"is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
-    if not isinstance(doc, dict):
-        raise fail("must be a JSON object")
-    if doc.get("format") != TRANSCRIPT_FORMAT:
-        raise fail(f"format must be {TRANSCRIPT_FORMAT!r}")
-    messages = doc.get("messages")
-    if not isinstance(messages, list) or not messages:
-        raise fail("messages must be a non-empty list")
-    for i, message in enumerate(messages):
-        field = f"messages[{i}]"
-        if not isinstance(message, dict):
-            raise fail(f"{field} must be an object")
-        speaker = message.get("speaker")
-        if (
-            not isinstance(speaker, dict)
-            or not isinstance(speaker.get("name"), str)
-            or not speaker["name"].strip()
-        ):
-            raise fail(f"{field}.speaker.name is required")
-        if speaker.get("email") is not None and not isinstance(speaker["email"], str):
-            raise fail(f"{field}.speaker.email must be a string")
-        text = message.get("text")
-        if not isinstance(text, str) or not text.strip():
-            raise fail(f"{field}.text must be a non-empty string")
-        bounds = [message.get("start"), message.get("end")]
-        if not all(
-            isinstance(b, (int, float)) and not isinstance(b, bool) and math.isfinite(b) for b in bounds
-        ):
-            raise fail(f"{field}.start/end must be numbers")
-        if bounds[0] < 0 or bounds[1] < bounds[0]:
-            raise fail(f"{field} has a negative start or ends before it starts")
-    return doc
+        return transcripts.validate_transcript(raw)
+    except transcripts.TranscriptError as exc:
+        raise MediaError(f"{recording_id}: transcript {exc}") from None
 
 
 def default_drop_folder() -> str:

@@ -17,9 +17,12 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from orchestration.jsontypes import json_type
+from orchestration.validation import first_problem
 
 Row = dict[str, Any]
 
@@ -58,15 +61,42 @@ class BrickTypeError(SemarizeParseError):
         self.brick_problem = problem
 
 
-@dataclass(frozen=True)
-class BrickSpec:
+def _optional_str(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _optional_float(value: Any) -> float | None:
+    return float(value) if _is_number(value) else None
+
+
+# The Kit schema is unpublished: what we cannot read in it is left out (None), never an error, except a brick
+# without a key, which would type nothing.
+LenientStr = Annotated[str | None, BeforeValidator(_optional_str)]
+LenientFloat = Annotated[float | None, BeforeValidator(_optional_float)]
+
+
+class BrickSpec(BaseModel):
     """One brick as the Kit declares it."""
 
-    key: str
-    type: str  # one of DECLARED_TYPES, or an unknown type whose values are then inferred
-    min: float | None = None
-    max: float | None = None
-    values: tuple[str, ...] | None = None  # allowed categories
+    model_config = ConfigDict(frozen=True)
+
+    key: Annotated[str, Field(strict=True)]
+    # One of DECLARED_TYPES, or an unknown type whose values are then inferred.
+    type: Annotated[str, BeforeValidator(lambda value: str(value or ""))] = ""
+    min: LenientFloat = None
+    max: LenientFloat = None
+    # Allowed categories.
+    values: Annotated[
+        tuple[str, ...] | None,
+        BeforeValidator(lambda values: tuple(str(v) for v in values) if isinstance(values, list) else None),
+    ] = None
+
+
+def _brick_list(bricks: Any) -> Any:
+    """``bricks`` as a list; the keyed form ``{key: spec}`` (the key then need not repeat inside) too."""
+    if isinstance(bricks, Mapping):
+        return [{**spec, "key": key} for key, spec in bricks.items() if isinstance(spec, Mapping)]
+    return bricks or []
 
 
 @dataclass(frozen=True)
@@ -74,6 +104,12 @@ class KitSchema:
     kit_code: str | None
     kit_version_id: str | None
     bricks: Mapping[str, BrickSpec]
+
+
+class _KitSchemaDoc(BaseModel):
+    kit_code: LenientStr = None
+    kit_version_id: LenientStr = None
+    bricks: Annotated[list[BrickSpec], BeforeValidator(_brick_list), Field(strict=True)] = []
 
 
 def kit_schema_from_json(doc: Mapping[str, Any]) -> KitSchema:
@@ -84,28 +120,11 @@ def kit_schema_from_json(doc: Mapping[str, Any]) -> KitSchema:
     """
     if not isinstance(doc, Mapping):
         raise ValueError(f"kit schema must be an object, got {json_type(doc)}")
-    raw_bricks = doc.get("bricks") or []
-    if isinstance(raw_bricks, Mapping):
-        raw_bricks = [{**spec, "key": key} for key, spec in raw_bricks.items() if isinstance(spec, Mapping)]
-    if not isinstance(raw_bricks, list):
-        raise ValueError(f"kit schema 'bricks' must be a list, got {json_type(raw_bricks)}")
-    bricks: dict[str, BrickSpec] = {}
-    for index, spec in enumerate(raw_bricks):
-        if not isinstance(spec, Mapping) or not isinstance(spec.get("key"), str):
-            raise ValueError(f"kit schema bricks[{index}] must be an object with a string 'key'")
-        values = spec.get("values")
-        bricks[spec["key"]] = BrickSpec(
-            key=spec["key"],
-            type=str(spec.get("type") or ""),
-            min=_optional_float(spec.get("min")),
-            max=_optional_float(spec.get("max")),
-            values=tuple(str(v) for v in values) if isinstance(values, list) else None,
-        )
-    return KitSchema(
-        kit_code=_optional_str(doc.get("kit_code")),
-        kit_version_id=_optional_str(doc.get("kit_version_id")),
-        bricks=bricks,
-    )
+    try:
+        declared = _KitSchemaDoc.model_validate(doc)
+    except ValidationError as exc:
+        raise ValueError(f"kit schema {first_problem(exc).joined()}") from None
+    return KitSchema(declared.kit_code, declared.kit_version_id, {spec.key: spec for spec in declared.bricks})
 
 
 def parse_run(
@@ -131,22 +150,22 @@ def parse_run(
         raise fail(f"run must be an object, got {type(run).__name__}")
     if run.get("status") != "succeeded":
         return [], []
-    run_id = run.get("run_id")
-    if not isinstance(run_id, str) or not run_id:
-        raise fail("succeeded run has no run_id")
-    output = run.get("output")
-    if not isinstance(output, Mapping) or not isinstance(output.get("bricks"), Mapping):
-        raise fail(f"run {run_id}: output.bricks must be an object")
+    try:
+        succeeded = _SucceededRun.model_validate(run)
+    except ValidationError as exc:
+        where = f"run {run['run_id']}" if _optional_str(run.get("run_id")) else "succeeded run"
+        raise fail(f"{where}: {first_problem(exc).joined()}") from None
+    run_id, bricks = succeeded.run_id, succeeded.output.bricks
 
     try:
         schema = kit_schema_from_json(kit_schema) if kit_schema is not None else None
     except ValueError as exc:
         raise fail(str(exc)) from None
-    kit_version_id = _optional_str(run.get("kit_version_id")) or (schema.kit_version_id if schema else None)
+    kit_version_id = succeeded.kit_version_id or (schema.kit_version_id if schema else None)
 
     rows: list[Row] = []
     errors: list[BrickTypeError] = []
-    for brick_key, brick in output["bricks"].items():
+    for brick_key, brick in bricks.items():
         spec = schema.bricks.get(brick_key) if schema else None
         try:
             fields = _brick_fields(brick, spec)
@@ -169,7 +188,7 @@ def parse_run(
         errors += [
             BrickTypeError(conversation_id, kit_code, key, "declared by the Kit but missing from the output")
             for key in schema.bricks
-            if key not in output["bricks"]
+            if key not in bricks
         ]
     return rows, errors
 
@@ -228,9 +247,11 @@ class _BrickProblem(ValueError):
 def _brick_fields(brick: Any, spec: BrickSpec | None) -> Row:
     if not isinstance(brick, Mapping):
         raise _BrickProblem(f"expected an object with 'value', got {json_type(brick)}")
-    if "value" not in brick:
-        raise _BrickProblem("has no 'value'")
-    value = brick["value"]
+    try:
+        declared = _Brick.model_validate(brick)
+    except ValidationError as exc:
+        raise _BrickProblem(first_problem(exc).joined()) from None
+    value = declared.value
     value_type = (
         _check_declared(value, spec) if spec is not None and spec.type in DECLARED_TYPES else _infer(value)
     )
@@ -241,9 +262,9 @@ def _brick_fields(brick: Any, spec: BrickSpec | None) -> Row:
         "value_string": value if value_type == "string" else None,
         "value_list": list(value) if value_type == "string_list" else None,
         "value_json": _json(value),
-        "confidence": _confidence(brick.get("confidence")),
-        "reason": _reason(brick.get("reason")),
-        "evidence": _evidence(brick.get("evidence")),
+        "confidence": declared.confidence,
+        "reason": declared.reason,
+        "evidence": declared.evidence,
     }
 
 
@@ -290,29 +311,46 @@ def _infer(value: Any) -> str:
     raise _BrickProblem(f"value of unsupported type {json_type(value)} {_preview(value)}")
 
 
-def _confidence(value: Any) -> float | None:
-    if value is None:
-        return None
-    if not _is_number(value) or not 0 <= value <= 1:
-        raise _BrickProblem(f"confidence must be a number in 0..1, got {_preview(value)}")
-    return float(value)
+def _unit_interval(value: float) -> float:
+    if not 0 <= value <= 1:
+        raise ValueError(f"must be a number in 0..1, got {_preview(value)}")
+    return value
 
 
-def _reason(value: Any) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    raise _BrickProblem(f"reason must be a string, got {json_type(value)}")
-
-
-def _evidence(value: Any) -> list[str] | None:
+def _quotes(value: Any) -> list[str] | None:
     """Evidence is a list of quotes in most examples and a single string in one: store a list either way."""
-    if value is None:
-        return None
+    if value is None or _is_string_list(value):
+        return value
     if isinstance(value, str):
         return [value] if value.strip() else []
-    if _is_string_list(value):
-        return list(value)
-    raise _BrickProblem(f"evidence must be a string or a list of strings, got {json_type(value)}")
+    raise ValueError(f"must be a string or a list of strings, got {json_type(value)}")
+
+
+class _Brick(BaseModel):
+    """One brick of a run's output; its ``value`` is checked against the Kit's declared type afterwards."""
+
+    model_config = ConfigDict(strict=True)
+
+    value: Any
+    confidence: Annotated[float, AfterValidator(_unit_interval)] | None = None
+    reason: str | None = None
+    evidence: Annotated[list[str] | None, BeforeValidator(_quotes)] = None
+
+
+class _Output(BaseModel):
+    model_config = ConfigDict(strict=True)
+
+    bricks: dict[str, Any]
+
+
+class _SucceededRun(BaseModel):
+    """What a succeeded run must carry (the rest of a run is kept verbatim in ``semarize_runs.body``)."""
+
+    model_config = ConfigDict(strict=True)
+
+    run_id: Annotated[str, Field(min_length=1)]
+    output: _Output
+    kit_version_id: LenientStr = None
 
 
 # --- small helpers ----------------------------------------------------------------------------------------
@@ -339,11 +377,3 @@ def _json(value: Any) -> str:
 def _preview(value: Any, limit: int = 40) -> str:
     text = _json(value)
     return text if len(text) <= limit else text[:limit] + "..."
-
-
-def _optional_str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def _optional_float(value: Any) -> float | None:
-    return float(value) if _is_number(value) else None

@@ -17,14 +17,26 @@ rejection of that signal for that conversation before moving on to the next one.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Annotated, Any, TypeVar
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+)
 
 from orchestration.jsontypes import json_type
+from orchestration.validation import first_problem, json_kind
 
 Row = dict[str, Any]
 
@@ -49,11 +61,138 @@ class ParseError(ValueError):
         self.reason = reason
 
 
-# --- field readers ------------------------------------------------------------------------------------------
+# --- field types ------------------------------------------------------------------------------------------
+# Symbl's answers are loose in documented ways (ids as numbers, numbers as strings, "" for absent), so each
+# field type says what it accepts; everything else is a ParseError naming the field path
+# (``messages[3].from.name: must be a string, not a number``), worded by orchestration.validation.
 
 
-class _Fields:
-    """Typed reads of JSON values; every failure names the field path (``messages[3].from.name``)."""
+def _ident(value: Any) -> str | None:
+    """An id: a string, or an integer that some generations send unquoted. Empty means absent."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise ValueError(f"must be an id (string), not {json_kind(value)}")
+    return str(value)
+
+
+def _number(value: Any) -> float | None:
+    """A JSON number or a numeric string (``timeOffset``/``duration`` come both ways)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"must be a number, not {json_kind(value)}")
+    try:
+        result = float(value.strip() if isinstance(value, str) else value)
+    except ValueError:
+        raise ValueError(f"must be a number, not the string {_preview(value)}") from None
+    if not math.isfinite(result):
+        raise ValueError(f"must be a finite number, not {value!r}")
+    return result
+
+
+def _integer(value: Any) -> int | None:
+    number = _number(value)
+    if number is not None and not number.is_integer():
+        raise ValueError(f"must be an integer, not {value!r}")
+    return None if number is None else int(number)
+
+
+def _boolean(value: Any) -> bool | None:
+    # Query-string style booleans appear in Symbl's own option handling; accept them here too.
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    if value is not None and not isinstance(value, bool):
+        raise ValueError(f"must be a boolean, not {json_kind(value)}")
+    return value
+
+
+def _timestamp(value: Any) -> datetime | None:
+    """ISO-8601 with or without ``Z``/offset/fractional seconds; a naive time is taken as UTC."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"must be an ISO-8601 timestamp string, not {json_kind(value)}")
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise ValueError(f"is not an ISO-8601 timestamp: {_preview(value)}") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+Ident = Annotated[str | None, BeforeValidator(_ident)]
+RequiredIdent = Annotated[str, BeforeValidator(_ident)]  # null or absent "is required"
+Number = Annotated[float | None, BeforeValidator(_number)]
+Integer = Annotated[int | None, BeforeValidator(_integer)]
+Boolean = Annotated[bool | None, BeforeValidator(_boolean)]
+Timestamp = Annotated[datetime | None, BeforeValidator(_timestamp)]
+
+
+class _Item(BaseModel):
+    # strict: what the field types above do not accept is an error, never coerced; unknown keys are ignored.
+    model_config = ConfigDict(strict=True, frozen=True)
+
+
+T = TypeVar("T", bound=_Item)
+# An array of objects: absent is empty, null elements are skipped (``present``).
+Items = Annotated[list[T | None], BeforeValidator(lambda value: [] if value is None else value)]
+
+
+def present(items: Iterable[T | None]) -> list[tuple[int, T]]:
+    return [(index, item) for index, item in enumerate(items) if item is not None]
+
+
+class _Person(_Item):
+    id: Ident = None
+    name: str | None = None
+    email: str | None = None
+    userId: Ident = None
+
+
+class _Polarity(_Item):
+    score: Number = None
+
+
+class _Sentiment(_Item):
+    polarity: _Polarity | None = None
+    suggested: str | None = None
+
+
+def _sentiment(sentiment: _Sentiment | None) -> tuple[float | None, str | None]:
+    """(score, label) from ``{polarity: {score}, suggested}``; the label is derived when not suggested."""
+    if sentiment is None:
+        return None, None
+    score = sentiment.polarity.score if sentiment.polarity else None
+    label = (
+        sentiment.suggested.strip().lower() if sentiment.suggested and sentiment.suggested.strip() else None
+    )
+    return score, sentiment_label(score) if label is None and score is not None else label
+
+
+class _IdRef(_Item):
+    id: Ident = None
+
+
+class _TextRef(_IdRef):
+    offset: Integer = None
+    text: str | None = None
+
+
+class _InsightRef(_TextRef):
+    type: str | None = None
+
+
+def _ids(values: list[str | None] | None) -> list[str] | None:
+    return None if values is None else [value for value in values if value is not None]
+
+
+IdList = Annotated[list[Ident] | None, AfterValidator(_ids)]
+
+
+class _Reader:
+    """Validates one response's items against their declaration; a failure is a ParseError naming the path."""
 
     def __init__(self, signal: str, conversation_id: str) -> None:
         self.signal = signal
@@ -62,136 +201,25 @@ class _Fields:
     def error(self, path: str, problem: str) -> ParseError:
         return ParseError(self.signal, self.conversation_id, f"{path}: {problem}")
 
-    def obj(self, value: Any, path: str) -> dict[str, Any] | None:
-        if value is None:
-            return None
-        if not isinstance(value, dict):
-            raise self.error(path, f"expected an object, got {json_type(value)}")
-        return value
+    def items(self, model: type[T], values: list[Any], path: str) -> list[tuple[int, T]]:
+        """(index, item) for each non-null element of ``values``, validated as ``model``."""
+        return present(self._checked(_adapter(model).validate_python, values, path))
 
-    def items(self, value: Any, path: str) -> list[Any]:
-        if value is None:
-            return []
-        if not isinstance(value, list):
-            raise self.error(path, f"expected an array, got {json_type(value)}")
-        return value
+    def one(self, model: type[T], value: dict[str, Any], path: str = "") -> T:
+        return self._checked(model.model_validate, value, path)
 
-    def item_objects(self, value: Any, path: str) -> Iterable[tuple[str, dict[str, Any]]]:
-        """(path, object) for each element of an array of objects; null elements are skipped."""
-        for index, item in enumerate(self.items(value, path)):
-            item_path = f"{path}[{index}]"
-            if item is not None:
-                yield item_path, self.obj(item, item_path) or {}
-
-    def string(self, value: Any, path: str) -> str | None:
-        if value is None:
-            return None
-        if not isinstance(value, str):
-            raise self.error(path, f"expected a string, got {json_type(value)}")
-        return value
-
-    def required_string(self, value: Any, path: str) -> str:
-        text = self.string(value, path)
-        if text is None:
-            raise self.error(path, "is required")
-        return text
-
-    def ident(self, value: Any, path: str) -> str | None:
-        """An id: a string, or an integer that some generations send unquoted. Empty means absent."""
-        if value is None or value == "":
-            return None
-        if isinstance(value, bool) or not isinstance(value, str | int):
-            raise self.error(path, f"expected an id (string), got {json_type(value)}")
-        return str(value)
-
-    def required_ident(self, value: Any, path: str) -> str:
-        ident = self.ident(value, path)
-        if ident is None:
-            raise self.error(path, "is required")
-        return ident
-
-    def number(self, value: Any, path: str) -> float | None:
-        """A JSON number or a numeric string (``timeOffset``/``duration`` come both ways)."""
-        if value is None or value == "":
-            return None
-        if isinstance(value, bool):
-            raise self.error(path, "expected a number, got boolean")
-        if isinstance(value, int | float):
-            result = float(value)
-        elif isinstance(value, str):
-            try:
-                result = float(value.strip())
-            except ValueError:
-                raise self.error(path, f"expected a number, got the string {_preview(value)}") from None
-        else:
-            raise self.error(path, f"expected a number, got {json_type(value)}")
-        if not math.isfinite(result):
-            raise self.error(path, f"expected a finite number, got {value!r}")
-        return result
-
-    def integer(self, value: Any, path: str) -> int | None:
-        number = self.number(value, path)
-        if number is None:
-            return None
-        if not number.is_integer():
-            raise self.error(path, f"expected an integer, got {value!r}")
-        return int(number)
-
-    def boolean(self, value: Any, path: str) -> bool | None:
-        if value is None:
-            return None
-        if isinstance(value, bool):
-            return value
-        # Query-string style booleans appear in Symbl's own option handling; accept them here too.
-        if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-            return value.strip().lower() == "true"
-        raise self.error(path, f"expected a boolean, got {json_type(value)}")
-
-    def timestamp(self, value: Any, path: str) -> datetime | None:
-        """ISO-8601 with or without ``Z``/offset/fractional seconds; a naive time is taken as UTC."""
-        if value is None or value == "":
-            return None
-        if not isinstance(value, str):
-            raise self.error(path, f"expected an ISO-8601 timestamp string, got {json_type(value)}")
+    def _checked(self, validate: Callable[[Any], Any], value: Any, path: str) -> Any:
         try:
-            parsed = datetime.fromisoformat(value.strip())
-        except ValueError:
-            raise self.error(path, f"not an ISO-8601 timestamp: {_preview(value)}") from None
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=UTC)
-        return parsed.astimezone(UTC)
+            return validate(value)
+        except ValidationError as exc:
+            raise ParseError(
+                self.signal, self.conversation_id, first_problem(exc, path).joined(": ")
+            ) from None
 
-    def id_list(self, value: Any, path: str) -> list[str] | None:
-        if value is None:
-            return None
-        return [
-            ident
-            for index, item in enumerate(self.items(value, path))
-            if (ident := self.ident(item, f"{path}[{index}]")) is not None
-        ]
 
-    def ref_ids(self, value: Any, path: str) -> list[str] | None:
-        """Ids out of an array of ``{id, ...}`` references (``messageRefs``)."""
-        if value is None:
-            return None
-        return [
-            ident
-            for ref_path, ref in self.item_objects(value, path)
-            if (ident := self.ident(ref.get("id"), f"{ref_path}.id")) is not None
-        ]
-
-    def sentiment(self, value: Any, path: str) -> tuple[float | None, str | None]:
-        """(score, label) from ``{polarity: {score}, suggested}``; the label is derived when not suggested."""
-        sentiment = self.obj(value, path)
-        if sentiment is None:
-            return None, None
-        polarity = self.obj(sentiment.get("polarity"), f"{path}.polarity") or {}
-        score = self.number(polarity.get("score"), f"{path}.polarity.score")
-        label = self.string(sentiment.get("suggested"), f"{path}.suggested")
-        label = label.strip().lower() if label and label.strip() else None
-        if label is None and score is not None:
-            label = sentiment_label(score)
-        return score, label
+@functools.cache
+def _adapter(model: type[T]) -> TypeAdapter[list[T | None]]:
+    return TypeAdapter(Items[model])  # type: ignore[valid-type]
 
 
 def sentiment_label(score: float) -> str:
@@ -228,7 +256,7 @@ def _dedupe(rows: list[Row], *key_columns: str) -> list[Row]:
     return unique
 
 
-def _decode(fields: _Fields, body: Any) -> Any:
+def _decode(reader: _Reader, body: Any) -> Any:
     """Accept the decoded JSON or its text (the raw table's JSON column reads back as a string)."""
     if isinstance(body, bytes | bytearray):
         body = body.decode("utf-8", errors="strict")
@@ -236,128 +264,184 @@ def _decode(fields: _Fields, body: Any) -> Any:
         try:
             return json.loads(body)
         except json.JSONDecodeError as exc:
-            raise fields.error("body", f"not valid JSON ({exc.msg} at position {exc.pos})") from None
+            raise reader.error("body", f"not valid JSON ({exc.msg} at position {exc.pos})") from None
     return body
 
 
-def _wrapped(fields: _Fields, body: Any, key: str) -> list[Any]:
+def _wrapped(reader: _Reader, body: Any, key: str) -> list[Any]:
     """The list under a top-level wrapper key; a missing wrapper is an error (an error body, not data)."""
-    decoded = _decode(fields, body)
+    decoded = _decode(reader, body)
     if not isinstance(decoded, dict):
-        raise fields.error("body", f"expected an object with {key!r}, got {json_type(decoded)}")
+        raise reader.error("body", f"expected an object with {key!r}, got {json_type(decoded)}")
     if key not in decoded:
-        raise fields.error("body", f"has no {key!r} list")
-    return fields.items(decoded[key], key)
+        raise reader.error("body", f"has no {key!r} list")
+    return _array(reader, decoded[key], key)
 
 
-# --- parsers, one per signal --------------------------------------------------------------------------------
+def _array(reader: _Reader, value: Any, path: str) -> list[Any]:
+    if value is not None and not isinstance(value, list):
+        raise reader.error(path, f"expected an array, got {json_type(value)}")
+    return value or []
+
+
+# --- parsers, one per signal: the item declared, then its rows -------------------------------------------
+
+
+class _Message(_Item):
+    # Declared in the order the fields were always read: a response with one bad field names the same field.
+    text: str
+    words: Annotated[list[Any], BeforeValidator(lambda words: [] if words is None else words)] = []
+    sentiment: _Sentiment | None = None
+    id: RequiredIdent
+    from_: _Person | None = Field(None, alias="from")
+    startTime: Timestamp = None  # Symbl's camelCase keys, here and below
+    endTime: Timestamp = None
+    timeOffset: Number = None
+    duration: Number = None
 
 
 def parse_messages(conversation_id: str, partition_date: date, body: Any) -> list[Row]:
-    f = _Fields("messages", conversation_id)
+    r = _Reader("messages", conversation_id)
     rows: list[Row] = []
-    for p, item in f.item_objects(_wrapped(f, body, "messages"), "messages"):
-        speaker = f.obj(item.get("from"), f"{p}.from") or {}
-        text = f.required_string(item.get("text"), f"{p}.text")
-        words = f.items(item.get("words"), f"{p}.words")
-        score, label = f.sentiment(item.get("sentiment"), f"{p}.sentiment")
+    for _, item in r.items(_Message, _wrapped(r, body, "messages"), "messages"):
+        speaker = item.from_ or _Person()
+        score, label = _sentiment(item.sentiment)
         rows.append(
             {
                 "conversation_id": conversation_id,
-                "message_id": f.required_ident(item.get("id"), f"{p}.id"),
+                "message_id": item.id,
                 "partition_date": partition_date,
-                "speaker_id": f.ident(speaker.get("id"), f"{p}.from.id"),
-                "speaker_name": f.string(speaker.get("name"), f"{p}.from.name"),
-                "speaker_email": f.string(speaker.get("email"), f"{p}.from.email"),
-                "speaker_user_id": f.ident(speaker.get("userId"), f"{p}.from.userId"),
-                "text": text,
-                "start_time": f.timestamp(item.get("startTime"), f"{p}.startTime"),
-                "end_time": f.timestamp(item.get("endTime"), f"{p}.endTime"),
-                "time_offset_seconds": f.number(item.get("timeOffset"), f"{p}.timeOffset"),
-                "duration_seconds": f.number(item.get("duration"), f"{p}.duration"),
+                "speaker_id": speaker.id,
+                "speaker_name": speaker.name,
+                "speaker_email": speaker.email,
+                "speaker_user_id": speaker.userId,
+                "text": item.text,
+                "start_time": item.startTime,
+                "end_time": item.endTime,
+                "time_offset_seconds": item.timeOffset,
+                "duration_seconds": item.duration,
                 "sentiment_score": score,
                 "sentiment_label": label,
                 # words[] (verbose=true) is the recogniser's own count; without it, count whitespace tokens.
-                "word_count": len(words) if words else len(text.split()),
+                "word_count": len(item.words) if item.words else len(item.text.split()),
             }
         )
     return _dedupe(rows, "conversation_id", "message_id")
 
 
+class _ParentRef(_Item):
+    text: str | None = None
+
+
+class _Topic(_Item):
+    sentiment: _Sentiment | None = None
+    id: RequiredIdent
+    text: str
+    score: Number = None
+    messageIds: IdList = None
+    parentRefs: Items[_ParentRef] | None = None
+
+
 def parse_topics(conversation_id: str, partition_date: date, body: Any) -> list[Row]:
-    f = _Fields("topics", conversation_id)
+    r = _Reader("topics", conversation_id)
+    raw = _wrapped(r, body, "topics")
     rows: list[Row] = []
-    for p, item in f.item_objects(_wrapped(f, body, "topics"), "topics"):
-        score, label = f.sentiment(item.get("sentiment"), f"{p}.sentiment")
+    for index, item in r.items(_Topic, raw, "topics"):
+        score, label = _sentiment(item.sentiment)
         rows.append(
             {
                 "conversation_id": conversation_id,
-                "topic_id": f.required_ident(item.get("id"), f"{p}.id"),
+                "topic_id": item.id,
                 "partition_date": partition_date,
-                "text": f.required_string(item.get("text"), f"{p}.text"),
-                "score": f.number(item.get("score"), f"{p}.score"),
+                "text": item.text,
+                "score": item.score,
                 "sentiment_score": score,
                 "sentiment_label": label,
-                "message_ids": f.id_list(item.get("messageIds"), f"{p}.messageIds"),
-                "parent_refs": _json_column(f.items(item.get("parentRefs"), f"{p}.parentRefs") or None),
-                "parent_topics": _parent_topics(f, item.get("parentRefs"), f"{p}.parentRefs"),
+                "message_ids": item.messageIds,
+                # The references as Symbl sent them (every key kept), beside the parents' texts.
+                "parent_refs": _json_column(raw[index].get("parentRefs") or None),
+                "parent_topics": _parent_topics(item.parentRefs),
             }
         )
     return _dedupe(rows, "conversation_id", "topic_id")
 
 
-def _parent_topics(f: _Fields, refs: Any, path: str) -> list[str] | None:
+def _parent_topics(refs: list[_ParentRef | None] | None) -> list[str] | None:
     """The texts of a topic's parents (``parentRefs[{type, text}]``), in order, without repeats."""
     if refs is None:
         return None
     texts: list[str] = []
-    for rp, ref in f.item_objects(refs, path):
-        text = f.string(ref.get("text"), f"{rp}.text")
-        if text and text.strip() and text.strip() not in texts:
-            texts.append(text.strip())
+    for _, ref in present(refs):
+        if ref.text and ref.text.strip() and ref.text.strip() not in texts:
+            texts.append(ref.text.strip())
     return texts
+
+
+class _Author(_Item):
+    """An insight's ``from`` (its ``id`` is not read: it names no one the warehouse knows)."""
+
+    email: str | None = None
+    userId: Ident = None
+    name: str | None = None
+
+
+class _Question(_Item):
+    id: RequiredIdent
+    text: str
+    score: Number = None
+    from_: _Author | None = Field(None, alias="from")
+    messageIds: IdList = None
+
+
+class _Assignee(_Item):
+    name: str | None = None
+    email: str | None = None
+
+
+class _AssignableInsight(_Question):
+    definitive: Boolean = None
+    assignee: _Assignee | None = None
+    dueBy: Timestamp = None
 
 
 def _parse_assignable_insights(
     signal: str, wrapper: str, id_column: str, conversation_id: str, partition_date: date, body: Any
 ) -> list[Row]:
     """Action items and follow-ups share one item shape (they differ only in ``type``)."""
-    f = _Fields(signal, conversation_id)
+    r = _Reader(signal, conversation_id)
     rows: list[Row] = []
-    for p, item in f.item_objects(_wrapped(f, body, wrapper), wrapper):
-        assignee = f.obj(item.get("assignee"), f"{p}.assignee") or {}
+    for _, item in r.items(_AssignableInsight, _wrapped(r, body, wrapper), wrapper):
+        assignee = item.assignee or _Assignee()
         rows.append(
             {
                 "conversation_id": conversation_id,
-                id_column: f.required_ident(item.get("id"), f"{p}.id"),
+                id_column: item.id,
                 "partition_date": partition_date,
-                "text": f.required_string(item.get("text"), f"{p}.text"),
-                "score": f.number(item.get("score"), f"{p}.score"),
-                "definitive": f.boolean(item.get("definitive"), f"{p}.definitive"),
-                "assignee_name": f.string(assignee.get("name"), f"{p}.assignee.name"),
-                "assignee_email": f.string(assignee.get("email"), f"{p}.assignee.email"),
-                "due_by": f.timestamp(item.get("dueBy"), f"{p}.dueBy"),
-                **_author(f, item, p),
+                "text": item.text,
+                "score": item.score,
+                "definitive": item.definitive,
+                "assignee_name": assignee.name,
+                "assignee_email": assignee.email,
+                "due_by": item.dueBy,
+                **_author(item),
             }
         )
     return _dedupe(rows, "conversation_id", id_column)
 
 
-def _author(f: _Fields, item: dict[str, Any], item_path: str) -> Row:
+def _author(item: _Question) -> Row:
     """An insight's ``from``: Symbl documents ``{id, name, userId}`` with the email in ``userId``; messages (and
     older answers) carry ``email`` too. Either way the email lands in ``from_email``. (The row's tail, in the
     table's column order: from_name, from_email, message_ids, from_user_id.)"""
-    path = f"{item_path}.from"
-    speaker = f.obj(item.get("from"), path) or {}
-    email = f.string(speaker.get("email"), f"{path}.email")
-    user_id = f.ident(speaker.get("userId"), f"{path}.userId")
-    if not email and user_id and _looks_like_email(user_id):
-        email = user_id
+    speaker = item.from_ or _Author()
+    email = speaker.email
+    if not email and speaker.userId and _looks_like_email(speaker.userId):
+        email = speaker.userId
     return {
-        "from_name": f.string(speaker.get("name"), f"{path}.name"),
+        "from_name": speaker.name,
         "from_email": email,
-        "message_ids": f.id_list(item.get("messageIds"), f"{item_path}.messageIds"),
-        "from_user_id": user_id,
+        "message_ids": item.messageIds,
+        "from_user_id": speaker.userId,
     }
 
 
@@ -379,20 +463,42 @@ def parse_follow_ups(conversation_id: str, partition_date: date, body: Any) -> l
 
 
 def parse_questions(conversation_id: str, partition_date: date, body: Any) -> list[Row]:
-    f = _Fields("questions", conversation_id)
+    r = _Reader("questions", conversation_id)
     rows: list[Row] = []
-    for p, item in f.item_objects(_wrapped(f, body, "questions"), "questions"):
+    for _, item in r.items(_Question, _wrapped(r, body, "questions"), "questions"):
         rows.append(
             {
                 "conversation_id": conversation_id,
-                "question_id": f.required_ident(item.get("id"), f"{p}.id"),
+                "question_id": item.id,
                 "partition_date": partition_date,
-                "text": f.required_string(item.get("text"), f"{p}.text"),
-                "score": f.number(item.get("score"), f"{p}.score"),
-                **_author(f, item, p),
+                "text": item.text,
+                "score": item.score,
+                **_author(item),
             }
         )
     return _dedupe(rows, "conversation_id", "question_id")
+
+
+class _EntityMatch(_Item):
+    value: str | None = None
+    detectedValue: str | None = None
+    messageRefs: Items[_TextRef] | None = None
+
+
+class _Entity(_Item):
+    type: str
+    subType: str | None = None
+    customType: str | None = None
+    category: str | None = None
+    value: str | None = None
+    matches: Items[_EntityMatch] | None = None
+
+
+class _Entity2022(_Item):
+    """What an entity without matches is read through (the 2022 shape); a 2023 answer's copies are ignored."""
+
+    text: str | None = None
+    messageRefs: Items[_TextRef] | None = None
 
 
 def parse_entities(conversation_id: str, partition_date: date, body: Any) -> list[Row]:
@@ -402,50 +508,27 @@ def parse_entities(conversation_id: str, partition_date: date, body: Any) -> lis
     only, so an occurrence is never counted twice. An entity or match with no references still yields one
     row with NULL message fields: it was detected, only its location is unknown.
     """
-    f = _Fields("entities", conversation_id)
+    r = _Reader("entities", conversation_id)
+    raw = _wrapped(r, body, "entities")
     rows: list[Row] = []
 
-    for p, entity in f.item_objects(_wrapped(f, body, "entities"), "entities"):
-        raw_type = f.required_string(entity.get("type"), f"{p}.type")
-        generation = "2023" if entity.get("matches") is not None or "category" in entity else "2022"
+    for index, entity in r.items(_Entity, raw, "entities"):
+        generation = "2023" if entity.matches is not None or "category" in raw[index] else "2022"
         # 2022 custom entities put their own type in `customType`; it plays the part of the 2023 `subType`.
-        sub_type = f.string(entity.get("subType"), f"{p}.subType")
-        custom_type = f.string(entity.get("customType"), f"{p}.customType")
-        category = f.string(entity.get("category"), f"{p}.category")
         entity_type, sub_type, category = _entity_vocabulary(
-            raw_type, sub_type, custom_type, category, f.string(entity.get("value"), f"{p}.value")
+            entity.type, entity.subType, entity.customType, entity.category, entity.value
         )
-
-        # (value, detected value, refs, refs path) per match.
-        matches: list[tuple[str | None, str | None, Any, str]] = []
-        if entity.get("matches") is not None:
-            for mp, match in f.item_objects(entity.get("matches"), f"{p}.matches"):
-                matches.append(
-                    (
-                        f.string(match.get("value"), f"{mp}.value"),
-                        f.string(match.get("detectedValue"), f"{mp}.detectedValue"),
-                        match.get("messageRefs"),
-                        f"{mp}.messageRefs",
-                    )
-                )
+        # (value, detected value, refs) per match.
+        matches = [(m.value, m.detectedValue, m.messageRefs) for _, m in present(entity.matches or [])]
         if not matches:
             # 2022 shape (or a 2023 entity with no matches): `value` is the normalised value, `text` the words
             # as spoken, which is what 2023 calls `detectedValue`.
-            matches.append(
-                (
-                    f.string(entity.get("value"), f"{p}.value"),
-                    f.string(entity.get("text"), f"{p}.text"),
-                    entity.get("messageRefs"),
-                    f"{p}.messageRefs",
-                )
-            )
+            old = r.one(_Entity2022, raw[index], f"entities[{index}]")
+            matches.append((entity.value, old.text, old.messageRefs))
 
-        for value, detected, refs, refs_path in matches:
+        for value, detected, refs in matches:
             # No references: one row whose message fields read as NULL from an empty reference.
-            ref_items = list(f.item_objects(refs, refs_path)) or [(refs_path, {})]
-            for ref_path, ref in ref_items:
-                message_id = f.ident(ref.get("id"), f"{ref_path}.id")
-                offset = f.integer(ref.get("offset"), f"{ref_path}.offset")
+            for _, ref in present(refs or []) or [(0, _TextRef())]:
                 rows.append(
                     {
                         "conversation_id": conversation_id,
@@ -453,8 +536,8 @@ def parse_entities(conversation_id: str, partition_date: date, body: Any) -> lis
                             entity_type,
                             sub_type,
                             value if value is not None else detected,
-                            message_id,
-                            offset,
+                            ref.id,
+                            ref.offset,
                         ),
                         "partition_date": partition_date,
                         "entity_type": entity_type,
@@ -462,9 +545,9 @@ def parse_entities(conversation_id: str, partition_date: date, body: Any) -> lis
                         "category": category,
                         "value": value,
                         "detected_value": detected,
-                        "message_id": message_id,
-                        "message_text": f.string(ref.get("text"), f"{ref_path}.text"),
-                        "char_offset": offset,
+                        "message_id": ref.id,
+                        "message_text": ref.text,
+                        "char_offset": ref.offset,
                         "api_generation": generation,
                     }
                 )
@@ -520,52 +603,73 @@ def _entity_vocabulary(
     return entity_type, sub_type or _MANAGED_SUB_TYPES.get(entity_type), "Managed"
 
 
+class _Pace(_Item):
+    wpm: Number = None
+
+
+class _Time(_Item):
+    seconds: Number = None
+    percentage: Number = None
+
+
+class _Member(_Item):
+    id: Ident = None
+    userId: Ident = None
+    email: str | None = None
+    name: str | None = None
+    pace: _Pace | None = None
+    talkTime: _Time | None = None
+    listenTime: _Time | None = None
+    overlap: dict[str, Any] | None = None  # read by _overlap_seconds: only the key it uses is checked
+
+
+class _Metric(_Item):
+    type: str
+    seconds: Number = None
+    percent: Number = None
+
+
 def parse_analytics(conversation_id: str, partition_date: date, body: Any) -> tuple[list[Row], list[Row]]:
     """(members rows, metrics rows). Either list may be absent from a response: absent means no rows."""
-    f = _Fields("analytics", conversation_id)
-    decoded = _decode(f, body)
+    r = _Reader("analytics", conversation_id)
+    decoded = _decode(r, body)
     if not isinstance(decoded, dict):
-        raise f.error("body", f"expected an object with 'members'/'metrics', got {json_type(decoded)}")
+        raise r.error("body", f"expected an object with 'members'/'metrics', got {json_type(decoded)}")
 
     members: list[Row] = []
-    for p, member in f.item_objects(decoded.get("members"), "members"):
-        pace = f.obj(member.get("pace"), f"{p}.pace") or {}
-        talk = f.obj(member.get("talkTime"), f"{p}.talkTime") or {}
-        listen = f.obj(member.get("listenTime"), f"{p}.listenTime") or {}
-        overlap = f.obj(member.get("overlap"), f"{p}.overlap")
-        user_id = f.ident(member.get("userId"), f"{p}.userId")
-        email = f.string(member.get("email"), f"{p}.email")
-        name = f.string(member.get("name"), f"{p}.name")
+    raw_members = _array(r, decoded.get("members"), "members")
+    for index, member in r.items(_Member, raw_members, "members"):
+        pace, talk, listen = member.pace or _Pace(), member.talkTime or _Time(), member.listenTime or _Time()
         # The key column is NOT NULL; a member without an id is still known by its user id, email or name.
-        member_id = f.ident(member.get("id"), f"{p}.id") or user_id or email or name
+        member_id = member.id or member.userId or member.email or member.name
         if member_id is None:
-            raise f.error(f"{p}.id", "is required (no userId, email or name to stand in for it)")
+            raise r.error(f"members[{index}].id", "is required (no userId, email or name to stand in for it)")
         members.append(
             {
                 "conversation_id": conversation_id,
                 "member_id": member_id,
                 "partition_date": partition_date,
-                "name": name,
-                "email": email,
-                "user_id": user_id,
-                "pace_wpm": f.number(pace.get("wpm"), f"{p}.pace.wpm"),
-                "talk_time_seconds": f.number(talk.get("seconds"), f"{p}.talkTime.seconds"),
-                "talk_time_percentage": f.number(talk.get("percentage"), f"{p}.talkTime.percentage"),
-                "listen_time_seconds": f.number(listen.get("seconds"), f"{p}.listenTime.seconds"),
-                "listen_time_percentage": f.number(listen.get("percentage"), f"{p}.listenTime.percentage"),
-                "overlap_seconds": _overlap_seconds(f, overlap, f"{p}.overlap"),
+                "name": member.name,
+                "email": member.email,
+                "user_id": member.userId,
+                "pace_wpm": pace.wpm,
+                "talk_time_seconds": talk.seconds,
+                "talk_time_percentage": talk.percentage,
+                "listen_time_seconds": listen.seconds,
+                "listen_time_percentage": listen.percentage,
+                "overlap_seconds": _overlap_seconds(r, member.overlap, f"members[{index}].overlap"),
             }
         )
 
     metrics: list[Row] = []
-    for p, metric in f.item_objects(decoded.get("metrics"), "metrics"):
+    for _, metric in r.items(_Metric, _array(r, decoded.get("metrics"), "metrics"), "metrics"):
         metrics.append(
             {
                 "conversation_id": conversation_id,
-                "metric_type": f.required_string(metric.get("type"), f"{p}.type"),
+                "metric_type": metric.type,
                 "partition_date": partition_date,
-                "seconds": f.number(metric.get("seconds"), f"{p}.seconds"),
-                "percent": f.number(metric.get("percent"), f"{p}.percent"),
+                "seconds": metric.seconds,
+                "percent": metric.percent,
             }
         )
     return (
@@ -574,7 +678,7 @@ def parse_analytics(conversation_id: str, partition_date: date, body: Any) -> tu
     )
 
 
-def _overlap_seconds(f: _Fields, overlap: dict[str, Any] | None, path: str) -> float | None:
+def _overlap_seconds(r: _Reader, overlap: dict[str, Any] | None, path: str) -> float | None:
     """Symbl sends ``overlap: {}`` for a member who never talked over anyone: that is 0 s, not unknown."""
     if overlap is None:
         return None
@@ -582,8 +686,24 @@ def _overlap_seconds(f: _Fields, overlap: dict[str, Any] | None, path: str) -> f
         return 0.0
     for key in ("seconds", "overlapDuration", "duration"):
         if overlap.get(key) is not None:
-            return f.number(overlap[key], f"{path}.{key}")
+            try:
+                return _number(overlap[key])
+            except ValueError as exc:
+                raise r.error(f"{path}.{key}", str(exc)) from None
     return None
+
+
+class _TrackerMatch(_Item):
+    type: str | None = None
+    value: str | None = None
+    messageRefs: Items[_TextRef] | None = None
+    insightRefs: Items[_InsightRef] | None = None
+
+
+class _Tracker(_Item):
+    id: Ident = None
+    name: str
+    matches: Items[_TrackerMatch] | None = None
 
 
 def parse_trackers(conversation_id: str, partition_date: date, body: Any) -> list[Row]:
@@ -592,48 +712,39 @@ def parse_trackers(conversation_id: str, partition_date: date, body: Any) -> lis
     The body is a bare array (both ``/trackers`` and ``/trackers-detected``); ``{"trackers": [...]}`` is
     tolerated too.
     """
-    f = _Fields("trackers", conversation_id)
-    decoded = _decode(f, body)
+    r = _Reader("trackers", conversation_id)
+    decoded = _decode(r, body)
     if isinstance(decoded, dict) and "trackers" in decoded:
         decoded = decoded["trackers"]
     if not isinstance(decoded, list):
-        raise f.error("body", f"expected an array of trackers, got {json_type(decoded)}")
+        raise r.error("body", f"expected an array of trackers, got {json_type(decoded)}")
 
     rows: list[Row] = []
-    for p, tracker in f.item_objects(decoded, "trackers"):
-        tracker_id = f.ident(tracker.get("id"), f"{p}.id")
-        tracker_name = f.required_string(tracker.get("name"), f"{p}.name")
-        for mp, match in f.item_objects(tracker.get("matches"), f"{p}.matches"):
-            match_type = f.string(match.get("type"), f"{mp}.type")
-            value = f.string(match.get("value"), f"{mp}.value")
-            refs = [
-                ("message", rp, ref)
-                for rp, ref in f.item_objects(match.get("messageRefs"), f"{mp}.messageRefs")
+    for _, tracker in r.items(_Tracker, decoded, "trackers"):
+        for _, match in present(tracker.matches or []):
+            refs: list[tuple[str | None, _TextRef]] = [
+                ("message", ref) for _, ref in present(match.messageRefs or [])
             ]
-            refs += [
-                ("insight", rp, ref)
-                for rp, ref in f.item_objects(match.get("insightRefs"), f"{mp}.insightRefs")
-            ]
+            refs += [("insight", ref) for _, ref in present(match.insightRefs or [])]
             # A match without references was still detected: keep it as one hit with an unknown location.
-            ref_rows: list[tuple[str | None, str, dict[str, Any]]] = [*refs] or [(None, mp, {})]
-            for ref_type, rp, ref in ref_rows:
-                ref_id = f.ident(ref.get("id"), f"{rp}.id")
-                offset = f.integer(ref.get("offset"), f"{rp}.offset")
-                insight_type = f.string(ref.get("type"), f"{rp}.type") if ref_type == "insight" else None
+            for ref_type, ref in refs or [(None, _TextRef())]:
+                insight_type = ref.type if isinstance(ref, _InsightRef) else None
                 rows.append(
                     {
                         "conversation_id": conversation_id,
-                        "hit_key": stable_key(tracker_id or tracker_name, value, ref_type, ref_id, offset),
+                        "hit_key": stable_key(
+                            tracker.id or tracker.name, match.value, ref_type, ref.id, ref.offset
+                        ),
                         "partition_date": partition_date,
-                        "tracker_id": tracker_id,
-                        "tracker_name": tracker_name,
-                        "match_type": match_type,
-                        "matched_value": value,
+                        "tracker_id": tracker.id,
+                        "tracker_name": tracker.name,
+                        "match_type": match.type,
+                        "matched_value": match.value,
                         "ref_type": ref_type,
-                        "ref_id": ref_id,
-                        "ref_text": f.string(ref.get("text"), f"{rp}.text"),
-                        "char_offset": offset,
-                        "is_exact": None if offset is None else offset != -1,
+                        "ref_id": ref.id,
+                        "ref_text": ref.text,
+                        "char_offset": ref.offset,
+                        "is_exact": None if ref.offset is None else ref.offset != -1,
                         "insight_type": _insight_type(insight_type),
                     }
                 )
@@ -647,35 +758,50 @@ def _insight_type(value: str | None) -> str | None:
     return value.strip().lower().replace("-", "_").replace(" ", "_")
 
 
+class _Summary(_Item):
+    id: RequiredIdent
+    text: str
+    messageRefs: Items[_IdRef] | None = None
+
+
 def parse_summary(conversation_id: str, partition_date: date, body: Any) -> list[Row]:
-    f = _Fields("summary", conversation_id)
+    r = _Reader("summary", conversation_id)
     rows: list[Row] = []
-    for p, item in f.item_objects(_wrapped(f, body, "summary"), "summary"):
+    for _, item in r.items(_Summary, _wrapped(r, body, "summary"), "summary"):
+        refs = item.messageRefs
         rows.append(
             {
                 "conversation_id": conversation_id,
-                "summary_id": f.required_ident(item.get("id"), f"{p}.id"),
+                "summary_id": item.id,
                 "partition_date": partition_date,
                 "source": SUMMARY_SOURCE_SYMBL,
-                "text": f.required_string(item.get("text"), f"{p}.text"),
-                "message_ids": f.ref_ids(item.get("messageRefs"), f"{p}.messageRefs"),
+                "text": item.text,
+                "message_ids": None
+                if refs is None
+                else [ref.id for _, ref in present(refs) if ref.id is not None],
             }
         )
     return _dedupe(rows, "conversation_id", "summary_id")
 
 
+class _NebulaOutput(_Item):
+    text: str
+
+
+class _NebulaAnswer(_Item):
+    output: _NebulaOutput
+
+
 def parse_nebula_summary(conversation_id: str, partition_date: date, body: Any) -> list[Row]:
     """One summary row from a Nebula ``/v1/model/generate`` response ``{model, output: {text}, stats}``."""
-    f = _Fields("nebula_summary", conversation_id)
-    decoded = _decode(f, body)
+    r = _Reader("nebula_summary", conversation_id)
+    decoded = _decode(r, body)
     if not isinstance(decoded, dict):
-        raise f.error("body", f"expected an object with 'output', got {json_type(decoded)}")
-    output = f.obj(decoded.get("output"), "output")
-    if output is None:
-        raise f.error("output", "is required")
-    text = f.required_string(output.get("text"), "output.text").strip()
+        raise r.error("body", f"expected an object with 'output', got {json_type(decoded)}")
+    answer = r.one(_NebulaAnswer, decoded)
+    text = answer.output.text.strip()
     if not text:
-        raise f.error("output.text", "is empty")
+        raise r.error("output.text", "is empty")
     return [
         {
             "conversation_id": conversation_id,

@@ -10,9 +10,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+from orchestration.validation import first_problem
 
 DEFAULT_TRACKERS_FILE = Path(__file__).resolve().parents[2] / "trackers.yaml"
 
@@ -61,45 +64,84 @@ def load_tracker_definitions(path: Path | None = None, *, required: bool = False
             raise TrackerFileError(f"{path}: trackers file not found")
         return []
     doc = yaml.safe_load(path.read_text()) or {}
-    items = doc.get("trackers") if isinstance(doc, dict) else None
-    if not isinstance(items, list):
+    if not isinstance(doc, dict):
         raise TrackerFileError(f"{path}: top-level `trackers` must be a list")
-    if len(items) > MAX_TRACKERS:
-        raise TrackerFileError(f"{path}: {len(items)} trackers (Symbl allows {MAX_TRACKERS} per account)")
-    out: list[Tracker] = []
-    seen: set[str] = set()
-    for i, item in enumerate(items):
-        tracker = _parse_tracker(path, i, item)
-        if tracker.name.lower() in seen:
-            raise TrackerFileError(
-                f"{path}: tracker {tracker.name!r} is defined twice (names must be unique)"
-            )
-        seen.add(tracker.name.lower())
-        out.append(tracker)
-    return out
+    try:
+        declared = _TrackersFile.model_validate(doc)
+    except ValidationError as exc:
+        raise TrackerFileError(f"{path}: {_reason(exc, doc)}") from None
+    return [Tracker(t.name, t.vocabulary, t.description) for t in declared.trackers]
 
 
-def _parse_tracker(path: Path, index: int, item: Any) -> Tracker:
-    if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not item["name"].strip():
-        raise TrackerFileError(f"{path}: trackers[{index}].name is required")
-    name = item["name"].strip()
-    vocab = item.get("vocabulary")
-    if not isinstance(vocab, list) or not vocab or not all(isinstance(t, str) and t.strip() for t in vocab):
-        raise TrackerFileError(f"{path}: tracker {name!r} needs a non-empty list of string terms")
-    terms = [normalize_term(t) for t in vocab]
+# --- the file, declared ------------------------------------------------------------------------------------
+
+
+def _name(value: str) -> str:
+    if not value.strip():
+        raise ValueError("is required")
+    return value.strip()
+
+
+def _term(value: str) -> str:
+    term = normalize_term(value)
+    if not term:
+        raise ValueError("must be a non-empty term")
+    if any(not (c.isalnum() or c.isspace() or c in ALLOWED_TERM_PUNCTUATION) for c in term):
+        raise ValueError(f"{term!r} has punctuation other than . ' -")
+    return term
+
+
+def _vocabulary(terms: list[str]) -> tuple[str, ...]:
     if len(terms) > MAX_TERMS:
-        raise TrackerFileError(f"{path}: tracker {name!r} has {len(terms)} terms (Symbl allows {MAX_TERMS})")
+        raise ValueError(f"has {len(terms)} terms (Symbl allows {MAX_TERMS})")
     if len({t.lower() for t in terms}) != len(terms):
-        raise TrackerFileError(f"{path}: tracker {name!r} repeats a term")
-    bad = [
-        t for t in terms if any(not (c.isalnum() or c.isspace() or c in ALLOWED_TERM_PUNCTUATION) for c in t)
+        raise ValueError("repeats a term")
+    return tuple(terms)
+
+
+def _account_limit(items: Any) -> Any:
+    # Checked before the trackers themselves: a file over Symbl's account limit can never sync.
+    if isinstance(items, list) and len(items) > MAX_TRACKERS:
+        raise ValueError(f"lists {len(items)} trackers (Symbl allows {MAX_TRACKERS} per account)")
+    return items
+
+
+def _unique(trackers: list[_TrackerEntry]) -> list[_TrackerEntry]:
+    seen: set[str] = set()
+    for tracker in trackers:
+        if tracker.name.lower() in seen:
+            raise ValueError(f"tracker {tracker.name!r} is defined twice (names must be unique)")
+        seen.add(tracker.name.lower())
+    return trackers
+
+
+class _TrackerEntry(BaseModel):
+    model_config = ConfigDict(strict=True)  # YAML's own types: `name: 123` is a number, not a name
+
+    name: Annotated[str, AfterValidator(_name)]
+    vocabulary: Annotated[
+        list[Annotated[str, AfterValidator(_term)]], Field(min_length=1), AfterValidator(_vocabulary)
     ]
-    if bad:
-        raise TrackerFileError(f"{path}: tracker {name!r} term {bad[0]!r} has punctuation other than . ' -")
-    description = item.get("description")
-    if description is not None and not isinstance(description, str):
-        raise TrackerFileError(f"{path}: tracker {name!r} description must be text")
-    return Tracker(name=name, vocabulary=tuple(terms), description=(description or "").strip() or None)
+    description: Annotated[str | None, AfterValidator(lambda text: (text or "").strip() or None)] = None
+
+
+class _TrackersFile(BaseModel):
+    model_config = ConfigDict(strict=True)
+
+    trackers: Annotated[list[_TrackerEntry], BeforeValidator(_account_limit), AfterValidator(_unique)]
+
+
+def _reason(exc: ValidationError, doc: dict[str, Any]) -> str:
+    """The first problem, naming the tracker when it has a name: ``tracker 'Deals' (trackers[0].vocabulary[0])``."""
+    problem, (error, *_) = first_problem(exc), exc.errors()
+    loc = error["loc"]
+    if len(loc) > 2 and loc[0] == "trackers" and isinstance(loc[1], int) and loc[2] != "name":
+        item = doc["trackers"][loc[1]]
+        name = item.get("name") if isinstance(item, dict) else None
+        if isinstance(name, str) and name.strip():
+            return f"tracker {name.strip()!r} ({problem.path}) {problem.cause}"
+    whole_list = loc == ("trackers",) and error["type"] == "value_error"  # a rule over all of them
+    return problem.joined(": " if whole_list else " ")
 
 
 def load_trackers(path: Path | None = None) -> list[dict[str, Any]]:

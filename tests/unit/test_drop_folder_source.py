@@ -336,9 +336,14 @@ def test_read_media_and_transcript(root: Path) -> None:
         ({"messages": [{"speaker": {"name": "A"}, "text": " ", "start": 0, "end": 1}]}, "messages[0].text"),
         (
             {"messages": [{"speaker": {"name": "A"}, "text": "x", "start": "0", "end": 1}]},
-            "messages[0].start/end",
+            "messages[0].start must be a number",
         ),
-        ({"messages": [{"speaker": {"name": "A"}, "text": "x", "start": 5, "end": 1}]}, "messages[0]"),
+        (
+            {"messages": [{"speaker": {"name": "A"}, "text": "x", "start": 5, "end": 1}]},
+            "messages[0].end is before",
+        ),
+        ({"messages": [{"speaker": {"name": "A"}, "text": "x", "start": -1, "end": 1}]}, "messages[0].start"),
+        ({"format": "convo-intel-transcript", "messages": "x"}, "messages must be a list"),
     ],
 )
 def test_malformed_transcript_names_the_field(root: Path, change: dict[str, Any], field: str) -> None:

@@ -167,7 +167,7 @@ def test_a_value_contradicting_its_declared_type_is_reported_and_the_rest_land(
     ("fields", "problem"),
     [
         ({"confidence": 1.5}, "confidence must be a number in 0..1"),
-        ({"confidence": "high"}, "confidence must be a number in 0..1"),
+        ({"confidence": "high"}, "confidence must be a number, not a string"),
         ({"reason": ["a"]}, "reason must be a string"),
         ({"evidence": [1, 2]}, "evidence must be a string or a list of strings"),
         ({"evidence": {"quote": "x"}}, "evidence must be a string or a list of strings"),
@@ -186,7 +186,7 @@ def test_brick_shape_problems() -> None:
     assert [r["brick_key"] for r in rows] == ["ok"]
     assert {e.brick_key: e.brick_problem for e in errors} == {
         "bare": "expected an object with 'value', got boolean",
-        "no_value": "has no 'value'",
+        "no_value": "value is required",
         "obj": 'value of unsupported type object {"a":1}',
     }
 
@@ -213,15 +213,16 @@ def test_runs_without_output_and_malformed_runs() -> None:
     for status in ("queued", "running", "failed", "cancelled"):
         assert parse_run(CID, RID, KIT, DAY, {"run_id": "r", "status": status}, KIT_SCHEMA) == ([], [])
     for run, problem in [
-        ({"status": "succeeded", "output": {"bricks": {}}}, "no run_id"),
-        ({"run_id": "r", "status": "succeeded"}, "output.bricks must be an object"),
+        ({"status": "succeeded", "output": {"bricks": {}}}, "succeeded run: run_id is required"),
+        ({"status": "succeeded", "run_id": "", "output": {"bricks": {}}}, "run_id must not be empty"),
+        ({"run_id": "r", "status": "succeeded"}, "run r: output is required"),
         ({"run_id": "r", "status": "succeeded", "output": {"bricks": []}}, "output.bricks must be an object"),
     ]:
         with pytest.raises(SemarizeParseError, match=problem) as info:
             parse_run(CID, RID, KIT, DAY, run, None)
         assert not isinstance(info.value, BrickTypeError)
         assert CID in str(info.value) and KIT in str(info.value)
-    with pytest.raises(SemarizeParseError, match=r"bricks\[0\] must be an object with a string 'key'"):
+    with pytest.raises(SemarizeParseError, match=r"kit schema bricks\[0\]\.key is required"):
         parse_run(CID, RID, KIT, DAY, succeeded_run({}), {"bricks": [{"type": "boolean"}]})
 
 
