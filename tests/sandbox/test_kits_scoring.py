@@ -219,7 +219,9 @@ def test_product_feedback_signals() -> None:
     assert bug["feedback_feature_area"] == "reporting"
     billing = "Agent: Hello.\nCustomer: We were charged twice on the last invoice, which is frustrating."
     assert values("PRODFDB1", billing)["feedback_feature_area"] == "billing"
-    assert values("PRODFDB1", "Agent: Hi.\nCustomer: All good here, thanks.")["feedback_feature_area"] == "none"
+    assert (
+        values("PRODFDB1", "Agent: Hi.\nCustomer: All good here, thanks.")["feedback_feature_area"] == "none"
+    )
     assert bug["feature_request_urgency"] >= 60 and happy["feature_request_urgency"] == 0
     assert happy["feature_satisfaction"] > bug["feature_satisfaction"]
     assert happy["feature_satisfaction"] == 5
