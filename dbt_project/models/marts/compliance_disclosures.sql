@@ -10,7 +10,7 @@ with required as (
 
 hits as (
     select distinct conversation_id, tracker_name
-    from {{ ref('stg_symbl_tracker_hits') }}
+    from {{ ref('stg_symbl__tracker_hits') }}
     where coalesce(ref_type, 'message') = 'message'
 ),
 

@@ -15,7 +15,7 @@ unrostered_hosts as (
     select
         host_email as rep_email,
         arg_max(host_name, started_at) as rep_name
-    from {{ ref('stg_recordings') }}
+    from {{ ref('int_recordings_normalized') }}
     where host_email not in (select rep_email from roster)
     group by host_email
 )

@@ -13,7 +13,7 @@
 --   anything else ("today", "tomorrow", "in 3 days")    -> the same number of days after the call as Symbl put
 --                                                          after its reference day.
 with responses as (
-    select conversation_id, body from {{ ref('stg_symbl_responses') }} where endpoint = 'action_items'
+    select conversation_id, body from {{ ref('stg_symbl__responses') }} where endpoint = 'action_items'
 ),
 
 response_items as (
@@ -48,16 +48,15 @@ conversations as (
         f.started_at,
         f.conversation_date,
         f.fiscal_quarter,
-        r.host_name,
-        r.media_kind,
+        c.host_name,
+        c.media_kind,
         -- The day Symbl resolved relative dates against.
         case
-            when r.media_kind = 'transcript_file' then f.conversation_date
+            when c.media_kind = 'transcript_file' then f.conversation_date
             else cast(c.submitted_at as date)
         end as symbl_reference_date
     from {{ ref('fct_conversations') }} as f
-    inner join {{ ref('stg_recordings') }} as r on f.recording_id = r.recording_id
-    inner join {{ ref('stg_symbl_conversations') }} as c on f.recording_id = c.recording_id
+    inner join {{ ref('int_conversations_completed') }} as c on f.conversation_id = c.conversation_id
 ),
 
 items as (
@@ -68,9 +67,10 @@ items as (
         a.score,
         a.is_definitive,
         a.assignee_name,
-        a.assignee_email,
+        -- emails lower-cased: compared with the rep's (already lower-case) and shown as the owner
+        lower(trim(a.assignee_email)) as assignee_email,
         a.from_name,
-        a.from_email,
+        lower(trim(a.from_email)) as from_email,
         c.recording_id,
         c.rep_email,
         c.rep_name,
@@ -86,7 +86,7 @@ items as (
         lower(trim(p.due_phrase)) as phrase,
         cast(a.due_by as date) as symbl_due_date,
         cast(date_trunc('week', c.conversation_date) as date) as call_week_monday
-    from {{ ref('stg_symbl_action_items') }} as a
+    from {{ ref('stg_symbl__action_items') }} as a
     inner join conversations as c on a.conversation_id = c.conversation_id
     left join due_phrases as p
         on a.conversation_id = p.conversation_id and a.action_item_id = p.action_item_id

@@ -6,7 +6,8 @@
 with pipeline_rejections as (
     select
         'recording_rejections' as origin,
-        stage,
+        -- raw stages may carry a detail after a colon (`fetch:messages`, `parse:topics`): the stage is before it
+        split_part(stage, ':', 1) as stage,
         reason,
         recording_id,
         cast(null as varchar) as conversation_id,
@@ -14,7 +15,7 @@ with pipeline_rejections as (
         source_file,
         partition_date,
         rejected_at
-    from {{ ref('stg_recording_rejections') }}
+    from {{ ref('stg_recordings__rejections') }}
 ),
 
 failed_symbl_jobs as (
@@ -28,14 +29,14 @@ failed_symbl_jobs as (
         r.source_file,
         c.partition_date,
         c.updated_at as rejected_at
-    from {{ ref('stg_symbl_conversations') }} as c
-    left join {{ ref('stg_recordings') }} as r on c.recording_id = r.recording_id
+    from {{ ref('stg_symbl__conversations') }} as c
+    left join {{ ref('stg_recordings__recordings') }} as r on c.recording_id = r.recording_id
     where c.status = 'failed'
 ),
 
 latest_semarize_runs as (
     select *
-    from {{ ref('stg_semarize_runs') }}
+    from {{ ref('stg_semarize__runs') }}
     qualify row_number() over (partition by conversation_id, kit_code order by updated_at desc) = 1
 ),
 
@@ -52,7 +53,7 @@ failed_semarize_runs as (
         run.partition_date,
         run.updated_at as rejected_at
     from latest_semarize_runs as run
-    left join {{ ref('stg_recordings') }} as r on run.recording_id = r.recording_id
+    left join {{ ref('stg_recordings__recordings') }} as r on run.recording_id = r.recording_id
     where run.status in ('failed', 'cancelled', 'error')
 ),
 
@@ -73,7 +74,7 @@ all_rejections as (
 ),
 
 completed_recordings as (
-    select recording_id from {{ ref('stg_symbl_conversations') }} where status = 'completed'
+    select recording_id from {{ ref('stg_symbl__conversations') }} where status = 'completed'
 )
 
 select
