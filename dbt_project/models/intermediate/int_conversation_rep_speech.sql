@@ -2,6 +2,10 @@
 -- rep's (macros/is_rep.sql: email or userId, case-insensitive; the display name only when Symbl has no email, so a
 -- customer who shares the rep's name is never the rep) and what that makes of talk time, sentiment and questions.
 -- Figures stay NULL when there is nothing to measure; fct_conversations decides what attribution allows it to show.
+{%- set message_is_rep = is_rep(
+    'msg.speaker_email', 'msg.speaker_user_id', 'msg.speaker_name', 'c.rep_email', 'c.host_name'
+) %}
+
 with conversations as (
     select
         conversation_id,
@@ -30,20 +34,20 @@ message_speakers as (
         msg.conversation_id,
         avg(msg.sentiment_score) as avg_sentiment,
         avg(msg.sentiment_score) filter (
-            where not {{ is_rep('msg.speaker_email', 'msg.speaker_user_id', 'msg.speaker_name', 'c.rep_email', 'c.host_name') }}
+            where not {{ message_is_rep }}
         ) as non_rep_avg_sentiment,
         avg(msg.sentiment_score) filter (
-            where {{ is_rep('msg.speaker_email', 'msg.speaker_user_id', 'msg.speaker_name', 'c.rep_email', 'c.host_name') }}
+            where {{ message_is_rep }}
         ) as rep_avg_sentiment,
         sum(msg.duration_seconds) as message_seconds,
         sum(msg.duration_seconds) filter (
             where {{ is_identified_speaker('msg.speaker_email', 'msg.speaker_user_id', 'msg.speaker_name') }}
         ) as identified_seconds,
         sum(msg.duration_seconds) filter (
-            where {{ is_rep('msg.speaker_email', 'msg.speaker_user_id', 'msg.speaker_name', 'c.rep_email', 'c.host_name') }}
+            where {{ message_is_rep }}
         ) as rep_message_seconds,
         bool_or(
-            {{ is_rep('msg.speaker_email', 'msg.speaker_user_id', 'msg.speaker_name', 'c.rep_email', 'c.host_name') }}
+            {{ message_is_rep }}
         ) as rep_spoke
     from {{ ref('stg_symbl__messages') }} as msg
     inner join conversations as c on msg.conversation_id = c.conversation_id

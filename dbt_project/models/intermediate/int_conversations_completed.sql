@@ -21,7 +21,8 @@ select
     -- The host is on a channel of the channel map: their channel's speech is theirs, even when silent.
     coalesce(
         list_contains(
-            list_transform(json_extract_string(r.channel_map, '$[*].email'), lambda x: lower(trim(x))),
+            -- RF02 reads the lambda's parameter `x` as an unqualified column
+            list_transform(json_extract_string(r.channel_map, '$[*].email'), lambda x: lower(trim(x))), -- noqa: RF02
             r.host_email
         ),
         false

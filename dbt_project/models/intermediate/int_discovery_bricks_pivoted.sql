@@ -18,19 +18,21 @@ with discovery_bricks as (
 
 select
     conversation_id,
-    cast(round(max(coalesce(value_number, try_cast(value_string as double)))
-        filter (where brick_key = 'discovery_depth')) as integer) as discovery_depth,
+    cast(round(
+        max(coalesce(value_number, try_cast(value_string as double)))
+        filter (where brick_key = 'discovery_depth')
+    ) as integer) as discovery_depth,
     bool_or(coalesce(value_boolean, try_cast(value_string as boolean)))
-        filter (where brick_key = 'budget_confirmed') as budget_confirmed,
+    filter (where brick_key = 'budget_confirmed') as budget_confirmed,
     max(nullif(trim(value_string), '')) filter (where brick_key = 'competitor_mentioned') as competitor_mentioned,
     -- Scored-but-null means "no competitor"; unlike competitor_mentioned this tells it apart from "not scored".
     bool_or(nullif(trim(value_string), '') is not null)
-        filter (where brick_key = 'competitor_mentioned') as competitor_was_mentioned,
+    filter (where brick_key = 'competitor_mentioned') as competitor_was_mentioned,
     max(coalesce(value_number, try_cast(value_string as double)))
-        filter (where brick_key = 'sentiment_score') as sentiment_score,
+    filter (where brick_key = 'sentiment_score') as sentiment_score,
     bool_or(coalesce(value_boolean, try_cast(value_string as boolean)))
-        filter (where brick_key = 'risk_flag') as risk_flag,
+    filter (where brick_key = 'risk_flag') as risk_flag,
     bool_or(coalesce(value_boolean, try_cast(value_string as boolean)))
-        filter (where brick_key = 'next_step_confirmed') as next_step_confirmed
+    filter (where brick_key = 'next_step_confirmed') as next_step_confirmed
 from discovery_bricks
 group by conversation_id

@@ -18,7 +18,7 @@ with gate as (
         json_extract(e.body, '$.bricks.hallucination_detected.evidence') as hallucination_evidence,
         json_extract(e.body, '$.bricks.safety_violation.evidence') as safety_evidence
     from {{ ref('stg_live__call_events') }} as e
-    left join {{ ref('stg_live__calls') }} as c on c.call_id = e.call_id
+    left join {{ ref('stg_live__calls') }} as c on e.call_id = c.call_id
     where e.event_type = 'client:quality_gate'
     -- the latest verdict when a call was scored more than once
     qualify row_number() over (partition by e.call_id order by e.seq desc) = 1
@@ -35,7 +35,7 @@ ranked as (
                 coalesce(hallucination_detected, false) desc,
                 coalesce(not tone_appropriate, false) desc,
                 response_relevance asc nulls last,
-                call_id
+                call_id asc
         ) as worst_rank
     from gate
     where agent_id is not null

@@ -64,8 +64,8 @@ follow_ups as (
 tracker_hits as (
     select
         conversation_id,
-        count(distinct (tracker_name, coalesce(ref_id, hit_key)))
-            filter (where coalesce(ref_type, 'message') = 'message') as tracker_hit_count,
+        count(distinct row(tracker_name, coalesce(ref_id, hit_key)))
+        filter (where coalesce(ref_type, 'message') = 'message') as tracker_hit_count,
         count(*) as tracker_term_match_count
     from {{ ref('stg_symbl__tracker_hits') }}
     group by conversation_id

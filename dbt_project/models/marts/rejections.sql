@@ -45,7 +45,7 @@ failed_semarize_runs as (
         'semarize_runs' as origin,
         'semarize' as stage,
         'Semarize run ' || run.status || ' for Kit ' || run.kit_code
-            || coalesce(': ' || nullif(concat_ws(' - ', run.error_code, run.error_message), ''), '') as reason,
+        || coalesce(': ' || nullif(concat_ws(' - ', run.error_code, run.error_message), ''), '') as reason,
         run.recording_id,
         run.conversation_id,
         run.kit_code,
@@ -61,10 +61,11 @@ all_rejections as (
     select * from pipeline_rejections
     union all
     select * from failed_symbl_jobs as f
-    where not exists (
-        select 1 from pipeline_rejections as p
-        where p.recording_id = f.recording_id and p.stage = 'symbl_job'
-    )
+    where
+        not exists (
+            select 1 from pipeline_rejections as p
+            where p.recording_id = f.recording_id and p.stage = 'symbl_job'
+        )
     union all
     select * from failed_semarize_runs as f
     where not exists (
@@ -74,12 +75,15 @@ all_rejections as (
 ),
 
 completed_recordings as (
-    select recording_id from {{ ref('stg_symbl__conversations') }} where status = 'completed'
+    select recording_id from {{ ref('stg_symbl__conversations') }}
+    where status = 'completed'
 )
 
 select
-    md5(concat_ws('|', a.origin, a.stage, a.reason, coalesce(a.recording_id, ''),
-        coalesce(a.conversation_id, ''), coalesce(a.kit_code, ''), coalesce(a.source_file, ''))) as rejection_key,
+    md5(concat_ws(
+        '|', a.origin, a.stage, a.reason, coalesce(a.recording_id, ''),
+        coalesce(a.conversation_id, ''), coalesce(a.kit_code, ''), coalesce(a.source_file, '')
+    )) as rejection_key,
     a.origin,
     a.stage,
     a.reason,
@@ -91,6 +95,6 @@ select
     a.rejected_at,
     -- Semarize failures are never "recovered" by Symbl completing: the brick scores are still missing.
     coalesce(
-        a.stage <> 'semarize' and a.recording_id in (select recording_id from completed_recordings), false
+        a.stage <> 'semarize' and a.recording_id in (select cr.recording_id from completed_recordings as cr), false
     ) as is_recovered
 from all_rejections as a
