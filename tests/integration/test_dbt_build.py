@@ -607,3 +607,25 @@ def test_source_grain_test_warns_when_the_staging_dedupe_would_pick_arbitrarily(
     results = invocation.get_artifact("run_results.json")["results"]
     grain = [r for r in results if "unique_combination_of_columns" in r["unique_id"]]
     assert [(r["status"], r["failures"]) for r in grain] == [("warn", 1)]
+
+
+def test_views_no_model_defines_are_dropped_after_a_run(
+    warehouse: Path, calendar_build: dict[str, Any]
+) -> None:
+    marts_sql = "select table_name from duckdb_tables() where schema_name = 'marts' order by 1"
+    marts_before = query(warehouse, marts_sql)
+    # A staging view left by a model that was renamed (stg_symbl_messages became stg_symbl__messages).
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("CREATE VIEW staging.stg_symbl_messages AS SELECT * FROM raw.symbl_messages")
+    invocation = dbt_cli_resource().cli(
+        ["run", "--select", "stg_symbl__topics"], target_path=warehouse.parent / "target-orphans"
+    )
+    invocation.wait()
+    views = {
+        (r["schema_name"], r["view_name"])
+        for r in query(warehouse, "select schema_name, view_name from duckdb_views() where not internal")
+    }
+    assert ("staging", "stg_symbl_messages") not in views
+    # Every view the project defines is still there, and so is every mart.
+    assert {("staging", "stg_symbl__messages"), ("intermediate", "int_conversations_completed")} <= views
+    assert query(warehouse, marts_sql) == marts_before and len(marts_before) >= 10
