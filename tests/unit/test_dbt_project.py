@@ -80,7 +80,7 @@ def test_manifest_has_a_staging_view_per_used_raw_table_and_every_mart(manifest:
     for name in staging:
         match = STAGING_NAME.match(name)
         assert match, name
-        assert models[name]["original_file_path"] == (f"models/staging/{match['source']}/{name}.sql"), name
+        assert models[name]["original_file_path"] == f"models/staging/{match['source']}/{name}.sql", name
         sources = [
             (manifest["sources"][uid]["source_name"], manifest["sources"][uid]["name"])
             for uid in models[name]["depends_on"]["nodes"]
