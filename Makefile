@@ -48,6 +48,7 @@ dev: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/sqlfluff lint dbt_project
 
 bench: $(STAMP)
 	$(BIN)/python bench/sandbox_throughput.py

@@ -3,7 +3,7 @@
   GROUP BY). The project avoids dbt_utils (no package downloads), so this is its own small version.
 #}
 {% test unique_combination_of_columns(model, combination_of_columns) %}
-    {%- set columns_csv = combination_of_columns | join(', ') %}
+{%- set columns_csv = combination_of_columns | join(', ') %}
     select {{ columns_csv }}, count(*) as n_rows
     from {{ model }}
     group by {{ columns_csv }}

@@ -20,21 +20,22 @@
 
 with results as (
     {% for day, start_month, expected_year, expected_quarter, expected_label in cases %}
-    select
-        date '{{ day }}' as day,
-        {{ start_month }} as start_month,
-        {{ fiscal_year("date '" ~ day ~ "'", start_month) }} as fiscal_year,
-        {{ fiscal_quarter_number("date '" ~ day ~ "'", start_month) }} as fiscal_quarter_number,
-        {{ fiscal_quarter_label("date '" ~ day ~ "'", start_month) }} as fiscal_quarter,
-        {{ expected_year }} as expected_year,
-        {{ expected_quarter }} as expected_quarter_number,
-        '{{ expected_label }}' as expected_quarter
-    {% if not loop.last %}union all{% endif %}
+        select
+            date '{{ day }}' as day,
+            {{ start_month }} as start_month,
+            {{ fiscal_year("date '" ~ day ~ "'", start_month) }} as fiscal_year,
+            {{ fiscal_quarter_number("date '" ~ day ~ "'", start_month) }} as fiscal_quarter_number,
+            {{ fiscal_quarter_label("date '" ~ day ~ "'", start_month) }} as fiscal_quarter,
+            {{ expected_year }} as expected_year,
+            {{ expected_quarter }} as expected_quarter_number,
+            '{{ expected_label }}' as expected_quarter
+        {% if not loop.last %}union all{% endif %}
     {% endfor %}
 )
 
 select *
 from results
-where fiscal_year <> expected_year
+where
+    fiscal_year <> expected_year
     or fiscal_quarter_number <> expected_quarter_number
     or fiscal_quarter <> expected_quarter

@@ -64,33 +64,69 @@ def nodes(manifest: Mapping[str, Any], resource_type: str) -> dict[str, Mapping[
     return {n["name"]: n for n in manifest["nodes"].values() if n["resource_type"] == resource_type}
 
 
+STAGING_NAME = re.compile(r"^stg_(?P<source>[a-z]+)__(?P<entity>[a-z_]+)$")
+
+
+def model_layer(node: Mapping[str, Any]) -> str:
+    """The folder under models/ a model lives in (staging, intermediate, marts)."""
+    return node["fqn"][1]
+
+
 def test_manifest_has_a_staging_view_per_used_raw_table_and_every_mart(manifest: Mapping[str, Any]) -> None:
     models = nodes(manifest, "model")
-    staging = {name for name in models if name.startswith("stg_")}
+    staging = {name for name, m in models.items() if model_layer(m) == "staging"}
     assert set(models) >= MARTS
-    # Every staging model reads exactly the raw table it is named after.
+    # Every staging model is models/staging/<source>/stg_<source>__<entity>.sql and reads exactly that source table.
     for name in staging:
-        sources = [manifest["sources"][uid]["name"] for uid in models[name]["depends_on"]["nodes"]]
-        assert sources == [name.removeprefix("stg_")], name
+        match = STAGING_NAME.match(name)
+        assert match, name
+        assert models[name]["original_file_path"] == f"models/staging/{match['source']}/{name}.sql", name
+        sources = [
+            (manifest["sources"][uid]["source_name"], manifest["sources"][uid]["name"])
+            for uid in models[name]["depends_on"]["nodes"]
+        ]
+        assert sources == [(match["source"], match["entity"])], name
     assert {
-        "stg_recordings",
-        "stg_symbl_conversations",
-        "stg_symbl_messages",
-        "stg_semarize_bricks",
+        "stg_recordings__recordings",
+        "stg_symbl__conversations",
+        "stg_symbl__messages",
+        "stg_semarize__bricks",
     } <= staging
+    # Only staging models read sources; nothing else reads raw directly.
+    for name, model in models.items():
+        if name not in staging:
+            assert not any(uid.startswith("source.") for uid in model["depends_on"]["nodes"]), name
     assert {m["config"]["materialized"] for n, m in models.items() if n in staging} == {"view"}
     assert {m["config"]["materialized"] for n, m in models.items() if n in MARTS} == {"table"}
 
 
-def test_models_land_in_exactly_staging_and_marts_schemas(manifest: Mapping[str, Any]) -> None:
+def test_staging_models_only_rename_cast_and_deduplicate(manifest: Mapping[str, Any]) -> None:
+    # A select list of bare columns, `column as name` or `cast(column as type) [as name]`; the one window is the
+    # dedupe (qualify row_number() ... = 1). Anything else belongs in an intermediate or mart model.
+    item = re.compile(r"^(cast\(\w+ as \w+(\[\])?\)|\w+)( as \w+)?$")
     for name, model in nodes(manifest, "model").items():
-        assert model["schema"] == ("staging" if name.startswith("stg_") else "marts"), name
+        if model_layer(model) != "staging":
+            continue
+        sql = re.sub(r"--[^\n]*", "", model["raw_code"])
+        select_list = re.search(r"^select\s+(.*?)\s+from\s", sql, re.S | re.M)
+        assert select_list, name
+        for column in (c.strip() for c in select_list.group(1).split(",")):
+            assert item.match(column), f"{name}: {column!r} is more than a rename or cast"
+        tail = sql[select_list.end() :]
+        assert re.search(r"qualify row_number\(\) over \(.*\) = 1\s*$", tail, re.S), name
+
+
+def test_models_land_in_the_schema_of_their_folder(manifest: Mapping[str, Any]) -> None:
+    for name, model in nodes(manifest, "model").items():
+        assert model_layer(model) in ("staging", "intermediate", "marts"), name
+        assert model["schema"] == model_layer(model), name
 
 
 def test_every_raw_source_is_declared_with_the_producing_asset(manifest: Mapping[str, Any]) -> None:
     translator = convo_intel_dbt_translator()
-    sources = {s["name"]: s for s in manifest["sources"].values()}
+    sources = {s["identifier"]: s for s in manifest["sources"].values()}
     assert set(sources) == set(SOURCE_ASSET_KEYS)
+    assert len(sources) == len(manifest["sources"])  # one declaration per raw table
     # Every declared table exists in the pipeline's DDL.
     assert set(sources) <= set(schema.TABLES)
     for name, source in sources.items():
@@ -106,15 +142,25 @@ def test_dagster_assets_use_bare_names_and_folder_groups() -> None:
         name = key.path[-1]
         assert len(key.path) == 1, key
         expected = (
-            "dbt_seeds" if name == "rep_roster" else "dbt_staging" if name.startswith("stg_") else "dbt_marts"
+            "dbt_seeds"
+            if name == "rep_roster"
+            else "dbt_staging"
+            if name.startswith("stg_")
+            else "dbt_intermediate"
+            if name.startswith("int_")
+            else "dbt_marts"
         )
         assert spec.group_name == expected, name
     # Sources become dependencies on the pipeline's assets, several tables collapsing onto one asset.
-    stg_metrics = specs[AssetKey(["stg_symbl_analytics_metrics"])]
+    stg_metrics = specs[AssetKey(["stg_symbl__analytics_metrics"])]
     assert {dep.asset_key for dep in stg_metrics.deps} == {AssetKey(["symbl_analytics"])}
     assert {dep.asset_key for dep in specs[AssetKey(["fct_conversations"])].deps} >= {
         AssetKey(["dim_reps"]),
-        AssetKey(["stg_semarize_bricks"]),
+        AssetKey(["int_discovery_bricks_pivoted"]),
+    }
+    assert {dep.asset_key for dep in specs[AssetKey(["int_discovery_bricks_pivoted"])].deps} == {
+        AssetKey(["stg_semarize__bricks"]),
+        AssetKey(["stg_semarize__runs"]),
     }
     assert convo_intel_dbt_assets.op.pool == "duckdb_writer"
 
@@ -132,18 +178,80 @@ def test_every_mart_and_seed_is_documented_and_tested(manifest: Mapping[str, Any
             tests_by_node.setdefault(uid, set()).add(
                 test["test_metadata"]["name"] if test.get("test_metadata") else ""
             )
+    # Intermediate models may be covered by unit tests alone (their logic is what can break).
+    for unit in manifest["unit_tests"].values():
+        tests_by_node.setdefault(unit["depends_on"]["nodes"][0], set()).add("unit_test")
     documented = {**nodes(manifest, "model"), **nodes(manifest, "seed")}
     for name, node in documented.items():
         assert node["description"], f"{name} has no description"
         undocumented = [c for c, col in node["columns"].items() if not col["description"]]
         assert not undocumented, f"{name}: columns without description {undocumented}"
-        assert tests_by_node.get(node["unique_id"]), f"{name} has no tests"
+        tests = tests_by_node.get(node["unique_id"], set())
+        assert tests - {"unit_test"} or (name.startswith("int_") and tests), f"{name} has no tests"
     # The kinds of test each mart must carry.
     fct = tests_by_node[documented["fct_conversations"]["unique_id"]]
     assert {"unique", "not_null", "relationships", "accepted_values"} <= fct
     for scorecard in ("rep_quarter_scorecard", "team_quarter_scorecard"):
         assert "unique_combination_of_columns" in tests_by_node[documented[scorecard]["unique_id"]]
     assert {"unique", "accepted_values"} <= tests_by_node[documented["rep_roster"]["unique_id"]]
+
+
+def test_grain_tests_sit_where_they_can_fail(manifest: Mapping[str, Any]) -> None:
+    """No uniqueness test on a staging view (its dedupe makes it true); the dedupe's tie-break is on the source."""
+    grain_tests = {"unique", "unique_combination_of_columns"}
+    tested_sources: set[str] = set()
+    for test in nodes(manifest, "test").values():
+        if (test.get("test_metadata") or {}).get("name") not in grain_tests:
+            continue
+        [parent] = test["depends_on"]["nodes"]
+        if parent.startswith("source."):
+            tested_sources.add(manifest["sources"][parent]["identifier"])
+        else:
+            node = manifest["nodes"][parent]
+            assert node["resource_type"] != "model" or model_layer(node) != "staging", test["name"]
+    # Every staging view that keeps the latest row by a timestamp has that timestamp's tie tested on its source.
+    assert {
+        "recordings",
+        "symbl_conversations",
+        "semarize_runs",
+        "symbl_responses",
+        "live_calls",
+    } <= tested_sources
+    marts = nodes(manifest, "model")
+    for name in MARTS | {
+        "fct_action_items",
+        "compliance_disclosures",
+        "rep_coaching",
+        "customer_sentiment_weekly",
+    }:
+        uid = marts[name]["unique_id"]
+        assert any(
+            uid in t["depends_on"]["nodes"] and (t.get("test_metadata") or {}).get("name") in grain_tests
+            for t in nodes(manifest, "test").values()
+        ), f"{name} has no grain test"
+
+
+def test_fiscal_calendar_rep_matching_and_brick_pivot_have_unit_tests(manifest: Mapping[str, Any]) -> None:
+    tested = {unit["model"] for unit in manifest["unit_tests"].values()}
+    assert {
+        "int_conversations_completed",
+        "int_conversation_rep_speech",
+        "int_discovery_bricks_pivoted",
+    } <= tested
+    # The fiscal calendar is unit-tested at more than one start month (the var is overridden per test).
+    start_months = {
+        (unit.get("overrides") or {}).get("vars", {}).get("fiscal_year_start_month")
+        for unit in manifest["unit_tests"].values()
+        if unit["model"] == "int_conversations_completed"
+    }
+    assert len(start_months - {None}) >= 2
+    # The marts read these models rather than repeating their logic.
+    depends = nodes(manifest, "model")["fct_conversations"]["depends_on"]["nodes"]
+    assert {
+        "model.convo_intel.int_conversations_completed",
+        "model.convo_intel.int_conversation_rep_speech",
+        "model.convo_intel.int_discovery_bricks_pivoted",
+    } <= set(depends)
 
 
 def test_scorecards_define_every_metric(manifest: Mapping[str, Any]) -> None:

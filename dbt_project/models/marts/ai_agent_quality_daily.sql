@@ -7,7 +7,8 @@ with gate as (
         e.call_id,
         e.partition_date,
         coalesce(e.conversation_id, json_extract_string(e.body, '$.conversation_id')) as conversation_id,
-        coalesce(json_extract_string(e.body, '$.agent_id'), c.agent_id) as agent_id,
+        -- the verdict names its agent; older verdicts did not, and the call's manifest (agent.id) does
+        coalesce(json_extract_string(e.body, '$.agent_id'), json_extract_string(c.manifest, '$.agent.id')) as agent_id,
         try_cast(json_extract_string(e.body, '$.bricks.response_relevance.value') as double) as response_relevance,
         try_cast(json_extract_string(e.body, '$.bricks.hallucination_detected.value') as boolean)
             as hallucination_detected,
@@ -16,8 +17,8 @@ with gate as (
         json_extract_string(e.body, '$.bricks.hallucination_detected.reason') as hallucination_reason,
         json_extract(e.body, '$.bricks.hallucination_detected.evidence') as hallucination_evidence,
         json_extract(e.body, '$.bricks.safety_violation.evidence') as safety_evidence
-    from {{ ref('stg_live_call_events') }} as e
-    left join {{ ref('stg_live_calls') }} as c on c.call_id = e.call_id
+    from {{ ref('stg_live__call_events') }} as e
+    left join {{ ref('stg_live__calls') }} as c on e.call_id = c.call_id
     where e.event_type = 'client:quality_gate'
     -- the latest verdict when a call was scored more than once
     qualify row_number() over (partition by e.call_id order by e.seq desc) = 1
@@ -34,7 +35,7 @@ ranked as (
                 coalesce(hallucination_detected, false) desc,
                 coalesce(not tone_appropriate, false) desc,
                 response_relevance asc nulls last,
-                call_id
+                call_id asc
         ) as worst_rank
     from gate
     where agent_id is not null

@@ -9,13 +9,17 @@ with required as (
 ),
 
 hits as (
-    select distinct conversation_id, tracker_name
-    from {{ ref('stg_symbl_tracker_hits') }}
+    select distinct
+        conversation_id,
+        tracker_name
+    from {{ ref('stg_symbl__tracker_hits') }}
     where coalesce(ref_type, 'message') = 'message'
 ),
 
 missing as (
-    select f.conversation_id, list_sort(list(r.tracker_name)) as missing_disclosures
+    select
+        f.conversation_id,
+        list_sort(list(r.tracker_name)) as missing_disclosures
     from {{ ref('fct_conversations') }} as f
     cross join required as r
     left join hits as h on f.conversation_id = h.conversation_id and r.tracker_name = h.tracker_name

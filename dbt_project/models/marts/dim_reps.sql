@@ -15,12 +15,18 @@ unrostered_hosts as (
     select
         host_email as rep_email,
         arg_max(host_name, started_at) as rep_name
-    from {{ ref('stg_recordings') }}
-    where host_email not in (select rep_email from roster)
+    from {{ ref('int_recordings_normalized') }}
+    where host_email not in (select roster.rep_email from roster)
     group by host_email
 )
 
-select rep_email, rep_name, team, region, manager_email, true as is_rostered
+select
+    rep_email,
+    rep_name,
+    team,
+    region,
+    manager_email,
+    true as is_rostered
 from roster
 
 union all

@@ -13,11 +13,17 @@
 --   anything else ("today", "tomorrow", "in 3 days")    -> the same number of days after the call as Symbl put
 --                                                          after its reference day.
 with responses as (
-    select conversation_id, body from {{ ref('stg_symbl_responses') }} where endpoint = 'action_items'
+    select
+        conversation_id,
+        body
+    from {{ ref('stg_symbl__responses') }}
+    where endpoint = 'action_items'
 ),
 
 response_items as (
-    select conversation_id, unnest(coalesce(cast(json_extract(body, '$.actionItems') as json[]), [])) as item
+    select
+        conversation_id,
+        unnest(coalesce(cast(json_extract(body, '$.actionItems') as json[]), [])) as item
     from responses
 ),
 
@@ -31,7 +37,10 @@ item_entities as (
 
 -- The words behind each dueBy ("by Friday", "March 3rd"): the typed table keeps only the resolved timestamp.
 due_phrases as (
-    select conversation_id, action_item_id, min(json_extract_string(entity, '$.text')) as due_phrase
+    select
+        conversation_id,
+        action_item_id,
+        min(json_extract_string(entity, '$.text')) as due_phrase
     from item_entities
     where json_extract_string(entity, '$.type') = 'date'
     group by conversation_id, action_item_id
@@ -48,16 +57,15 @@ conversations as (
         f.started_at,
         f.conversation_date,
         f.fiscal_quarter,
-        r.host_name,
-        r.media_kind,
+        c.host_name,
+        c.media_kind,
         -- The day Symbl resolved relative dates against.
         case
-            when r.media_kind = 'transcript_file' then f.conversation_date
+            when c.media_kind = 'transcript_file' then f.conversation_date
             else cast(c.submitted_at as date)
         end as symbl_reference_date
     from {{ ref('fct_conversations') }} as f
-    inner join {{ ref('stg_recordings') }} as r on f.recording_id = r.recording_id
-    inner join {{ ref('stg_symbl_conversations') }} as c on f.recording_id = c.recording_id
+    inner join {{ ref('int_conversations_completed') }} as c on f.conversation_id = c.conversation_id
 ),
 
 items as (
@@ -68,9 +76,10 @@ items as (
         a.score,
         a.is_definitive,
         a.assignee_name,
-        a.assignee_email,
+        -- emails lower-cased: compared with the rep's (already lower-case) and shown as the owner
+        lower(trim(a.assignee_email)) as assignee_email,
         a.from_name,
-        a.from_email,
+        lower(trim(a.from_email)) as from_email,
         c.recording_id,
         c.rep_email,
         c.rep_name,
@@ -86,7 +95,7 @@ items as (
         lower(trim(p.due_phrase)) as phrase,
         cast(a.due_by as date) as symbl_due_date,
         cast(date_trunc('week', c.conversation_date) as date) as call_week_monday
-    from {{ ref('stg_symbl_action_items') }} as a
+    from {{ ref('stg_symbl__action_items') }} as a
     inner join conversations as c on a.conversation_id = c.conversation_id
     left join due_phrases as p
         on a.conversation_id = p.conversation_id and a.action_item_id = p.action_item_id
@@ -98,8 +107,13 @@ classified as (
         case
             when symbl_due_date is null then null
             when symbl_reference_date = conversation_date then 'as_returned'
-            when regexp_matches(coalesce(phrase, ''),
-                '\b(jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d|\d(st|nd|rd|th)?\s+of\s+[a-z]+|\d{1,4}[/-]\d')
+            when
+                regexp_matches(
+                    coalesce(phrase, ''),
+                    -- "March 3", "3rd of March", "3/14" or "2026-04-10"
+                    '\b(jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d'
+                    || '|\d(st|nd|rd|th)?\s+of\s+[a-z]+|\d{1,4}[/-]\d'
+                )
                 then 'explicit_date'
             when regexp_matches(coalesce(phrase, ''), '\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b')
                 then 'weekday'
@@ -117,26 +131,38 @@ anchored as (
         case due_date_anchoring
             when 'as_returned' then symbl_due_date
             when 'explicit_date' then symbl_due_date
-            when 'weekday' then
-                case
-                    when regexp_matches(phrase, '\bnext\s+(monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b')
-                        then {{ add_days('call_week_monday', '6 + isodow(symbl_due_date)') }}
-                    when regexp_matches(phrase, '\bthis\s+(monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b')
-                        then {{ add_days('call_week_monday', 'isodow(symbl_due_date) - 1'
+            when 'weekday'
+                then
+                    case
+                        when
+                            regexp_matches(
+                                phrase, '\bnext\s+(monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b'
+                            )
+                            then {{ add_days('call_week_monday', '6 + isodow(symbl_due_date)') }}
+                        when
+                            regexp_matches(
+                                phrase, '\bthis\s+(monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b'
+                            )
+                            then {{ add_days('call_week_monday', 'isodow(symbl_due_date) - 1'
                             ~ ' + case when isodow(symbl_due_date) < isodow(conversation_date) then 7 else 0 end') }}
-                    -- a bare weekday is its next occurrence strictly after the day of the call
-                    else {{ add_days('conversation_date', '((isodow(symbl_due_date) - isodow(conversation_date) + 6) % 7) + 1') }}
-                end
+                        -- a bare weekday is its next occurrence strictly after the day of the call
+                        else {{ add_days(
+                            'conversation_date', '((isodow(symbl_due_date) - isodow(conversation_date) + 6) % 7) + 1'
+                        ) }}
+                    end
             when 'next_week' then {{ add_days('call_week_monday', '7') }}
-            when 'end_of_period' then
-                case
-                    when regexp_matches(phrase, 'week')
-                        then {{ add_days('call_week_monday', 'case when isodow(conversation_date) <= 5 then 4 else 11 end') }}
-                    when regexp_matches(phrase, 'month') then last_day(conversation_date)
-                    when regexp_matches(phrase, 'quarter')
-                        then last_day(cast(date_trunc('quarter', conversation_date) as date) + interval 2 month)
-                    else make_date(year(conversation_date), 12, 31)
-                end
+            when 'end_of_period'
+                then
+                    case
+                        when regexp_matches(phrase, 'week')
+                            then {{ add_days(
+                                'call_week_monday', 'case when isodow(conversation_date) <= 5 then 4 else 11 end'
+                            ) }}
+                        when regexp_matches(phrase, 'month') then last_day(conversation_date)
+                        when regexp_matches(phrase, 'quarter')
+                            then last_day(cast(date_trunc('quarter', conversation_date) as date) + interval 2 month)
+                        else make_date(year(conversation_date), 12, 31)
+                    end
             else {{ add_days('conversation_date', 'date_diff(\'day\', symbl_reference_date, symbl_due_date)') }}
         end as due_date
     from classified
@@ -161,18 +187,22 @@ sided as (
     select
         *,
         case owner_source
-            when 'assignee' then
-                case
-                    when {{ is_rep('assignee_email', 'null', 'assignee_name', 'rep_email', 'host_name') }}
-                        or split_part(assignee_email, '@', 2) = split_part(rep_email, '@', 2) then 'rep'
-                    else 'customer'
-                end
-            when 'speaker' then
-                case
-                    when {{ is_rep('from_email', 'null', 'from_name', 'rep_email', 'host_name') }}
-                        or split_part(from_email, '@', 2) = split_part(rep_email, '@', 2) then 'rep'
-                    else 'customer'
-                end
+            when 'assignee'
+                then
+                    case
+                        when
+                            {{ is_rep('assignee_email', 'null', 'assignee_name', 'rep_email', 'host_name') }}
+                            or split_part(assignee_email, '@', 2) = split_part(rep_email, '@', 2) then 'rep'
+                        else 'customer'
+                    end
+            when 'speaker'
+                then
+                    case
+                        when
+                            {{ is_rep('from_email', 'null', 'from_name', 'rep_email', 'host_name') }}
+                            or split_part(from_email, '@', 2) = split_part(rep_email, '@', 2) then 'rep'
+                        else 'customer'
+                    end
             else 'unknown'
         end as owner_side
     from owned
@@ -186,7 +216,7 @@ next_calls as (
         min(later.conversation_date) as next_account_call_date
     from sided as s
     inner join conversations as later
-        on later.account_name = s.account_name and later.started_at > s.started_at
+        on s.account_name = later.account_name and s.started_at < later.started_at
     group by s.conversation_id, s.action_item_id
 )
 
@@ -217,7 +247,8 @@ select
     -- Symbl has no completion signal. Closed: the account was met again on or after the due date (or, with no
     -- due date, at all), so the commitment came due before a follow-up conversation. Open: otherwise.
     case
-        when n.next_account_call_date is not null
+        when
+            n.next_account_call_date is not null
             and (s.due_date is null or n.next_account_call_date >= s.due_date) then 'closed'
         else 'open'
     end as status,

@@ -7,7 +7,7 @@ select
     partition_date,
     run_id,
     kit_version_id,
-    lower(value_type) as value_type,
+    value_type,
     value_boolean,
     value_number,
     value_string,
@@ -16,7 +16,7 @@ select
     confidence,
     reason,
     evidence
-from {{ source('raw', 'semarize_bricks') }}
+from {{ source('semarize', 'bricks') }}
 qualify row_number() over (
     partition by conversation_id, kit_code, brick_key, run_id order by partition_date desc
 ) = 1

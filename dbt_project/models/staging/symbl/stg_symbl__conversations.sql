@@ -4,11 +4,11 @@ select
     partition_date,
     conversation_id,
     job_id,
-    lower(status) as status,
+    status,
     attempts,
     failure_reason,
     submitted_at,
     completed_at,
     updated_at
-from {{ source('raw', 'symbl_conversations') }}
+from {{ source('symbl', 'conversations') }}
 qualify row_number() over (partition by recording_id order by updated_at desc, attempts desc) = 1

@@ -5,8 +5,8 @@ select
     text as question_text,
     score,
     from_name,
-    lower(trim(from_email)) as from_email,
+    from_email,
     from_user_id,
     message_ids
-from {{ source('raw', 'symbl_questions') }}
+from {{ source('symbl', 'questions') }}
 qualify row_number() over (partition by conversation_id, question_id order by partition_date desc) = 1

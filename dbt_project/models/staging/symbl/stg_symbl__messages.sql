@@ -4,7 +4,7 @@ select
     partition_date,
     speaker_id,
     speaker_name,
-    lower(trim(speaker_email)) as speaker_email,
+    speaker_email,
     speaker_user_id,
     text as message_text,
     start_time as started_at,
@@ -14,5 +14,5 @@ select
     sentiment_score,
     sentiment_label,
     word_count
-from {{ source('raw', 'symbl_messages') }}
+from {{ source('symbl', 'messages') }}
 qualify row_number() over (partition by conversation_id, message_id order by partition_date desc) = 1

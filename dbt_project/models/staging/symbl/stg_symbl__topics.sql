@@ -8,5 +8,5 @@ select
     sentiment_label,
     message_ids,
     parent_refs
-from {{ source('raw', 'symbl_topics') }}
+from {{ source('symbl', 'topics') }}
 qualify row_number() over (partition by conversation_id, topic_id order by partition_date desc) = 1

@@ -6,14 +6,14 @@ select
     partition_date,
     run_id,
     idempotency_key,
-    lower(status) as status,
+    status,
     kit_version_id,
     duration_ms,
     error_code,
     error_message,
     body,
     updated_at
-from {{ source('raw', 'semarize_runs') }}
+from {{ source('semarize', 'runs') }}
 qualify row_number() over (
     partition by conversation_id, kit_code, idempotency_key order by updated_at desc
 ) = 1

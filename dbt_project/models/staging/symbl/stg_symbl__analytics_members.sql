@@ -3,7 +3,7 @@ select
     member_id,
     partition_date,
     name as member_name,
-    lower(trim(email)) as member_email,
+    email as member_email,
     user_id as member_user_id,
     pace_wpm,
     talk_time_seconds,
@@ -11,5 +11,5 @@ select
     listen_time_seconds,
     listen_time_percentage,
     overlap_seconds
-from {{ source('raw', 'symbl_analytics_members') }}
+from {{ source('symbl', 'analytics_members') }}
 qualify row_number() over (partition by conversation_id, member_id order by partition_date desc) = 1

@@ -16,5 +16,5 @@ select
     tracker_name,
     conversation_id,
     body
-from {{ source('live', 'live_call_events') }}
+from {{ source('live', 'call_events') }}
 qualify row_number() over (partition by call_id, seq, item order by received_at) = 1

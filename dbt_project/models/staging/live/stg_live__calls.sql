@@ -15,8 +15,6 @@ select
     sample_rate,
     ended_at,
     manifest,
-    superseded_by,
-    json_extract_string(manifest, '$.agent.type') as agent_type,
-    json_extract_string(manifest, '$.agent.id') as agent_id
-from {{ source('live', 'live_calls') }}
+    superseded_by
+from {{ source('live', 'calls') }}
 qualify row_number() over (partition by call_id order by landed_at desc) = 1

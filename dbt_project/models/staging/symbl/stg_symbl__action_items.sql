@@ -6,11 +6,11 @@ select
     score,
     definitive as is_definitive,
     assignee_name,
-    lower(trim(assignee_email)) as assignee_email,
+    assignee_email,
     due_by,
     from_name,
-    lower(trim(from_email)) as from_email,
+    from_email,
     from_user_id,
     message_ids
-from {{ source('raw', 'symbl_action_items') }}
+from {{ source('symbl', 'action_items') }}
 qualify row_number() over (partition by conversation_id, action_item_id order by partition_date desc) = 1

@@ -6,5 +6,5 @@ select
     partition_date,
     fetched_at,
     body
-from {{ source('raw', 'symbl_responses') }}
+from {{ source('symbl', 'responses') }}
 qualify row_number() over (partition by conversation_id, endpoint order by fetched_at desc) = 1

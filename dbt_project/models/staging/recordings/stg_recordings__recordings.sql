@@ -7,9 +7,9 @@ select
     title,
     account_id,
     account_name,
-    lower(nullif(trim(call_type), '')) as call_type,
+    call_type,
     host_name,
-    lower(trim(host_email)) as host_email,
+    host_email,
     participants,
     participant_count,
     language_code,
@@ -19,8 +19,6 @@ select
     manifest_sha256,
     loaded_at,
     channel_map,
-    speaker_events,
-    channel_map is not null as has_channel_map,
-    speaker_events is not null as has_speaker_events
-from {{ source('raw', 'recordings') }}
+    speaker_events
+from {{ source('recordings', 'recordings') }}
 qualify row_number() over (partition by recording_id order by loaded_at desc, partition_date desc) = 1

@@ -6,8 +6,7 @@ select
     events_sha256,
     event_count,
     status,
-    status = 'applied' as is_applied,
     error as error_message,
     sent_at
-from {{ source('raw', 'symbl_speaker_events') }}
+from {{ source('symbl', 'speaker_events') }}
 qualify row_number() over (partition by conversation_id order by sent_at desc) = 1

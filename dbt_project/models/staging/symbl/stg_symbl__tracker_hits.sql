@@ -11,5 +11,5 @@ select
     ref_text,
     char_offset,
     is_exact
-from {{ source('raw', 'symbl_tracker_hits') }}
+from {{ source('symbl', 'tracker_hits') }}
 qualify row_number() over (partition by conversation_id, hit_key order by partition_date desc) = 1

@@ -4,12 +4,10 @@ select
     partition_date,
     source_file,
     recording_id,
-    -- raw stages may carry a detail after a colon (`fetch:messages`, `parse:topics`): split it out
-    split_part(stage, ':', 1) as stage,
-    nullif(split_part(stage, ':', 2), '') as stage_detail,
+    stage,
     reason,
     rejected_at
-from {{ source('raw', 'recording_rejections') }}
+from {{ source('recordings', 'rejections') }}
 qualify row_number() over (
     partition by source_file, recording_id, stage, reason order by rejected_at desc
 ) = 1

@@ -10,5 +10,5 @@ select
     message_id,
     message_text,
     char_offset
-from {{ source('raw', 'symbl_entities') }}
+from {{ source('symbl', 'entities') }}
 qualify row_number() over (partition by conversation_id, entity_key order by partition_date desc) = 1
