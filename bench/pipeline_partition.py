@@ -1,8 +1,9 @@
 """Benchmark: one day partition with N recordings through the ingest job, sandbox concurrency limit 5.
 
 The sandbox runs as a child process (its own interpreter, as in production the vendor is elsewhere); the pipeline
-runs in this process exactly as `make demo` runs it. Prints wall time per stage and API calls by endpoint from the
-sandbox's counters.
+runs in this process exactly as `make demo` runs it. Prints wall time per stage, API calls by endpoint from the
+sandbox's counters, the peak RSS of this process (the pipeline's, not the sandbox's), and the calls an immediate
+re-run of the finished day makes (goal: none of any kind).
 
     .venv/bin/python bench/pipeline_partition.py --recordings 100
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -72,6 +74,17 @@ def main() -> int:
             partition_key=DAY, instance=instance, raise_on_error=False
         )
         ingest = time.monotonic() - started
+        peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+        before_rerun = httpx.get(f"{base}/_sandbox/stats").json()["calls"]
+        started = time.monotonic()
+        rerun = defs.resolve_job_def("conversation_ingest_job").execute_in_process(
+            partition_key=DAY, instance=instance, raise_on_error=False
+        )
+        rerun_seconds = time.monotonic() - started
+        after_rerun = httpx.get(f"{base}/_sandbox/stats").json()["calls"]
+        rerun_calls = {
+            k: v - before_rerun.get(k, 0) for k, v in after_rerun.items() if v != before_rerun.get(k, 0)
+        }
         started = time.monotonic()
         build = defs.resolve_job_def("warehouse_build_job").execute_in_process(
             instance=instance, raise_on_error=False
@@ -84,7 +97,13 @@ def main() -> int:
         f"ingest run: {ingest:.1f} s (success={result.success}); dbt build + publish: {warehouse:.1f} s "
         f"(success={build.success})"
     )
-    print("API calls by endpoint:")
+    print(f"peak RSS of the pipeline process after the ingest run: {peak_rss_mb:.0f} MB")
+    print(
+        f"immediate re-run of the finished day: {rerun_seconds:.1f} s (success={rerun.success}), "
+        f"{sum(rerun_calls.values())} API calls {rerun_calls or ''}"
+    )
+    print(f"load average: {os.getloadavg()}")
+    print("API calls by endpoint (first run + re-run):")
     for route, count in sorted(calls.items(), key=lambda kv: (-kv[1], kv[0])):
         print(f"  {count:6d}  {route}")
     print(f"  {sum(calls.values()):6d}  total")
