@@ -138,6 +138,39 @@ def load_audio_calls(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+# Product-feedback Kit answers: conversation_id, day, recording_id, {brick_key: (value_type, value)}
+FEEDBACK = [
+    ("conv-a1", "2026-02-10", "rec-a1", {"feedback_feature_area": ("string", "reporting"),
+     "feature_satisfaction": ("number", 2.0), "churn_signal_strength": ("number", 70.0),
+     "bug_report_severity": ("string", "critical"), "feature_request_urgency": ("number", 0.0)}),
+    ("conv-a2", "2026-02-20", "rec-a2", {"feedback_feature_area": ("string", "Reporting"),
+     "feature_satisfaction": ("number", 4.0), "churn_signal_strength": ("number", 10.0),
+     "bug_report_severity": ("string", "none"), "feature_request_urgency": ("number", 80.0)}),
+    ("conv-3", "2026-02-20", "rec-3", {"feedback_feature_area": ("string", "billing"),
+     "feature_satisfaction": ("string", "3"), "churn_signal_strength": ("number", 20.0),
+     "bug_report_severity": ("string", "low"), "feature_request_urgency": ("number", 0.0)}),
+]  # fmt: skip
+
+
+def load_product_feedback(con: duckdb.DuckDBPyConnection) -> None:
+    insert(
+        con,
+        "semarize_runs",
+        "conversation_id, partition_date, kit_code, recording_id, run_id, idempotency_key, status, updated_at",
+        [(c, day, "PRODFDB1", rec, f"pf-{c}", f"pf-{c}", "succeeded", f"{day} 18:00:00+00")
+         for c, day, rec, _ in FEEDBACK],
+    )  # fmt: skip
+    insert(
+        con,
+        "semarize_bricks",
+        "conversation_id, partition_date, recording_id, kit_code, run_id, brick_key, value_type,"
+        " value_number, value_string",
+        [(c, day, rec, "PRODFDB1", f"pf-{c}", key, vtype, value if vtype == "number" else None,
+          value if vtype == "string" else None)
+         for c, day, rec, bricks in FEEDBACK for key, (vtype, value) in bricks.items()],
+    )  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     folder = tmp_path_factory.mktemp("analyst_marts")
@@ -145,6 +178,7 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     with duckdb.connect(str(path)) as con:
         load_raw(con)
         load_audio_calls(con)
+        load_product_feedback(con)
     mp = pytest.MonkeyPatch()
     mp.setenv(WAREHOUSE_ENV_VAR, str(path))
     mp.setenv("DBT_SEND_ANONYMOUS_USAGE_STATS", "False")
@@ -275,3 +309,19 @@ def test_compliance_lists_calls_missing_the_required_disclosure(warehouse: Path)
     assert rows["conv-a1"]["required_disclosures"] == ["Recording Disclosure"]
     facts = query(warehouse, "select count(*) as n from marts.fct_conversations")[0]["n"]
     assert len(rows) == facts  # one row per completed conversation
+
+
+def test_product_feedback_by_feature_area_and_quarter(warehouse: Path) -> None:
+    rows = query(warehouse, "select * from marts.product_feedback_by_feature order by feature_area")
+    # By hand from FEEDBACK: conv-a1 and conv-a2 (Initech, Feb 2026) are about reporting ("Reporting" lower-cased);
+    # conv-3 (Globex) about billing; calendar fiscal year, so all in FY2026-Q1.
+    assert rows == [
+        {"feature_area": "billing", "fiscal_quarter": "FY2026-Q1", "calls": 1, "avg_feature_satisfaction": 3.0,
+         "avg_churn_signal_strength": 20.0, "high_churn_signal_calls": 0, "calls_with_bug_reports": 1,
+         "high_or_critical_bug_calls": 0, "avg_feature_request_urgency": None, "calls_with_feature_requests": 0,
+         "customer_accounts": 1},
+        {"feature_area": "reporting", "fiscal_quarter": "FY2026-Q1", "calls": 2, "avg_feature_satisfaction": 3.0,
+         "avg_churn_signal_strength": 40.0, "high_churn_signal_calls": 1, "calls_with_bug_reports": 1,
+         "high_or_critical_bug_calls": 1, "avg_feature_request_urgency": 80.0, "calls_with_feature_requests": 1,
+         "customer_accounts": 1},
+    ]  # fmt: skip
