@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import logging
 import os
 import re
@@ -218,12 +219,36 @@ def _column(values: list[Any], sql_type: str) -> pa.Array:
 
 
 def _arrow(table: str, rows: Sequence[dict[str, Any]]) -> pa.Table:
-    """Column by column (a list per column, converted in C): ~2x faster than building a dict per row."""
+    """Arrow's own converter over the rows (C, one pass), then each column cast to its declared type.
+
+    Arrow takes the columns from the *first* row, so it is used only when every row's keys are among the first
+    row's (parsers emit uniform rows); otherwise, or when Arrow cannot infer a column in one go (text mixed with
+    numbers), the rows are converted column by column. Unknown keys are an error either way.
+    """
     types = column_types(table)
-    unknown = set().union(*map(dict.keys, rows)) - {c for c, _ in types} if rows else set()
+    present = set(itertools.chain.from_iterable(rows))  # every key of every row, at C speed
+    unknown = present - {c for c, _ in types}
     if unknown:
         raise ValueError(f"rows for {table} carry unknown columns: {sorted(unknown)}")
-    return pa.table({c: _column([r.get(c) for r in rows], t) for c, t in types})
+    inferred = None
+    if rows and present == set(rows[0]):
+        with contextlib.suppress(pa.ArrowInvalid, pa.ArrowTypeError):
+            inferred = pa.Table.from_pylist(list(rows))
+    if inferred is None:
+        return pa.table({c: _column([r.get(c) for r in rows], t) for c, t in types})
+    columns = {}
+    for c, t in types:
+        target = _ARROW_TYPES.get(t)
+        if c not in present:
+            columns[c] = pa.nulls(len(rows), target or pa.null())
+            continue
+        column = inferred.column(c)
+        if target is not None and column.type != target:
+            # Not castable here (e.g. ISO text for a timestamp): DuckDB casts it on insert, as before.
+            with contextlib.suppress(pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+                column = column.cast(target)
+        columns[c] = column
+    return pa.table(columns)
 
 
 def arrow_rows(table: str, rows: Sequence[dict[str, Any]]) -> pa.Table:

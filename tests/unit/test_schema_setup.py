@@ -42,3 +42,15 @@ def test_rows_land_typed_and_odd_values_still_land(tmp_path: Path) -> None:
         assert duckdb_store.arrow_rows("symbl_messages", rows).schema.field("word_count").type == pa.int32()
         with pytest.raises(ValueError, match="unknown columns: \\['nope'\\]"):
             duckdb_store.insert_rows(con, "symbl_messages", [{**rows[0], "nope": 1}])
+
+
+def test_a_key_only_later_rows_carry_is_not_lost(tmp_path: Path) -> None:
+    # Arrow's converter takes its columns from the first row: a sentiment only the second message has must land.
+    rows = [
+        {"conversation_id": "c1", "message_id": "m1", "partition_date": "2026-04-07", "text": "hi"},
+        {"conversation_id": "c1", "message_id": "m2", "partition_date": "2026-04-07", "text": "yo",
+         "sentiment_score": -0.5},
+    ]  # fmt: skip
+    table = duckdb_store.arrow_rows("symbl_messages", rows)
+    assert table.column("sentiment_score").to_pylist() == [None, -0.5]
+    assert table.schema.field("sentiment_score").type == pa.float64()
