@@ -2,7 +2,7 @@
 
 import asyncio
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
@@ -49,6 +49,10 @@ def readable_schema(kit: str, doc: Any) -> tuple[dict[str, Any] | None, str | No
     return doc, None
 
 
+# Conversations per transcripts batch (their messages, ~100 each, are in memory at once).
+TRANSCRIPT_BATCH = 200
+
+
 @dg.asset(
     name="transcripts",
     group_name="transcripts",
@@ -64,32 +68,63 @@ def readable_schema(kit: str, doc: Any) -> tuple[dict[str, Any] | None, str | No
 def transcripts(context: AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     clock = Stopwatch()
     _, _, first, end = window_dates(context)
-    messages = warehouse.query(
+    conversations = warehouse.query(
         """
-        SELECT m.*, c.recording_id
+        SELECT DISTINCT m.conversation_id
         FROM raw.symbl_messages m JOIN raw.symbl_conversations c USING (conversation_id)
         WHERE m.partition_date >= ? AND m.partition_date < ? AND c.status = 'completed'
-        ORDER BY m.conversation_id, m.start_time, m.time_offset_seconds, m.message_id
+        ORDER BY 1
         """,
         [first, end],
     )
-    by_conv: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for m in messages:
-        by_conv[m["conversation_id"]].append(m)
-    rows: list[dict[str, Any]] = []
-    for cid, msgs in by_conv.items():
-        rows += transcript_lib.assemble_turns(cid, msgs[0]["recording_id"], msgs[0]["partition_date"], msgs)
-    warehouse.replace_partition("transcripts", first, end, rows)
+    ids = [c["conversation_id"] for c in conversations]
+    turns_per_day: Counter[Any] = Counter()
+    conversations_per_day: Counter[Any] = Counter()
+    sample: list[dict[str, Any]] = []
+    # A batch of conversations at a time: the window's messages are never all in memory (a day of 10,000 calls
+    # is about a million of them). Each batch replaces its conversations' turns in one transaction.
+    for i in range(0, len(ids), TRANSCRIPT_BATCH):
+        batch = ids[i : i + TRANSCRIPT_BATCH]
+        messages = warehouse.query(
+            """
+            SELECT m.*, c.recording_id
+            FROM raw.symbl_messages m JOIN raw.symbl_conversations c USING (conversation_id)
+            WHERE m.conversation_id IN (SELECT unnest(?::VARCHAR[]))
+            ORDER BY m.conversation_id, m.start_time, m.time_offset_seconds, m.message_id
+            """,
+            [batch],
+        )
+        by_conv: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for m in messages:
+            by_conv[m["conversation_id"]].append(m)
+        rows: list[dict[str, Any]] = []
+        for cid, msgs in by_conv.items():
+            rows += transcript_lib.assemble_turns(
+                cid, msgs[0]["recording_id"], msgs[0]["partition_date"], msgs
+            )
+            conversations_per_day[msgs[0]["partition_date"]] += 1
+        with warehouse.connection() as con:
+            duckdb_store.replace_rows(
+                con, "transcripts", "conversation_id IN (SELECT unnest(?::VARCHAR[]))", [batch], rows
+            )
+        turns_per_day.update(r["partition_date"] for r in rows)
+        sample = sample or rows[:5]
+    # Turns of conversations that no longer have completed messages in the window go.
+    with warehouse.connection() as con:
+        duckdb_store.replace_rows(
+            con,
+            "transcripts",
+            "partition_date >= ? AND partition_date < ? AND conversation_id NOT IN (SELECT unnest(?::VARCHAR[]))",
+            [first, end, ids],
+            [],
+        )
     metadata = {
-        "dagster/row_count": len(rows),
-        "conversations": len(by_conv),
-        "preview": preview("transcripts", rows),
+        "dagster/row_count": sum(turns_per_day.values()),
+        "conversations": len(ids),
+        "preview": preview("transcripts", sample),
         "seconds": clock.seconds,
     }
-    own = {
-        "dagster/row_count": [r["partition_date"] for r in rows],
-        "conversations": [msgs[0]["partition_date"] for msgs in by_conv.values()],
-    }
+    own = {"dagster/row_count": turns_per_day.elements(), "conversations": conversations_per_day.elements()}
     return dg.MaterializeResult(metadata=scope_to_partitions(context, metadata, own))
 
 
