@@ -3,6 +3,7 @@
 import asyncio
 import json
 from collections import Counter, defaultdict
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
@@ -128,13 +129,22 @@ def transcripts(context: AssetExecutionContext, warehouse: WarehouseResource) ->
     return dg.MaterializeResult(metadata=scope_to_partitions(context, metadata, own))
 
 
+def _transcribed_conversations(warehouse: WarehouseResource, first: date, end: date) -> list[str]:
+    rows = warehouse.query(
+        "SELECT DISTINCT conversation_id FROM raw.transcripts WHERE partition_date >= ? AND partition_date < ? "
+        "ORDER BY 1",
+        [first, end],
+    )
+    return [r["conversation_id"] for r in rows]
+
+
 def _conversation_turns(
-    warehouse: WarehouseResource, first: date, end: date
+    warehouse: WarehouseResource, conversation_ids: list[str]
 ) -> dict[str, list[dict[str, Any]]]:
     turns = warehouse.query(
-        "SELECT * FROM raw.transcripts WHERE partition_date >= ? AND partition_date < ? "
+        "SELECT * FROM raw.transcripts WHERE conversation_id IN (SELECT unnest(?::VARCHAR[])) "
         "ORDER BY conversation_id, turn_index",
-        [first, end],
+        [conversation_ids],
     )
     grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for t in turns:
@@ -207,12 +217,82 @@ def semarize_bricks(
     _, _, first, end = window_dates(context)
     if config.source == "raw":
         return _rederive_bricks(context, warehouse, first, end, clock)
-    turns_by_conv = _conversation_turns(warehouse, first, end)
     kits = list(semarize.kits)
     # Kits by call type (SEMARIZE_KITS_BY_CALL_TYPE); None when unset: every call runs `kits`.
     routes = kit_routing.routes_from_env()
     context_by_recording = _recording_context(warehouse, first, end)
-    jobs: list[tuple[str, str, Any, str, str, dict[str, Any]]] = []
+    ids = _transcribed_conversations(warehouse, first, end)
+    tally = _BrickTally()
+    progress = Progress(context.log, len(ids), "conversations scored")
+
+    async def run_all() -> None:
+        async with semarize.client() as client:
+            scorer = _Scorer(context, client, tally)
+            for i in range(0, len(ids), SCORE_BATCH):
+                batch = ids[i : i + SCORE_BATCH]
+                turns_by_conv = await asyncio.to_thread(_conversation_turns, warehouse, batch)
+                jobs = _jobs_for(turns_by_conv, context_by_recording, kits, routes)
+                recordings = sorted({turns[0]["recording_id"] for turns in turns_by_conv.values()})
+                await scorer.score(warehouse, batch, recordings, jobs)
+                for _ in batch:
+                    progress.add("done")
+
+    if ids:
+        asyncio.run(run_all())
+    # Runs, bricks and rejections of conversations no longer transcribed in the window go.
+    _remove_untranscribed(warehouse, first, end, ids)
+    context.log.info(
+        f"{tally.runs_total} kit runs for {len(ids)} conversations; {tally.reused} reused, {tally.scored} scored"
+    )
+    metadata = {
+        "dagster/row_count": sum(tally.bricks.values()),
+        "runs": sum(tally.runs.values()),
+        "runs_reused": tally.reused,
+        "errors": sum(tally.errors.values()),
+        "kits": ", ".join(sorted(tally.kits)) or "none",
+        # Kits whose schema could not be read: their bricks were typed from the values instead.
+        "kit_schema_warnings": "; ".join(f"{k}: {p}" for k, p in tally.schema_problems.items()) or "none",
+        "preview": preview("semarize_bricks", tally.sample),
+        "seconds": clock.seconds,
+    }
+    own = {
+        "dagster/row_count": tally.bricks.elements(),
+        "runs": tally.runs.elements(),
+        "errors": tally.errors.elements(),
+    }
+    return dg.MaterializeResult(metadata=scope_to_partitions(context, metadata, own))
+
+
+# Conversations scored per batch: their transcripts, Kit payloads and answers are in memory at once.
+SCORE_BATCH = 200
+
+Job = tuple[
+    str, str, Any, str, str, dict[str, Any]
+]  # conversation, recording, day, kit, idempotency key, payload
+
+
+@dataclass
+class _BrickTally:
+    """What semarize_bricks reports, accumulated batch by batch (counts per day, never the rows)."""
+
+    bricks: Counter[Any] = field(default_factory=Counter)
+    runs: Counter[Any] = field(default_factory=Counter)
+    errors: Counter[Any] = field(default_factory=Counter)
+    kits: set[str] = field(default_factory=set)
+    schema_problems: dict[str, str] = field(default_factory=dict)
+    reused: int = 0
+    scored: int = 0
+    runs_total: int = 0
+    sample: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _jobs_for(
+    turns_by_conv: dict[str, list[dict[str, Any]]],
+    context_by_recording: dict[str, dict[str, Any]],
+    kits: list[str],
+    routes: Any,
+) -> list[Job]:
+    jobs: list[Job] = []
     for cid, turns in turns_by_conv.items():
         rid = turns[0]["recording_id"]
         payload = {
@@ -227,95 +307,125 @@ def semarize_bricks(
         for kit in kit_routing.kits_for(call_type, routes, kits):
             key = SemarizeClient.idempotency_key(cid, kit, canonical)
             jobs.append((cid, rid, turns[0]["partition_date"], kit, key, payload))
-    reusable = _reusable_runs(warehouse, [j[4] for j in jobs])
-    context.log.info(f"{len(jobs)} kit runs for {len(turns_by_conv)} conversations; {len(reusable)} reused")
+    return jobs
 
-    schema_problems: dict[str, str] = {}
 
-    async def run_all() -> tuple[dict[str, Any], list[tuple[Any, dict[str, Any] | None, str | None]]]:
-        gate = asyncio.Semaphore(RUN_CONCURRENCY)
-        async with semarize.client() as client:
-            schemas: dict[str, Any] = {}
-            # A Kit whose every run is reused needs no schema from Semarize: each reused run keeps its own.
-            for kit in sorted({job[3] for job in jobs if job[4] not in reusable}):
-                try:
-                    doc = await client.kit_schema(kit)
-                except SemarizeAPIError as exc:
-                    doc = None
-                    context.log.warning(f"kit {kit}: no schema ({exc}); brick types will be inferred")
-                schemas[kit], problem = readable_schema(kit, doc)
-                if problem:
-                    schema_problems[kit] = problem
-                if problem and doc is not None:
-                    context.log.warning(f"kit {kit}: {problem}; brick types will be inferred")
+class _Scorer:
+    """Runs one batch's Kit jobs (reusing stored runs), types the answers and replaces the batch's rows."""
 
-            async def one(job: tuple[Any, ...]) -> tuple[Any, dict[str, Any] | None, str | None]:
-                _, _, _, kit, key, payload = job
-                if key in reusable:
-                    return job, reusable[key][0], None
-                async with gate:
-                    try:
-                        return (
-                            job,
-                            await client.create_run(kit, payload, idempotency_key=key, mode="sync"),
-                            None,
-                        )
-                    except SemarizeAPIError as exc:
-                        return job, None, f"{exc.code or exc.status}: {exc}"
-                    except Exception as exc:  # transport failure after retries: recorded, the rest goes on
-                        return job, None, f"{type(exc).__name__}: {exc}"
+    def __init__(self, context: AssetExecutionContext, client: SemarizeClient, tally: _BrickTally) -> None:
+        self._context = context
+        self._client = client
+        self._tally = tally
+        self._gate = asyncio.Semaphore(RUN_CONCURRENCY)
+        self._schemas: dict[str, Any] = {}
 
-            progress = Progress(context.log, len(jobs), "kit runs")
+    async def _schema(self, kit: str) -> Any:
+        """Fetched once per run, and only for a Kit that has a run to make (reused runs keep their own)."""
+        if kit not in self._schemas:
+            try:
+                doc = await self._client.kit_schema(kit)
+            except SemarizeAPIError as exc:
+                doc = None
+                self._context.log.warning(f"kit {kit}: no schema ({exc}); brick types will be inferred")
+            self._schemas[kit], problem = readable_schema(kit, doc)
+            if problem:
+                self._tally.schema_problems[kit] = problem
+            if problem and doc is not None:
+                self._context.log.warning(f"kit {kit}: {problem}; brick types will be inferred")
+        return self._schemas[kit]
 
-            async def counted(job: tuple[Any, ...]) -> tuple[Any, dict[str, Any] | None, str | None]:
-                result = await one(job)
-                progress.add("reused" if job[4] in reusable else "failed" if result[2] else "scored")
-                return result
+    async def _one(self, job: Job, reusable: dict[str, Any]) -> tuple[Job, dict[str, Any] | None, str | None]:
+        _, _, _, kit, key, payload = job
+        if key in reusable:
+            return job, reusable[key][0], None
+        async with self._gate:
+            try:
+                return (
+                    job,
+                    await self._client.create_run(kit, payload, idempotency_key=key, mode="sync"),
+                    None,
+                )
+            except SemarizeAPIError as exc:
+                return job, None, f"{exc.code or exc.status}: {exc}"
+            except Exception as exc:  # transport failure after retries: recorded, the rest goes on
+                return job, None, f"{type(exc).__name__}: {exc}"
 
-            return schemas, list(await asyncio.gather(*(counted(j) for j in jobs)))
+    async def score(
+        self, warehouse: WarehouseResource, batch: list[str], recordings: list[str], jobs: list[Job]
+    ) -> None:
+        tally = self._tally
+        reusable = await asyncio.to_thread(_reusable_runs, warehouse, [j[4] for j in jobs])
+        for kit in sorted({j[3] for j in jobs if j[4] not in reusable}):
+            await self._schema(kit)
+        results = await asyncio.gather(*(self._one(j, reusable) for j in jobs))
+        now = datetime.now(UTC)
+        run_rows, brick_rows, rejections = [], [], []
+        for (cid, rid, pdate, kit, key, _), run, error in results:
+            if run is not None and run.get("status") != "succeeded":
+                error = (
+                    f"{run.get('error_code') or run.get('status')}: "
+                    f"{run.get('error_message') or 'run did not succeed'}"
+                )
+            row = brick_parse.run_row(cid, rid, kit, pdate, key, run, error)
+            row["updated_at"] = now
+            schema = reusable[key][1] if key in reusable else self._schemas.get(kit)
+            row["kit_schema"] = json.dumps(schema) if schema is not None else None
+            run_rows.append(row)
+            if error is None and run is not None:
+                bricks, problems = _bricks_of_run(cid, rid, kit, pdate, run, schema, now)
+                brick_rows += bricks
+                rejections += problems
+            else:
+                self._context.log.error(f"{rid} / {kit}: {error}")
+                rejections.append(_rejection(pdate, cid, rid, f"kit {kit}: {error}", now))
+        await asyncio.to_thread(_write_scores, warehouse, batch, recordings, run_rows, brick_rows, rejections)
+        tally.runs_total += len(jobs)
+        tally.reused += sum(j[4] in reusable for j in jobs)
+        tally.scored += sum(j[4] not in reusable for j in jobs)
+        tally.kits.update(j[3] for j in jobs)
+        tally.bricks.update(r["partition_date"] for r in brick_rows)
+        tally.runs.update(r["partition_date"] for r in run_rows)
+        tally.errors.update(r["partition_date"] for r in rejections)
+        tally.sample = tally.sample or brick_rows[:5]
 
-    schemas, results = asyncio.run(run_all())
-    now = datetime.now(UTC)
-    run_rows, brick_rows, rejections = [], [], []
-    for (cid, rid, pdate, kit, key, _), run, error in results:
-        if run is not None and run.get("status") != "succeeded":
-            error = f"{run.get('error_code') or run.get('status')}: {run.get('error_message') or 'run did not succeed'}"
-        row = brick_parse.run_row(cid, rid, kit, pdate, key, run, error)
-        row["updated_at"] = now
-        schema = reusable[key][1] if key in reusable else schemas.get(kit)
-        row["kit_schema"] = json.dumps(schema) if schema is not None else None
-        run_rows.append(row)
-        if error is None and run is not None:
-            bricks, problems = _bricks_of_run(cid, rid, kit, pdate, run, schema, now)
-            brick_rows += bricks
-            rejections += problems
-        else:
-            context.log.error(f"{rid} / {kit}: {error}")
-            rejections.append(_rejection(pdate, cid, rid, f"kit {kit}: {error}", now))
 
-    with warehouse.connection() as con:
-        duckdb_store.replace_partition_rows(con, "semarize_runs", first, end, run_rows)
-        duckdb_store.replace_partition_rows(con, "semarize_bricks", first, end, brick_rows)
-        duckdb_store.replace_partition_rows(
-            con, "recording_rejections", first, end, rejections, "stage = 'semarize'"
+def _remove_untranscribed(warehouse: WarehouseResource, first: date, end: date, ids: list[str]) -> None:
+    window = "partition_date >= ? AND partition_date < ?"
+    with warehouse.connection() as con, duckdb_store.transaction(con):
+        for table in ("semarize_runs", "semarize_bricks"):
+            con.execute(
+                f"DELETE FROM raw.{table} WHERE {window} AND conversation_id NOT IN (SELECT unnest(?::VARCHAR[]))",
+                [first, end, ids],
+            )
+        con.execute(
+            f"DELETE FROM raw.recording_rejections WHERE {window} AND stage = 'semarize' "
+            "AND recording_id NOT IN (SELECT recording_id FROM raw.transcripts WHERE partition_date >= ? "
+            "AND partition_date < ?)",
+            [first, end, first, end],
         )
-    metadata = {
-        "dagster/row_count": len(brick_rows),
-        "runs": len(run_rows),
-        "runs_reused": len(reusable),
-        "errors": len(rejections),
-        "kits": ", ".join(sorted({j[3] for j in jobs})) or "none",
-        # Kits whose schema could not be read: their bricks were typed from the values instead.
-        "kit_schema_warnings": "; ".join(f"{k}: {p}" for k, p in schema_problems.items()) or "none",
-        "preview": preview("semarize_bricks", brick_rows),
-        "seconds": clock.seconds,
-    }
-    own = {
-        "dagster/row_count": [r["partition_date"] for r in brick_rows],
-        "runs": [r["partition_date"] for r in run_rows],
-        "errors": [r["partition_date"] for r in rejections],
-    }
-    return dg.MaterializeResult(metadata=scope_to_partitions(context, metadata, own))
+
+
+def _write_scores(
+    warehouse: WarehouseResource,
+    batch: list[str],
+    recordings: list[str],
+    run_rows: list[dict[str, Any]],
+    brick_rows: list[dict[str, Any]],
+    rejections: list[dict[str, Any]],
+) -> None:
+    """The batch's runs, bricks and rejections replace its conversations' previous ones, in one transaction."""
+    by_conversation = "conversation_id IN (SELECT unnest(?::VARCHAR[]))"
+    with warehouse.connection() as con, duckdb_store.transaction(con):
+        for table, rows in (("semarize_runs", run_rows), ("semarize_bricks", brick_rows)):
+            con.execute(f"DELETE FROM raw.{table} WHERE {by_conversation}", [batch])
+            duckdb_store.insert_rows(con, table, rows)
+        con.execute(
+            "DELETE FROM raw.recording_rejections WHERE stage = 'semarize' "
+            "AND recording_id IN (SELECT unnest(?::VARCHAR[]))",
+            [recordings],
+        )
+        duckdb_store.insert_rows(con, "recording_rejections", rejections)
 
 
 def _bricks_of_run(
