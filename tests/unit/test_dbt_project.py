@@ -1,6 +1,6 @@
 """The dbt project parses offline, and its manifest maps onto the Dagster asset graph as expected."""
 
-import re
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -8,16 +8,15 @@ from typing import Any
 import pytest
 import yaml
 from dagster import AssetKey
-from dagster_dbt import DbtCliResource
 
+from orchestration.settings import PROJECT_ROOT
 from orchestration.warehouse import schema
 from orchestration.warehouse.dbt import (
     DBT_PROJECT_DIR,
-    DEFAULT_WAREHOUSE_PATH,
     WAREHOUSE_ENV_VAR,
     convo_intel_dbt_assets,
-    convo_intel_dbt_project,
     convo_intel_dbt_translator,
+    dbt_cli_resource,
     warehouse_path,
 )
 
@@ -52,7 +51,7 @@ SOURCE_ASSET_KEYS = {
 def manifest(tmp_path_factory: pytest.TempPathFactory) -> Mapping[str, Any]:
     """A fresh `dbt parse` into its own target folder: proves the project parses offline, from scratch."""
     target = tmp_path_factory.mktemp("dbt_target")
-    invocation = DbtCliResource(project_dir=convo_intel_dbt_project).cli(
+    invocation = dbt_cli_resource().cli(
         ["parse"], target_path=target, raise_on_error=False
     )
     invocation.wait()
@@ -270,12 +269,33 @@ def test_fiscal_quarter_convention_has_a_data_test(manifest: Mapping[str, Any]) 
     assert any("fiscal" in t["name"] for t in singular)
 
 
-def test_profile_default_is_the_repo_warehouse_and_telemetry_is_off() -> None:
+def rendered_profile_path(monkeypatch: pytest.MonkeyPatch, configured: str | None) -> Path:
+    """The warehouse path dbt's own renderer makes of profiles.yml, resolved from dbt's working directory."""
+    from dbt.config.renderer import ProfileRenderer
+    from dbt_common.context import set_invocation_context
+
+    if configured is None:
+        monkeypatch.delenv(WAREHOUSE_ENV_VAR, raising=False)
+    else:
+        monkeypatch.setenv(WAREHOUSE_ENV_VAR, configured)
+    set_invocation_context(dict(os.environ))
     profile = yaml.safe_load((DBT_PROJECT_DIR / "profiles.yml").read_text())["convo_intel"]["outputs"]["dev"]
-    match = re.search(r"env_var\('CONVO_INTEL_WAREHOUSE', '([^']+)'\)", profile["path"])
-    assert match, profile["path"]
-    # dbt runs with dbt_project/ as its working directory, so the default resolves from there.
-    assert (DBT_PROJECT_DIR / match.group(1)).resolve() == DEFAULT_WAREHOUSE_PATH
+    rendered = Path(ProfileRenderer({}).render_value(profile["path"])).expanduser()
+    # dbt runs with dbt_project/ as its working directory.
+    return rendered if rendered.is_absolute() else (DBT_PROJECT_DIR / rendered).resolve()
+
+
+@pytest.mark.parametrize("configured", [None, "", "rel/w.duckdb", "/srv/warehouse/w.duckdb"])
+def test_dbt_profile_and_the_pipeline_agree_on_the_warehouse(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, configured: str | None
+) -> None:
+    monkeypatch.chdir(tmp_path)  # neither side depends on where the process started
+    assert rendered_profile_path(monkeypatch, configured) == warehouse_path()
+
+
+def test_profile_default_is_the_repo_warehouse_and_telemetry_is_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert rendered_profile_path(monkeypatch, None) == PROJECT_ROOT / "var" / "warehouse" / "convo_intel.duckdb"
+    profile = yaml.safe_load((DBT_PROJECT_DIR / "profiles.yml").read_text())["convo_intel"]["outputs"]["dev"]
     assert profile["threads"] == 1
     project = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())
     assert project["flags"]["send_anonymous_usage_stats"] is False
@@ -287,9 +307,9 @@ def test_profile_default_is_the_repo_warehouse_and_telemetry_is_off() -> None:
 
 def test_warehouse_path_follows_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv(WAREHOUSE_ENV_VAR, raising=False)
-    assert warehouse_path() == DEFAULT_WAREHOUSE_PATH
+    assert warehouse_path() == PROJECT_ROOT / "var" / "warehouse" / "convo_intel.duckdb"
     monkeypatch.setenv(WAREHOUSE_ENV_VAR, str(tmp_path / "w.duckdb"))
-    assert warehouse_path() == (tmp_path / "w.duckdb").resolve()
+    assert warehouse_path() == tmp_path / "w.duckdb"
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv(WAREHOUSE_ENV_VAR, "rel/w.duckdb")  # relative to the process, not to dbt_project/
-    assert warehouse_path() == (tmp_path / "rel" / "w.duckdb").resolve()
+    monkeypatch.setenv(WAREHOUSE_ENV_VAR, "rel/w.duckdb")  # from the project root, as dbt's profile takes it
+    assert warehouse_path() == PROJECT_ROOT / "rel" / "w.duckdb"
