@@ -1,10 +1,11 @@
 """Configuration in one place: every environment variable the pipeline reads, typed, with its default.
 
-Nothing here writes ``os.environ`` and nothing is read at import: each settings class reads the environment when
-it is instantiated. Resources derive from :class:`SettingsResource`, which fills the fields a caller did not give
-from its settings section each time the resource is built; Dagster builds resources again in every run, so a run
-sees the environment of the process that executes it (as ``dg.EnvVar`` would), and the UI shows the fields'
-declared defaults, never a secret read from the environment.
+Nothing here writes ``os.environ`` or reads it at import: each settings class reads the environment when it is
+instantiated (only the partitions are read while modules import, because asset decorators need them).
+Resources derive from :class:`SettingsResource`, which fills the fields a caller did not give from its settings
+section each time the resource is built. Dagster builds resources again in every run, so a run sees the
+environment of the process that executes it (as ``dg.EnvVar`` would), and the UI shows the fields' declared
+defaults, never a secret read from the environment.
 
 With nothing configured every vendor points at the local sandbox. The sandbox's well-known credentials are the
 resources' defaults, and :func:`require_real_credentials` (a validator on each vendor resource) refuses to send
@@ -19,7 +20,7 @@ from typing import Any, ClassVar
 from urllib.parse import urlparse
 
 import dagster as dg
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The folder holding dbt_project/: relative warehouse paths resolve from here, in Python and in dbt's profile.
@@ -189,8 +190,8 @@ class PartitionSettings(_Section):
 
 
 class WarehouseSettings(_Section):
-    path: str = Field(default=DEFAULT_WAREHOUSE, validation_alias=AliasChoices(WAREHOUSE_ENV))
-    analyst_path: str | None = Field(default=None, validation_alias=AliasChoices(ANALYST_WAREHOUSE_ENV))
+    path: str = Field(default=DEFAULT_WAREHOUSE, validation_alias=WAREHOUSE_ENV)
+    analyst_path: str | None = Field(default=None, validation_alias=ANALYST_WAREHOUSE_ENV)
 
 
 @dataclass(frozen=True)
