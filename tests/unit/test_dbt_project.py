@@ -1,6 +1,7 @@
 """The dbt project parses offline, and its manifest maps onto the Dagster asset graph as expected."""
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
