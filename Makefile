@@ -20,7 +20,7 @@ DUCKDB1_STAMP   := $(DUCKDB1_DIR)/.installed-$(DUCKDB1_VERSION)
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -e '.[dev,sandbox]'
 	@touch $(STAMP)
 
 install: $(STAMP)

@@ -7,10 +7,6 @@ import os
 import sys
 from pathlib import Path
 
-# No telemetry from anything this process starts (dbt, Dagster), whichever way it is launched.
-os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "False")
-os.environ.setdefault("DO_NOT_TRACK", "1")
-
 
 def _cmd_sandbox(args: argparse.Namespace) -> int:
     import uvicorn
@@ -149,6 +145,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # No telemetry from anything this command starts (dbt, Dagster), whichever way it is launched: set by the
+    # entry point for its child processes, not as a side effect of importing this module.
+    os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "False")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
     args = build_parser().parse_args(argv)
     return int(args.func(args) or 0)
 

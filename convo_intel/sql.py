@@ -22,14 +22,11 @@ DEMO_ANALYST_COPY = REPO_ROOT / "var" / "demo" / "warehouse" / "convo_intel_anal
 
 def default_analyst_path() -> Path:
     """$CONVO_INTEL_ANALYST_WAREHOUSE, else the demo's copy when `make demo` made one, else the default copy."""
-    configured = os.environ.get("CONVO_INTEL_ANALYST_WAREHOUSE", "").strip()
-    if configured:
-        return Path(configured)
-    if DEMO_ANALYST_COPY.exists():
-        return DEMO_ANALYST_COPY
-    from orchestration.warehouse.duckdb_store import default_snapshot_path
+    from orchestration.settings import WarehouseSettings, warehouse_paths
 
-    return Path(default_snapshot_path())
+    if WarehouseSettings().analyst_path is None and DEMO_ANALYST_COPY.exists():
+        return DEMO_ANALYST_COPY
+    return warehouse_paths().analyst
 
 
 def duckdb_cli() -> str | None:

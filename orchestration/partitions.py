@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-import os
 from datetime import date, datetime
 
 import dagster as dg
 from dagster import AssetExecutionContext
 
-PARTITIONS_START_DATE = os.environ.get("CONVO_INTEL_PARTITIONS_START", "2026-01-01")
-PARTITIONS_TIMEZONE = os.environ.get("CONVO_INTEL_TIMEZONE", "UTC")
+from orchestration.settings import PartitionSettings
+
+# Read once, here: asset decorators take the partitions definition when their modules are imported.
+_PARTITIONS = PartitionSettings()
+PARTITIONS_START_DATE = _PARTITIONS.start_date
+PARTITIONS_TIMEZONE = _PARTITIONS.timezone
+
+# Every asset that writes the DuckDB file shares this pool (limit 1 in dagster.yaml): DuckDB allows one writer.
+WAREHOUSE_WRITER_POOL = "duckdb_writer"
 
 # end_offset=1 so that today's partition exists while recordings are still arriving.
 recordings_daily_partition = dg.DailyPartitionsDefinition(
@@ -28,7 +34,7 @@ def window_dates(context: AssetExecutionContext) -> tuple[datetime, datetime, da
 DAILY_WAREHOUSE_WRITER = {
     "partitions_def": recordings_daily_partition,
     "backfill_policy": dg.BackfillPolicy.single_run(),
-    "pool": "duckdb_writer",
+    "pool": WAREHOUSE_WRITER_POOL,
 }
 # For assets that call an external API: transient outages beyond the clients' own retries re-run the step.
 NETWORK_RETRY = dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL)

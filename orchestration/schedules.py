@@ -14,10 +14,9 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
+from orchestration.jobs import conversation_ingest_job, routing_job, warehouse_build_job
 from orchestration.partitions import PARTITIONS_TIMEZONE, recordings_daily_partition
 
-INGEST_JOB_NAME = "conversation_ingest_job"
-WAREHOUSE_BUILD_JOB_NAME = "warehouse_build_job"
 SCHEDULE_TAG = "convo-intel/trigger"
 
 
@@ -30,7 +29,7 @@ def catch_up_days(scheduled_time: datetime) -> list[str]:
 
 @dg.schedule(
     cron_schedule="15 * * * *",
-    job_name=INGEST_JOB_NAME,
+    job=conversation_ingest_job,
     execution_timezone=PARTITIONS_TIMEZONE,
     default_status=dg.DefaultScheduleStatus.STOPPED,
     description=(
@@ -59,7 +58,7 @@ def recordings_catch_up_schedule(
 warehouse_build_schedule = dg.ScheduleDefinition(
     name="warehouse_build_schedule",
     cron_schedule="45 * * * *",
-    job_name=WAREHOUSE_BUILD_JOB_NAME,
+    job=warehouse_build_job,
     execution_timezone=PARTITIONS_TIMEZONE,
     default_status=dg.DefaultScheduleStatus.STOPPED,
     tags={SCHEDULE_TAG: "warehouse_build_schedule"},
@@ -72,7 +71,7 @@ warehouse_build_schedule = dg.ScheduleDefinition(
 
 @dg.schedule(
     cron_schedule="35 * * * *",
-    job_name="routing_job",
+    job=routing_job,
     execution_timezone=PARTITIONS_TIMEZONE,
     default_status=dg.DefaultScheduleStatus.STOPPED,
     description=(

@@ -5,7 +5,6 @@ from __future__ import annotations
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-import dagster as dg
 from pydantic import Field
 
 from orchestration.partitions import PARTITIONS_START_DATE
@@ -16,7 +15,8 @@ from orchestration.recordings.policy import (
     default_max_future_hours,
     default_media_roots,
 )
-from orchestration.recordings.source import DropFolderSource, default_drop_folder
+from orchestration.recordings.source import DropFolderSource
+from orchestration.settings import DropFolderSettings, SettingsResource
 
 
 @lru_cache(maxsize=8)
@@ -26,11 +26,13 @@ def _source(root: str, timezone: str, policy: InputPolicy) -> DropFolderSource:
     return DropFolderSource(root, timezone, policy)
 
 
-class DropFolderResource(dg.ConfigurableResource):
+class DropFolderResource(SettingsResource):
     """The folder of recording manifests + media (docs/drop-folder.md)."""
 
+    settings_section = DropFolderSettings
+
     root: str = Field(
-        default_factory=default_drop_folder,
+        default="var/drop",
         description="Drop folder root (default: $CONVO_INTEL_DROP_FOLDER, else var/drop).",
     )
     timezone: str = Field(default="UTC", description="Timezone of the daily partitions (IANA name).")

@@ -20,11 +20,11 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
+from orchestration.jobs import conversation_ingest_job
 from orchestration.partitions import recordings_daily_partition
 from orchestration.recordings.discovery import Discovery, DiscoveryCursor, discover
 from orchestration.recordings.resource import DropFolderResource
 
-INGEST_JOB_NAME = "conversation_ingest_job"
 SENSOR_TAG = "convo-intel/trigger"
 ARRIVALS_TAG = "convo-intel/arrivals"
 # Dagster's own tags for a run over a partition range (what a single-run backfill launches).
@@ -80,7 +80,7 @@ def run_requests_for(discovery: Discovery, log: logging.Logger | None = None) ->
 
 
 @dg.sensor(
-    job_name=INGEST_JOB_NAME,
+    job=conversation_ingest_job,
     minimum_interval_seconds=60,
     default_status=dg.DefaultSensorStatus.STOPPED,
     description=(

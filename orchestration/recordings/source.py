@@ -265,7 +265,3 @@ def validate_transcript(raw: bytes, recording_id: str) -> dict[str, Any]:
         return transcripts.validate_transcript(raw)
     except transcripts.TranscriptError as exc:
         raise MediaError(f"{recording_id}: transcript {exc}") from None
-
-
-def default_drop_folder() -> str:
-    return os.environ.get("CONVO_INTEL_DROP_FOLDER") or "var/drop"

@@ -15,11 +15,17 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-import dagster as dg
 import httpx
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from orchestration.http import Bounds, ResponseTooLarge, Retries, Sleep, VendorClient, Waits
+from orchestration.settings import (
+    SANDBOX_CRM_ACCESS_TOKEN,
+    SANDBOX_CRM_BASE_URL,
+    CrmSettings,
+    SettingsResource,
+    require_real_credentials,
+)
 
 BATCH_LIMIT = 100  # HubSpot's maximum inputs per batch request
 # Whole-request bound (connect + complete answer) and answer size cap: a batch answer is ~100 small objects.
@@ -182,12 +188,20 @@ def _api_error(response: httpx.Response, endpoint: str) -> CrmAPIError:
     return CrmAPIError(response.status_code, category, message, endpoint)
 
 
-class CrmResource(dg.ConfigurableResource):
-    """A HubSpot-style CRM (private-app token). Configure with ``dg.EnvVar("CRM_BASE_URL")`` and
-    ``dg.EnvVar("CRM_ACCESS_TOKEN")``."""
+class CrmResource(SettingsResource):
+    """A HubSpot-style CRM (private-app token). Fields not given come from CRM_BASE_URL and CRM_ACCESS_TOKEN
+    (else the sandbox's stand-in and its token, which only the sandbox on loopback receives)."""
 
-    base_url: str = Field(description="CRM API base URL (https://api.hubapi.com; env CRM_BASE_URL).")
-    access_token: str = Field(description="Private-app access token (a secret; env CRM_ACCESS_TOKEN).")
+    settings_section = CrmSettings
+
+    base_url: str = Field(
+        default=SANDBOX_CRM_BASE_URL,
+        description="CRM API base URL (https://api.hubapi.com; env CRM_BASE_URL).",
+    )
+    access_token: str = Field(
+        default=SANDBOX_CRM_ACCESS_TOKEN,
+        description="Private-app access token (a secret; env CRM_ACCESS_TOKEN).",
+    )
     object_type: str = Field(default="calls", description="CRM object type conversations are written as.")
     id_property: str = Field(
         default=DEFAULT_ID_PROPERTY,
@@ -202,6 +216,11 @@ class CrmResource(dg.ConfigurableResource):
     backoff_initial_seconds: float = Field(
         default=1.0, description="First retry delay ceiling (no Retry-After)."
     )
+
+    @model_validator(mode="after")
+    def _sandbox_credentials_only_on_loopback(self) -> CrmResource:
+        require_real_credentials(self.base_url, {"CRM_ACCESS_TOKEN": self.access_token})
+        return self
 
     def client(self) -> CrmClient:
         """A new client; use it as ``async with resource.client() as crm:`` inside one event loop."""

@@ -15,11 +15,11 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-import dagster as dg
 import httpx
 from pydantic import Field
 
 from orchestration.http import Bounds, ResponseTooLarge, Retries, Sleep, VendorClient, Waits
+from orchestration.settings import SANDBOX_SLACK_WEBHOOK_URL, SettingsResource, SlackSettings
 
 REDACTED = "[redacted]"
 # Whole-request bound and answer cap: Slack answers a two-letter "ok" (or a short error code).
@@ -139,10 +139,16 @@ def _error_code(response: httpx.Response) -> str:
     return (text[:200] or response.reason_phrase or "error").replace("\n", " ")
 
 
-class SlackResource(dg.ConfigurableResource):
-    """A Slack incoming webhook. The URL is a secret: configure it with ``dg.EnvVar("SLACK_WEBHOOK_URL")``."""
+class SlackResource(SettingsResource):
+    """A Slack incoming webhook. The URL is a secret; not given, it comes from SLACK_WEBHOOK_URL (else the
+    sandbox's stand-in)."""
 
-    webhook_url: str = Field(description="Incoming-webhook URL (a secret; env SLACK_WEBHOOK_URL).")
+    settings_section = SlackSettings
+
+    webhook_url: str = Field(
+        default=SANDBOX_SLACK_WEBHOOK_URL,
+        description="Incoming-webhook URL (a secret; env SLACK_WEBHOOK_URL).",
+    )
     request_timeout_seconds: float = Field(default=10.0, description="Per-request timeout.")
     max_retries: int = Field(default=3, description="Retries of a 429/5xx/transport failure per message.")
     backoff_initial_seconds: float = Field(

@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
-import dagster as dg
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from orchestration.http import Retries, Waits
 from orchestration.semarize.client import DEFAULT_BASE_URL, SemarizeClient
+from orchestration.settings import (
+    SANDBOX_SEMARIZE_API_KEY,
+    SemarizeSettings,
+    SettingsResource,
+    require_real_credentials,
+)
 
-# The sandbox's test key; against Semarize the lead passes dg.EnvVar("SEMARIZE_API_KEY").
-SANDBOX_API_KEY = "smz_test_sandbox"
+# The sandbox's test key (only the sandbox on loopback receives it; see the validator below).
+SANDBOX_API_KEY = SANDBOX_SEMARIZE_API_KEY
 
 
-class SemarizeResource(dg.ConfigurableResource):
-    """Semarize REST access. Defaults point at the local sandbox so that the project runs offline."""
+class SemarizeResource(SettingsResource):
+    """Semarize REST access. Defaults point at the local sandbox so that the project runs offline.
+
+    Fields not given come from SEMARIZE_BASE_URL, SEMARIZE_API_KEY and SEMARIZE_KITS (comma-separated).
+    """
+
+    settings_section = SemarizeSettings
 
     base_url: str = Field(
         default=DEFAULT_BASE_URL, description="Semarize base URL (https://api.semarize.com)."
@@ -29,6 +39,11 @@ class SemarizeResource(dg.ConfigurableResource):
     max_response_bytes: int = Field(default=16 * 1024 * 1024, description="Largest answer accepted.")
     run_deadline_seconds: float = Field(default=900.0, description="Give up polling a run after this.")
     max_retries: int = Field(default=5, description="Retries of a 429/5xx/transport failure per request.")
+
+    @model_validator(mode="after")
+    def _sandbox_credentials_only_on_loopback(self) -> SemarizeResource:
+        require_real_credentials(self.base_url, {"SEMARIZE_API_KEY": self.api_key})
+        return self
 
     def client(self) -> SemarizeClient:
         """A new client; use it as ``async with resource.client() as semarize:`` inside one event loop."""

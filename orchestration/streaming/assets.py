@@ -14,7 +14,6 @@ the one-writer pool like every other writer. Each run:
 """
 
 import hashlib
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,8 +23,9 @@ import dagster as dg
 from dagster import AssetExecutionContext
 from pydantic import Field
 
-from orchestration.partitions import PARTITIONS_TIMEZONE
+from orchestration.partitions import PARTITIONS_TIMEZONE, WAREHOUSE_WRITER_POOL
 from orchestration.recordings.resource import DropFolderResource
+from orchestration.settings import LiveCallsSettings, SettingsResource
 from orchestration.streaming import landing
 from orchestration.streaming.calls import DEFAULT_LIVE_DIR
 from orchestration.symbl import ledger
@@ -37,11 +37,13 @@ from orchestration.warehouse.resource import WarehouseResource
 LIVE_DIR_ENV = "CONVO_INTEL_LIVE_DIR"
 
 
-class LiveCallsResource(dg.ConfigurableResource):
+class LiveCallsResource(SettingsResource):
     """Where live calls keep their event logs, recordings and summaries (shared with the live processes)."""
 
+    settings_section = LiveCallsSettings
+
     live_dir: str = Field(
-        default_factory=lambda: os.environ.get(LIVE_DIR_ENV) or DEFAULT_LIVE_DIR,
+        default=DEFAULT_LIVE_DIR,
         description=f"Live-call directory (default: ${LIVE_DIR_ENV}, else {DEFAULT_LIVE_DIR}).",
     )
 
@@ -63,7 +65,7 @@ def _landed(warehouse: WarehouseResource) -> tuple[dict[str, int], dict[str, dic
     name="live_call_events",
     group_name="streaming",
     kinds={"python", "duckdb"},
-    pool="duckdb_writer",
+    pool=WAREHOUSE_WRITER_POOL,
     description=(
         "Live calls (Symbl Streaming API) from their fsync'ed event logs into raw.live_call_events and "
         "raw.live_calls; finished calls enter the conversation-id ledger and the drop folder, so the batch path "
@@ -190,5 +192,5 @@ def live_definitions() -> dg.Definitions:
         assets=[live_call_events],
         jobs=[live_calls_job],
         sensors=[live_calls_sensor],
-        resources={"live_calls": LiveCallsResource(live_dir=dg.EnvVar(LIVE_DIR_ENV))},
+        resources={"live_calls": LiveCallsResource()},
     )

@@ -6,13 +6,12 @@ Shared by ``convo-intel live`` (a file) and the Twilio bridge, so both name, log
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from orchestration.settings import apply_defaults
+from orchestration.settings import LiveCallsSettings, SymblSettings, sandbox_credential
 from orchestration.streaming.client import (
     EventHook,
     LiveCall,
@@ -37,12 +36,13 @@ class LiveSettings:
 
     @classmethod
     def from_env(cls) -> LiveSettings:
-        apply_defaults()
+        symbl = SymblSettings()
+        base_url = symbl.base_url or ""
         return cls(
-            symbl_base_url=os.environ["SYMBL_BASE_URL"],
-            app_id=os.environ.get("SYMBL_APP_ID", ""),
-            app_secret=os.environ.get("SYMBL_APP_SECRET", ""),
-            live_dir=Path(os.environ.get("CONVO_INTEL_LIVE_DIR") or DEFAULT_LIVE_DIR),
+            symbl_base_url=base_url,
+            app_id=symbl.app_id or sandbox_credential(base_url, "SYMBL_APP_ID"),
+            app_secret=symbl.app_secret or sandbox_credential(base_url, "SYMBL_APP_SECRET"),
+            live_dir=Path(LiveCallsSettings().live_dir or DEFAULT_LIVE_DIR),
             gate=GateSettings.from_env(),
         )
 

@@ -28,6 +28,7 @@ from typing import Any
 
 from orchestration.routing.slack import SlackWebhookClient, SlackWebhookError
 from orchestration.semarize.client import SemarizeAPIError, SemarizeClient
+from orchestration.settings import SemarizeSettings, SlackSettings, sandbox_credential
 
 AI_AGENT_TYPES = frozenset({"ai", "ai_agent", "voice_agent", "bot"})
 KIT_CODE = "AIQGATE1"
@@ -61,10 +62,12 @@ class GateSettings:
 
     @classmethod
     def from_env(cls) -> GateSettings:
+        semarize = SemarizeSettings()
+        base_url = semarize.base_url or ""
         return cls(
-            semarize_base_url=os.environ.get("SEMARIZE_BASE_URL", ""),
-            semarize_api_key=os.environ.get("SEMARIZE_API_KEY", ""),
-            slack_webhook_url=os.environ.get("SLACK_WEBHOOK_URL", ""),
+            semarize_base_url=base_url,
+            semarize_api_key=semarize.api_key or sandbox_credential(base_url, "SEMARIZE_API_KEY"),
+            slack_webhook_url=SlackSettings().webhook_url or "",
             policy_dir=Path(os.environ.get("CONVO_INTEL_AGENT_POLICY_DIR") or "policies"),
         )
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import dagster as dg
 from dagster import AssetExecutionContext
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from orchestration import transcripts as transcript_lib
 from orchestration.http import Bounds, Retries, VendorClient, Waits
@@ -18,6 +18,7 @@ from orchestration.partitions import (
     NETWORK_RETRY,
     window_dates,
 )
+from orchestration.settings import NebulaSettings, SettingsResource, require_real_credentials
 from orchestration.symbl import parse
 from orchestration.symbl.signals import SignalSourceConfig
 from orchestration.warehouse import duckdb_store
@@ -45,8 +46,13 @@ class NebulaClient(VendorClient):
         return response.json()
 
 
-class NebulaResource(dg.ConfigurableResource):
-    """Nebula's generate API. Disabled (the asset writes nothing) when no API key is configured."""
+class NebulaResource(SettingsResource):
+    """Nebula's generate API. Disabled (the asset writes nothing) when no API key is configured.
+
+    Fields not given come from NEBULA_BASE_URL and NEBULA_API_KEY (the sandbox's key on loopback).
+    """
+
+    settings_section = NebulaSettings
 
     base_url: str = Field(
         default="http://127.0.0.1:8765/nebula", description="Nebula base URL (env NEBULA_BASE_URL)"
@@ -61,6 +67,11 @@ class NebulaResource(dg.ConfigurableResource):
     request_deadline_seconds: float = 180.0
     max_response_bytes: int = 4 * 1024 * 1024
     max_retries: int = 4
+
+    @model_validator(mode="after")
+    def _sandbox_credentials_only_on_loopback(self) -> "NebulaResource":
+        require_real_credentials(self.base_url, {"NEBULA_API_KEY": self.api_key})
+        return self
 
     @property
     def enabled(self) -> bool:

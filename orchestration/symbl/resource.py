@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
-import dagster as dg
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from orchestration.http import Retries, Waits
+from orchestration.settings import (
+    SANDBOX_SYMBL_APP_ID,
+    SANDBOX_SYMBL_APP_SECRET,
+    SettingsResource,
+    SymblSettings,
+    require_real_credentials,
+)
 from orchestration.symbl.client import DEFAULT_BASE_URL, SymblClient
 from orchestration.symbl.job_pace import PollPlan
 
-# The sandbox accepts these; against the real Symbl the lead passes dg.EnvVar("SYMBL_APP_ID") etc.
-SANDBOX_APP_ID = "sandbox-app-id"
-SANDBOX_APP_SECRET = "sandbox-app-secret"
+# The sandbox accepts these (and only the sandbox on loopback receives them; see the validator below).
+SANDBOX_APP_ID = SANDBOX_SYMBL_APP_ID
+SANDBOX_APP_SECRET = SANDBOX_SYMBL_APP_SECRET
 
 
-class SymblResource(dg.ConfigurableResource):
-    """Symbl.ai REST access. Defaults point at the local sandbox so that the project runs offline."""
+class SymblResource(SettingsResource):
+    """Symbl.ai REST access. Defaults point at the local sandbox so that the project runs offline.
+
+    Fields not given come from SYMBL_BASE_URL, SYMBL_APP_ID, SYMBL_APP_SECRET, SYMBL_CONCURRENT_JOBS.
+    """
+
+    settings_section = SymblSettings
 
     base_url: str = Field(default=DEFAULT_BASE_URL, description="Symbl REST base URL (https://api.symbl.ai).")
     app_id: str = Field(default=SANDBOX_APP_ID, description="Symbl appId (use an EnvVar).")
@@ -45,6 +56,13 @@ class SymblResource(dg.ConfigurableResource):
         default=4 * 3600.0, description="Give up waiting on a job after this."
     )
     max_retries: int = Field(default=5, description="Retries of a 429/5xx/transport failure per request.")
+
+    @model_validator(mode="after")
+    def _sandbox_credentials_only_on_loopback(self) -> SymblResource:
+        require_real_credentials(
+            self.base_url, {"SYMBL_APP_ID": self.app_id, "SYMBL_APP_SECRET": self.app_secret}
+        )
+        return self
 
     def client(self, *, retry_transient: bool = True) -> SymblClient:
         """A new client; use it as ``async with resource.client() as symbl:`` inside one event loop.

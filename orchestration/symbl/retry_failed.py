@@ -14,8 +14,9 @@ from pathlib import Path
 
 import dagster as dg
 
+from orchestration.jobs import conversation_ingest_job
 from orchestration.partitions import PARTITIONS_TIMEZONE, recordings_daily_partition
-from orchestration.schedules import INGEST_JOB_NAME, SCHEDULE_TAG
+from orchestration.schedules import SCHEDULE_TAG
 from orchestration.symbl.journal import AMBIGUOUS_STATES, journal_path_for
 from orchestration.warehouse.duckdb_store import default_warehouse_path
 
@@ -40,7 +41,7 @@ def retryable_days(journal_path: str, max_attempts: int = MAX_ATTEMPTS) -> list[
 
 @dg.schedule(
     cron_schedule="50 3 * * *",
-    job_name=INGEST_JOB_NAME,
+    job=conversation_ingest_job,
     execution_timezone=PARTITIONS_TIMEZONE,
     default_status=dg.DefaultScheduleStatus.STOPPED,
     description=(

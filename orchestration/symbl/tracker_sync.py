@@ -25,6 +25,7 @@ from typing import Any
 import dagster as dg
 from dagster import AssetExecutionContext
 
+from orchestration.partitions import WAREHOUSE_WRITER_POOL
 from orchestration.symbl.client import SymblAPIError, SymblClient
 from orchestration.symbl.resource import SymblResource
 from orchestration.symbl.trackers import (
@@ -494,7 +495,7 @@ NO_REMOTE_DRIFT_CHECK = "no_remote_tracker_drift"
     group_name="symbl",
     kinds={"python", "symbl", "duckdb"},
     deps=["symbl_tracker_definitions", "symbl_trackers"],
-    pool="duckdb_writer",
+    pool=WAREHOUSE_WRITER_POOL,
     description=(
         f"raw.{DRIFT_TABLE}: where the Symbl account's trackers differ from trackers.yaml (missing_remote, "
         "extra_remote, vocabulary_differs, description_differs) and which of the file's terms had no hit in the "

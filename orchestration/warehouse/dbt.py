@@ -7,11 +7,11 @@ asset check.
 
 The manifest is produced offline with ``dbt parse`` when it is missing (fresh clone) or under ``dagster dev``,
 so the code location loads without any prepared build artefact. The DuckDB file comes from
-``CONVO_INTEL_WAREHOUSE`` (default ``<repo>/var/warehouse/convo_intel.duckdb``); the fiscal-year start month
+``CONVO_INTEL_WAREHOUSE`` (default ``<repo>/var/warehouse/convo_intel.duckdb``; a relative path is taken from
+the repo root, by Python and by dbt's profile alike); the fiscal-year start month
 from ``CONVO_INTEL_FISCAL_YEAR_START_MONTH`` (read by ``dbt_project.yml``; default 1).
 """
 
-import os
 import shutil
 import sys
 from collections.abc import Iterator, Mapping
@@ -27,51 +27,50 @@ from dagster_dbt import (
     dbt_assets,
 )
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from orchestration.partitions import WAREHOUSE_WRITER_POOL
+from orchestration.settings import PROJECT_ROOT, WAREHOUSE_ENV, warehouse_paths
+
+REPO_ROOT = PROJECT_ROOT
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
-WAREHOUSE_ENV_VAR = "CONVO_INTEL_WAREHOUSE"
-DEFAULT_WAREHOUSE_PATH = REPO_ROOT / "var" / "warehouse" / "convo_intel.duckdb"
-# Every asset that writes the DuckDB file shares this pool (size 1): DuckDB allows one writing process.
-WAREHOUSE_WRITER_POOL = "duckdb_writer"
+WAREHOUSE_ENV_VAR = WAREHOUSE_ENV  # read by dbt_project/profiles.yml
 
 # Models are grouped by their folder under models/; seeds have no folder of their own.
 _GROUP_BY_FOLDER: dict[str, str] = {"staging": "dbt_staging", "marts": "dbt_marts"}
 SEEDS_GROUP = "dbt_seeds"
 
-# dbt never phones home from anything this module starts (the project's dbt_project.yml says so too).
-os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "False")
-
 
 def warehouse_path() -> Path:
-    """The DuckDB file dbt builds into: ``$CONVO_INTEL_WAREHOUSE`` or the repo's default location."""
-    configured = os.environ.get(WAREHOUSE_ENV_VAR, "").strip()
-    return Path(configured).expanduser().resolve() if configured else DEFAULT_WAREHOUSE_PATH
+    """The DuckDB file dbt builds into: the live path of :func:`orchestration.settings.warehouse_paths`.
 
-
-def _ensure_dbt_on_path() -> None:
-    """Make the dbt CLI installed next to this interpreter findable, as an activated venv would.
-
-    dagster-dbt runs dbt as a subprocess found on PATH (including for `dbt parse` in the preparer); a process
-    started as `.venv/bin/python ...` without activating the venv would otherwise fail to find it.
+    dbt's profile reads the same variable (``CONVO_INTEL_WAREHOUSE``) and resolves a relative value from the
+    same folder (the project root), so the two agree without this process writing its environment.
     """
-    if shutil.which("dbt") is not None:
-        return
-    interpreter_bin = Path(
-        sys.executable
-    ).parent  # not resolved: a venv's python is a symlink out of the venv
-    if (interpreter_bin / "dbt").exists():
-        os.environ["PATH"] = f"{interpreter_bin}{os.pathsep}{os.environ.get('PATH', '')}"
+    return warehouse_paths().live
+
+
+def dbt_executable() -> str:
+    """The dbt CLI installed next to this interpreter (as an activated venv would find it), else dbt on PATH.
+
+    dagster-dbt runs dbt as a subprocess; a process started as `.venv/bin/python ...` without activating the
+    venv would otherwise not find it. Named explicitly instead of prepending the venv to this process's PATH.
+    """
+    beside = Path(sys.executable).parent / "dbt"  # not resolved: a venv's python is a symlink out of the venv
+    return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
+
+
+def _parse(project: DbtProject) -> None:
+    """`dbt parse` into the project's target folder: needs no database connection and no network."""
+    DbtCliResource(project_dir=project, dbt_executable=dbt_executable()).cli(
+        ["parse", "--quiet"], target_path=project.target_path
+    ).wait()
 
 
 def _prepared_project() -> DbtProject:
-    _ensure_dbt_on_path()
     project = DbtProject(project_dir=DBT_PROJECT_DIR)
-    # Under `dagster dev` this re-parses on every load; elsewhere it does nothing...
-    project.prepare_if_dev()
-    # ...so a fresh clone (no target/manifest.json yet) is parsed here. `dbt parse` needs no database
-    # connection and no network, so loading the code location stays offline.
-    if _manifest_is_stale(project.manifest_path):
-        project.preparer.prepare(project)
+    # Re-parsed on every load under `dagster dev`, and in a fresh clone (no target/manifest.json yet) or after
+    # a dbt file changed, so the code location loads without any prepared build artefact.
+    if project.preparer.using_dagster_dev() or _manifest_is_stale(project.manifest_path):
+        _parse(project)
     return project
 
 
@@ -123,16 +122,8 @@ def convo_intel_dbt_translator() -> ConvoIntelDbtTranslator:
 
 
 def dbt_cli_resource() -> DbtCliResource:
-    """The ``dbt`` resource: the project above, building into :func:`warehouse_path`.
-
-    The warehouse path is resolved here (relative to this process's working directory, like the pipeline's
-    DuckDB resource) and handed to dbt through the environment, because dbt would resolve a relative path
-    against dbt_project/. The parent folder is created because dbt-duckdb will not.
-    """
-    path = warehouse_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    os.environ[WAREHOUSE_ENV_VAR] = str(path)
-    return DbtCliResource(project_dir=convo_intel_dbt_project)
+    """The ``dbt`` resource: the project above; the profile finds the warehouse through ``CONVO_INTEL_WAREHOUSE``."""
+    return DbtCliResource(project_dir=convo_intel_dbt_project, dbt_executable=dbt_executable())
 
 
 @dbt_assets(
@@ -144,4 +135,6 @@ def dbt_cli_resource() -> DbtCliResource:
 )
 def convo_intel_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
     """``dbt build`` of the selected models, seeds and tests, streamed back as materializations + checks."""
+    # Created here, at run time, because dbt-duckdb will not create the parent folder.
+    warehouse_path().parent.mkdir(parents=True, exist_ok=True)
     yield from dbt.cli(["build"], context=context).stream()

@@ -24,9 +24,9 @@ import dagster
 import duckdb
 import pyarrow as pa
 
+from orchestration.settings import warehouse_paths
 from orchestration.warehouse.schema import RAW_SCHEMA, TABLES, create_statements
 
-DEFAULT_WAREHOUSE_PATH = "var/warehouse/convo_intel.duckdb"
 LOCK_RETRY_SECONDS = 60.0
 # The analysts' copy is written in DuckDB 1.0's storage format (storage version 64), which every DuckDB 1.x client
 # (CLI, ODBC/JDBC, BI drivers) and 2.x reads; the live file stays in the writer's default format. Override with
@@ -35,16 +35,13 @@ ANALYST_STORAGE_VERSION = "v1.0.0"
 
 
 def default_warehouse_path() -> str:
-    return os.environ.get("CONVO_INTEL_WAREHOUSE", DEFAULT_WAREHOUSE_PATH)
+    """The live file (:func:`orchestration.settings.warehouse_paths`, shared with dbt's profile)."""
+    return str(warehouse_paths().live)
 
 
 def default_snapshot_path() -> str:
-    return os.environ.get("CONVO_INTEL_ANALYST_WAREHOUSE", "") or _snapshot_beside(default_warehouse_path())
-
-
-def _snapshot_beside(path: str) -> str:
-    p = Path(path)
-    return str(p.with_name(p.stem + "_analyst" + p.suffix))
+    """The analysts' copy (:func:`orchestration.settings.warehouse_paths`)."""
+    return str(warehouse_paths().analyst)
 
 
 class WarehouseLocked(Exception):

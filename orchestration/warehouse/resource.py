@@ -8,8 +8,9 @@ from datetime import date
 from typing import Any
 
 import dagster as dg
-from pydantic import Field
+from pydantic import Field, model_validator
 
+from orchestration.settings import warehouse_paths
 from orchestration.warehouse import duckdb_store
 
 
@@ -17,13 +18,22 @@ class WarehouseResource(dg.ConfigurableResource):
     """The DuckDB warehouse. Connections are opened per write and closed at once (one-writer rule)."""
 
     path: str = Field(
-        default_factory=duckdb_store.default_warehouse_path,
-        description="Live DuckDB file the pipeline writes (env CONVO_INTEL_WAREHOUSE).",
+        default="", description="Live DuckDB file the pipeline writes (env CONVO_INTEL_WAREHOUSE)."
     )
     analyst_path: str = Field(
-        default_factory=duckdb_store.default_snapshot_path,
-        description="Published read-only copy for analysts (env CONVO_INTEL_ANALYST_WAREHOUSE).",
+        default="",
+        description="Published read-only copy for analysts (env CONVO_INTEL_ANALYST_WAREHOUSE; default beside path).",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _paths(cls, data: Any) -> Any:
+        # Built again in every run: paths not given come from that run's environment, through the one function
+        # that dbt's profile agrees with.
+        if not isinstance(data, dict) or any(isinstance(v, dg.EnvVar) for v in data.values()):
+            return data  # an EnvVar is resolved by Dagster at run time, and this runs again then
+        paths = warehouse_paths(data.get("path") or None, data.get("analyst_path") or None)
+        return {**data, "path": str(paths.live), "analyst_path": str(paths.analyst)}
 
     @contextlib.contextmanager
     def connection(self, read_only: bool = False) -> Iterator[Any]:

@@ -3,6 +3,7 @@
 import dagster as dg
 from dagster import AssetExecutionContext
 
+from orchestration.partitions import WAREHOUSE_WRITER_POOL
 from orchestration.warehouse.resource import WarehouseResource
 
 MART_KEYS = [
@@ -17,7 +18,7 @@ MART_KEYS = [
     group_name="warehouse",
     kinds={"duckdb"},
     deps=MART_KEYS,
-    pool="duckdb_writer",
+    pool=WAREHOUSE_WRITER_POOL,
     description=(
         "A full copy of the live warehouse (ATTACH + COPY FROM DATABASE into a new file, then an atomic rename), "
         "so analysts never take DuckDB's single-writer lock from the pipeline and the pipeline never waits on them. "

@@ -2,28 +2,25 @@
 
 from __future__ import annotations
 
-import os
 from datetime import date
 from pathlib import Path
 
-import dagster as dg
 from pydantic import Field
 
+from orchestration.settings import SettingsResource, WebhookInboxSettings
 from orchestration.webhooks import inbox
 
 INBOX_DIR_ENV = "CONVO_INTEL_INBOX_DIR"
 DEFAULT_INBOX_DIR = "var/inbox"
 
 
-def default_inbox_dir() -> str:
-    return os.environ.get(INBOX_DIR_ENV) or DEFAULT_INBOX_DIR
+class WebhookInboxResource(SettingsResource):
+    """The receiver's durable inbox (orchestration/webhooks/inbox.py). Fields not given come from the environment."""
 
-
-class WebhookInboxResource(dg.ConfigurableResource):
-    """The receiver's durable inbox (orchestration/webhooks/inbox.py)."""
+    settings_section = WebhookInboxSettings
 
     inbox_dir: str = Field(
-        default_factory=default_inbox_dir,
+        default=DEFAULT_INBOX_DIR,
         description=f"Inbox directory (default: ${INBOX_DIR_ENV}, else {DEFAULT_INBOX_DIR}).",
     )
 

@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
+from orchestration.jobs import conversation_ingest_job
 from orchestration.partitions import recordings_daily_partition
 from orchestration.recordings.manifest import ManifestError, parse_manifest
 from orchestration.recordings.resource import DropFolderResource
@@ -37,7 +38,6 @@ from orchestration.webhooks.events import check_recording
 from orchestration.webhooks.inbox import Event
 from orchestration.webhooks.resource import WebhookInboxResource
 
-INGEST_JOB_NAME = "conversation_ingest_job"
 WEBHOOK_MANIFESTS_DIR = "webhook"
 MAX_EVENTS_PER_TICK = 500
 UNKNOWN_JOB_GRACE_SECONDS = 3600
@@ -184,7 +184,7 @@ def run_requests_for(plan: TickPlan) -> list[dg.RunRequest]:
 
 
 @dg.sensor(
-    job_name=INGEST_JOB_NAME,
+    job=conversation_ingest_job,
     minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.STOPPED,
     description=(

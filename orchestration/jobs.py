@@ -1,0 +1,59 @@
+"""The code location's jobs, as objects: schedules and sensors target these, never a job's name as a string.
+
+Partitioning is not declared here: Dagster infers it from the selected assets (the daily partitions).
+"""
+
+import dagster as dg
+
+from orchestration.recordings.assets import recordings
+from orchestration.routing.assets import crm_activity, risk_alerts
+from orchestration.semarize.assets import semarize_bricks, transcripts
+from orchestration.symbl.conversations import symbl_conversations
+from orchestration.symbl.nebula import nebula_summaries
+from orchestration.symbl.signals import signal_assets
+from orchestration.symbl.speaker_events import symbl_speaker_events
+from orchestration.symbl.tracker_sync import symbl_tracker_definitions, symbl_tracker_drift
+from orchestration.warehouse.dbt import convo_intel_dbt_assets
+from orchestration.warehouse.report import scorecard_report
+from orchestration.warehouse.snapshot import analyst_warehouse
+
+INGEST_ASSETS = [
+    recordings,
+    symbl_conversations,
+    symbl_speaker_events,
+    *signal_assets,
+    transcripts,
+    nebula_summaries,
+    semarize_bricks,
+]
+TRACKER_ASSETS = [symbl_tracker_definitions, symbl_tracker_drift]
+ROUTING_ASSETS = [risk_alerts, crm_activity]
+WAREHOUSE_ASSETS = [convo_intel_dbt_assets, analyst_warehouse, scorecard_report]
+ALL_ASSETS = [*INGEST_ASSETS, *TRACKER_ASSETS, *ROUTING_ASSETS, *WAREHOUSE_ASSETS]
+
+# One run per day (or per backfilled range): recordings -> Symbl -> signals -> transcripts -> Semarize.
+conversation_ingest_job = dg.define_asset_job(
+    name="conversation_ingest_job",
+    selection=dg.AssetSelection.assets(*INGEST_ASSETS),
+    description="Ingest one day (or a range, as one run) of recordings through Symbl and Semarize into raw.*",
+)
+# dbt marts + the analysts' published copy, rebuilt after ingestion.
+warehouse_build_job = dg.define_asset_job(
+    name="warehouse_build_job",
+    selection=dg.AssetSelection.assets(*WAREHOUSE_ASSETS),
+    description="dbt build (staging, marts, tests as asset checks), publish the analysts' copy, chart it.",
+)
+# Risky calls to Slack, scores to the CRM: a job of its own so that a Slack or CRM outage never fails ingestion.
+routing_job = dg.define_asset_job(
+    name="routing_job",
+    selection=dg.AssetSelection.assets(*ROUTING_ASSETS),
+    description="Post risk alerts to Slack (once per conversation and brick version) and upsert scores to the CRM.",
+)
+# trackers.yaml -> Symbl's management API (idempotent), then drift and unused terms into raw.symbl_tracker_drift.
+tracker_sync_job = dg.define_asset_job(
+    name="tracker_sync_job",
+    selection=dg.AssetSelection.assets(*TRACKER_ASSETS),
+    description="Sync trackers.yaml to Symbl, then report drift and unused terms into raw.symbl_tracker_drift.",
+)
+
+JOBS = [conversation_ingest_job, warehouse_build_job, routing_job, tracker_sync_job]

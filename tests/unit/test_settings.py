@@ -1,0 +1,166 @@
+"""Configuration in one place: one warehouse-path function, resources that read the run's environment, sandbox
+credentials only on loopback, and a code location whose import changes nothing and warns about nothing of ours."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from pydantic import ValidationError
+
+from orchestration.routing.crm import CrmResource
+from orchestration.semarize.resource import SemarizeResource
+from orchestration.settings import (
+    ANALYST_WAREHOUSE_ENV,
+    PROJECT_ROOT,
+    WAREHOUSE_ENV,
+    SemarizeSettings,
+    warehouse_paths,
+)
+from orchestration.symbl.nebula import NebulaResource
+from orchestration.symbl.resource import SymblResource
+from orchestration.warehouse import duckdb_store
+from orchestration.warehouse.resource import WarehouseResource
+from orchestration.webhooks.resource import WebhookInboxResource
+
+REAL_SYMBL = "https://api.symbl.ai"
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in (
+        WAREHOUSE_ENV,
+        ANALYST_WAREHOUSE_ENV,
+        "CONVO_INTEL_SANDBOX_URL",
+        "SYMBL_BASE_URL",
+        "SYMBL_APP_ID",
+        "SYMBL_APP_SECRET",
+        "NEBULA_BASE_URL",
+        "NEBULA_API_KEY",
+        "SEMARIZE_KITS",
+        "CONVO_INTEL_INBOX_DIR",
+    ):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_a_dotted_folder_gives_one_analyst_path_everywhere(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The old derivations disagreed here: splitting the string at its last dot gave /data_analyst.d/warehouse.
+    expected = Path("/data.d/warehouse_analyst")
+    assert warehouse_paths("/data.d/warehouse").analyst == expected
+    assert WarehouseResource(path="/data.d/warehouse").analyst_path == str(expected)
+    monkeypatch.setenv(WAREHOUSE_ENV, "/data.d/warehouse")
+    assert warehouse_paths().analyst == expected
+    assert duckdb_store.default_snapshot_path() == str(expected)
+    assert WarehouseResource().analyst_path == str(expected)
+
+
+def test_warehouse_paths_defaults_and_overrides(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    default = PROJECT_ROOT / "var" / "warehouse"
+    assert warehouse_paths() == warehouse_paths(str(default / "convo_intel.duckdb"))
+    assert warehouse_paths().analyst == default / "convo_intel_analyst.duckdb"
+    monkeypatch.setenv(WAREHOUSE_ENV, "")  # empty counts as unset
+    assert warehouse_paths().live == default / "convo_intel.duckdb"
+    monkeypatch.setenv(WAREHOUSE_ENV, str(tmp_path / "live.duckdb"))
+    monkeypatch.setenv(ANALYST_WAREHOUSE_ENV, str(tmp_path / "elsewhere" / "copy.duckdb"))
+    assert warehouse_paths().analyst == tmp_path / "elsewhere" / "copy.duckdb"
+    # A live path given explicitly takes its copy beside it, not the environment's.
+    assert warehouse_paths(str(tmp_path / "x.duckdb")).analyst == tmp_path / "x_analyst.duckdb"
+
+
+def test_resources_read_the_environment_of_the_run_not_of_the_load(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    @dg.asset
+    def where(webhook_inbox: WebhookInboxResource, warehouse: WarehouseResource) -> dict[str, str]:
+        return {"inbox": webhook_inbox.inbox_dir, "warehouse": warehouse.path}
+
+    defs = dg.Definitions(
+        assets=[where], resources={"webhook_inbox": WebhookInboxResource(), "warehouse": WarehouseResource()}
+    )
+    monkeypatch.setenv("CONVO_INTEL_INBOX_DIR", str(tmp_path / "inbox"))
+    monkeypatch.setenv(WAREHOUSE_ENV, str(tmp_path / "w.duckdb"))
+    result = defs.resolve_implicit_global_asset_job_def().execute_in_process()
+    assert result.output_for_node("where") == {
+        "inbox": str(tmp_path / "inbox"),
+        "warehouse": str(tmp_path / "w.duckdb"),
+    }
+    # Nothing read from the environment shows as configuration (where a secret would be visible in the UI).
+    inbox_config = defs.get_repository_def().get_top_level_resources()["webhook_inbox"].config_schema
+    assert str(tmp_path) not in inbox_config.default_value_as_json_str
+
+
+def test_sandbox_credentials_are_refused_off_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ValidationError, match=r"SYMBL_APP_ID, SYMBL_APP_SECRET not set.*api\.symbl\.ai"):
+        SymblResource(base_url=REAL_SYMBL)
+    with pytest.raises(ValidationError, match="SEMARIZE_API_KEY not set"):
+        SemarizeResource(base_url="https://api.semarize.com")
+    with pytest.raises(ValidationError, match="CRM_ACCESS_TOKEN not set"):
+        CrmResource(base_url="https://api.hubapi.com")
+    # The same rule when the URL comes from the environment, as in a deployment.
+    monkeypatch.setenv("SYMBL_BASE_URL", REAL_SYMBL)
+    with pytest.raises(ValidationError, match="SYMBL_APP_ID"):
+        SymblResource()
+    monkeypatch.setenv("SYMBL_APP_ID", "real-id")
+    monkeypatch.setenv("SYMBL_APP_SECRET", "real-secret")
+    resource = SymblResource()
+    assert (resource.base_url, resource.app_id, resource.app_secret) == (REAL_SYMBL, "real-id", "real-secret")
+
+
+def test_loopback_gets_the_sandbox_and_an_unresolved_env_var_is_checked_at_run_time() -> None:
+    resource = SymblResource()
+    assert resource.base_url == "http://127.0.0.1:8765/symbl" and resource.app_id == "sandbox-app-id"
+    assert SymblResource(base_url="http://localhost:9/symbl").app_secret == "sandbox-app-secret"
+    # While definitions load, a dg.EnvVar is still its name, not a URL: nothing to check until the run.
+    assert SymblResource(base_url=dg.EnvVar("SYMBL_BASE_URL"))
+
+
+def test_nebula_without_a_key_is_off_against_a_real_service(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert NebulaResource().enabled  # the sandbox's key on loopback
+    monkeypatch.setenv("NEBULA_BASE_URL", "https://api.symbl.ai/nebula")
+    assert not NebulaResource().enabled
+    with pytest.raises(ValidationError, match="NEBULA_API_KEY"):
+        NebulaResource(api_key="nebula-sandbox-key")
+
+
+def test_semarize_kits_from_a_comma_separated_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert SemarizeResource().kits == ["SLSDISC1"]
+    monkeypatch.setenv("SEMARIZE_KITS", " SLSDISC1, PRODFDB1,,")
+    assert SemarizeSettings().kits == ["SLSDISC1", "PRODFDB1"]
+    assert SemarizeResource().kits == ["SLSDISC1", "PRODFDB1"]
+    assert SemarizeResource(kits=["X"]).kits == ["X"]  # given explicitly: the environment does not override
+
+
+IMPORT_PROBE = """
+import json, os, warnings
+before = dict(os.environ)
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    import orchestration.definitions
+after = dict(os.environ)
+print(json.dumps({
+    "changed": sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k)),
+    "ours": [f"{w.filename}:{w.lineno}: {w.category.__name__}: {w.message}" for w in caught
+             if w.filename.startswith(os.environ["PROJECT_ROOT"]) and "/.venv/" not in w.filename],
+}))
+"""
+
+
+def test_importing_the_code_location_changes_no_environment_and_warns_about_nothing_of_ours() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SYMBL_", "SEMARIZE_", "CONVO_INTEL_"))}
+    env |= {"PROJECT_ROOT": str(PROJECT_ROOT), "PYTHONPATH": str(PROJECT_ROOT)}
+    out = subprocess.run(
+        [sys.executable, "-c", IMPORT_PROBE],
+        env=env,
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    assert report == {"changed": [], "ours": []}
