@@ -15,6 +15,7 @@ from orchestration.checks import (
     with_freshness_policies,
 )
 from orchestration.jobs import ALL_ASSETS, INGEST_ASSETS, JOBS, warehouse_build_job
+from orchestration.owners import with_owners
 from orchestration.partitions import PARTITIONS_TIMEZONE
 from orchestration.recordings.resource import DropFolderResource
 from orchestration.recordings.sensors import new_recordings_sensor
@@ -58,7 +59,7 @@ def build_resources() -> dict[str, object]:
 
 defs = dg.Definitions.merge(
     dg.Definitions(
-        assets=with_freshness_policies(ALL_ASSETS),
+        assets=with_owners(with_freshness_policies(ALL_ASSETS)),
         asset_checks=[
             every_recording_accounted_for,
             speakers_match_participants,

@@ -23,6 +23,7 @@ import dagster as dg
 from dagster import AssetExecutionContext
 from pydantic import Field
 
+from orchestration.owners import with_owners
 from orchestration.partitions import PARTITIONS_TIMEZONE, WAREHOUSE_WRITER_POOL
 from orchestration.recordings.resource import DropFolderResource
 from orchestration.settings import LiveCallsSettings, SettingsResource
@@ -189,7 +190,7 @@ def live_definitions() -> dg.Definitions:
     """Merged into the code location's one Definitions (a function: a module-scope Definitions object here
     would be a second one in ``orchestration.definitions``, which Dagster refuses)."""
     return dg.Definitions(
-        assets=[live_call_events],
+        assets=with_owners([live_call_events]),
         jobs=[live_calls_job],
         sensors=[live_calls_sensor],
         resources={"live_calls": LiveCallsResource()},
