@@ -243,7 +243,7 @@ def run_demo(workdir: Path, recordings: int = 60, seed: int = 7) -> int:
 
     import dagster as dg
 
-    # Dagster's API-maturity warnings (beta backfill policies, superseded freshness checks) say nothing about the
+    # Dagster's API-maturity warnings (beta backfill policies) say nothing about the
     # demo's data and would bury the scorecard; everything else still prints.
     for category in (dg.BetaWarning, dg.PreviewWarning, dg.SupersessionWarning):
         warnings.filterwarnings("ignore", category=category)

@@ -1,9 +1,9 @@
 """The dbt project (``dbt_project/``) as Dagster assets.
 
 Every dbt model and seed becomes an asset keyed by its bare name (``fct_conversations``), grouped by folder
-(``dbt_staging``, ``dbt_marts``, ``dbt_seeds``); every dbt source depends on the pipeline asset that writes
-its raw table (``meta.dagster.asset_key`` in ``models/staging/_sources.yml``); every dbt test becomes an
-asset check.
+(``dbt_staging``, ``dbt_intermediate``, ``dbt_marts``, ``dbt_seeds``); every dbt source depends on the pipeline
+asset that writes its raw table (``meta.dagster.asset_key`` in ``models/staging/<source>/_<source>__sources.yml``);
+every dbt test becomes an asset check.
 
 The manifest is produced offline with ``dbt parse`` when it is missing (fresh clone) or under ``dagster dev``,
 so the code location loads without any prepared build artefact. The DuckDB file comes from
