@@ -53,6 +53,7 @@ LINES = 8
 JOB_POLL = "GET /symbl/v1/job/{jobId}"
 REAL_JOB_SECONDS = 300.0  # T stands for a real 5-minute job
 SDK_POLL_REAL_SECONDS = 30.0  # the official SDK's fixed job-status poll interval
+MESSAGES_QUERY = {"verbose": "true", "sentiment": "true"}
 
 
 @dataclass(frozen=True)
@@ -185,7 +186,7 @@ def step_times(instance: Any, run_id: str) -> dict[str, tuple[float, float]]:
     return spans
 
 
-def run_pipeline(work: Path, n: int, settings: Settings, assets: list[str]) -> tuple[dict[str, Any], str]:
+def run_pipeline(work: Path, n: int, settings: Settings, assets: list[str]) -> dict[str, Any]:
     """Materialise ``assets`` for N fresh recordings against a fresh sandbox; step spans, calls, success."""
     write_corpus(work / "drop", n, settings.media_seconds)
     with sandbox_process(work / "sandbox", env=settings.sandbox_env()) as base:
@@ -208,11 +209,11 @@ def run_pipeline(work: Path, n: int, settings: Settings, assets: list[str]) -> t
         )
         wall = time.time() - began
         spans = step_times(instance, result.run_id)
-        return {"spans": spans, "calls": calls_of(base), "ok": result.success, "wall": wall}, base
+        return {"spans": spans, "calls": calls_of(base), "ok": result.success, "wall": wall}
 
 
 def ours(work: Path, n: int, settings: Settings) -> Measured:
-    figures, _ = run_pipeline(work, n, settings, ["recordings", "symbl_conversations", "symbl_messages"])
+    figures = run_pipeline(work, n, settings, ["recordings", "symbl_conversations", "symbl_messages"])
     spans = figures["spans"]
     ok = figures["ok"] and "symbl_conversations" in spans and "symbl_messages" in spans
     makespan = spans["symbl_messages"][1] - spans["symbl_conversations"][0] if ok else float("nan")
@@ -250,7 +251,9 @@ async def one_recording(
         if status in ("completed", "failed"):
             break
         await asyncio.sleep(poll_every)
-    messages = await client.get(f"/v1/conversations/{submitted['conversationId']}/messages", headers=auth)
+    messages = await client.get(  # the same query as the pipeline's symbl_messages, so the fetch costs alike
+        f"/v1/conversations/{submitted['conversationId']}/messages", params=MESSAGES_QUERY, headers=auth
+    )
     messages.raise_for_status()
     return status == "completed" and bool(messages.json()["messages"])
 
@@ -309,7 +312,7 @@ def load_text(load: tuple[float, float, float]) -> str:
 def bound_section(args: argparse.Namespace, root: Path) -> None:
     n, c, t = args.bound_recordings, args.bound_concurrency, args.job_seconds
     settings = Settings(t, c, args.media_rate)
-    figures, _ = run_pipeline(root / "bound", n, settings, ["recordings", "symbl_conversations"])
+    figures = run_pipeline(root / "bound", n, settings, ["recordings", "symbl_conversations"])
     bound = math.ceil(n / c) * t
     span = figures["spans"].get("symbl_conversations")
     print(f"1. Symbl stage at the concurrency bound: N={n}, C={c}, T={t:g} s (success={figures['ok']})")
