@@ -19,8 +19,8 @@ transcripts of equal duration (written here as drop-folder manifests), all on on
    T/10, and the flow's delay and poll interval are given in units of T (defaults: delay 2 T, poll T/10).
 Job polls per recording come from the sandbox's counters (GET /_sandbox/stats).
 
-    .venv/bin/python bench/makespan.py                      # defaults: a few minutes
-    .venv/bin/python bench/makespan.py --bound-recordings 500 --bound-concurrency 50 --job-seconds 15
+    .venv/bin/python bench/makespan.py                      # T = 1 s: about 5 minutes on 2 busy cores
+    .venv/bin/python bench/makespan.py --job-seconds 15     # the issue's jobs: about 35 minutes (sdk: 100 x T)
 """
 
 from __future__ import annotations
@@ -383,7 +383,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--job-seconds", type=float, default=2.0, help="T: the sandbox's time per job")
+    parser.add_argument(
+        "--job-seconds", type=float, default=1.0, help="T: the sandbox's time per job (issue: 15)"
+    )
     parser.add_argument("--bound-recordings", type=int, default=500, help="N of part 1 (issue: 500)")
     parser.add_argument("--bound-concurrency", type=int, default=50, help="C of part 1 (issue: 50)")
     parser.add_argument("--recordings", type=int, default=100, help="N of part 2 (issue: 100)")
