@@ -13,14 +13,16 @@ transcripts of equal duration (written here as drop-folder manifests), all on on
    b. flow: the parallel no-code flow pattern, C workers, each: token, submit, sleep a fixed delay, poll the Job
       API at a fixed interval until done, GET messages (plain httpx);
    c. sdk: the official Python SDK's pattern, one recording at a time, polling every 30 s with no backoff. The
-      SDK itself is not used (it cannot be pointed at a loopback sandbox without patching); its pattern is
-      reproduced with httpx. Sequential, so it is run once and compared with ours at each C.
+      SDK itself is not a dependency of the project and is not used; its pattern is reproduced with httpx
+      (one token, kept). Sequential, so it is run once and compared with ours at each C.
    Intervals are scaled by T / 300 s, i.e. T stands for a real 5-minute Symbl job: the SDK's 30 s poll becomes
    T/10, and the flow's delay and poll interval are given in units of T (defaults: delay 2 T, poll T/10).
+Recordings last T / media-rate seconds (default rate 0.2, inside Symbl's ~0.1-0.3x real time), so that the
+pipeline's poll expectation (its prior rate x the media's duration) meets T as it would meet a real job.
 Job polls per recording come from the sandbox's counters (GET /_sandbox/stats).
 
     .venv/bin/python bench/makespan.py                      # T = 1 s: about 5 minutes on 2 busy cores
-    .venv/bin/python bench/makespan.py --job-seconds 15     # the issue's jobs: about 35 minutes (sdk: 100 x T)
+    .venv/bin/python bench/makespan.py --job-seconds 15     # the issue's jobs: most of an hour (sdk: 100 x T)
 """
 
 from __future__ import annotations
