@@ -16,8 +16,10 @@ import os
 import resource
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -39,6 +41,50 @@ def squash_to_one_day(drop: Path, day: str) -> int:
         path.write_text(json.dumps(doc, indent=2))
         n += 1
     return n
+
+
+class RssByStep:
+    """Samples this process's resident memory every 0.2 s; ``by_step`` attributes each sample to the step that
+    was running then (from the run's STEP_START events), so the note can say which asset holds the memory."""
+
+    def __init__(self) -> None:
+        self._samples: list[tuple[float, float]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.2):
+            self._samples.append((time.time(), _rss_mb()))
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def by_step(self, instance: Any, run_id: str) -> dict[str, tuple[float, float]]:
+        starts = sorted(
+            (e.timestamp, e.step_key)
+            for e in instance.all_logs(run_id)
+            if e.dagster_event is not None and e.dagster_event.event_type_value == "STEP_START"
+        )
+        out: dict[str, tuple[float, float]] = {}
+        for at, mb in self._samples:
+            step = "(before the first step)"
+            for started, key in starts:
+                if started <= at:
+                    step = key
+            first, high = out.get(step, (mb, mb))
+            out[step] = (first, max(high, mb))
+        return out
+
+
+def _rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def main() -> int:
@@ -69,11 +115,15 @@ def main() -> int:
         from orchestration.definitions import defs
 
         instance = dg.DagsterInstance.ephemeral()
+        sampler = RssByStep()
+        sampler.start()
         started = time.monotonic()
         result = defs.resolve_job_def("conversation_ingest_job").execute_in_process(
             partition_key=DAY, instance=instance, raise_on_error=False
         )
         ingest = time.monotonic() - started
+        sampler.stop()
+        steps = sampler.by_step(instance, result.run_id)
         peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
         before_rerun = httpx.get(f"{base}/_sandbox/stats").json()["calls"]
         started = time.monotonic()
@@ -98,6 +148,9 @@ def main() -> int:
         f"(success={build.success})"
     )
     print(f"peak RSS of the pipeline process after the ingest run: {peak_rss_mb:.0f} MB")
+    print("resident memory by ingest step (MB at the step's start -> highest while it ran):")
+    for step, (at_start, high) in steps.items():
+        print(f"  {step:<24} {at_start:7.0f} -> {high:7.0f}")
     print(
         f"immediate re-run of the finished day: {rerun_seconds:.1f} s (success={rerun.success}), "
         f"{sum(rerun_calls.values())} API calls {rerun_calls or ''}"

@@ -184,9 +184,10 @@ def _parse(spec: SignalSpec, conv: dict[str, Any], body: Any) -> dict[str, list[
     return dict(zip(spec.tables, result, strict=True))
 
 
-# Conversations handled per batch: answers, typed rows and their Arrow copies exist for one batch at a time, so
-# a day of 10,000 recordings needs the memory of 100 (a transcript answer is ~50-500 KB).
-BATCH_SIZE = 100
+# Conversations handled per batch: answers, typed rows and their Arrow copies exist for one batch at a time.
+# Measured at 300 recordings (bench/pipeline_partition.py, resident memory by step): a batch of 100 verbose
+# transcripts (messages with sentiment) took the process from 428 to 936 MB; the other signals are far smaller.
+BATCH_SIZE = 25
 
 
 def _batches(items: list[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:

@@ -54,6 +54,13 @@ def lock_wait_seconds() -> float:
     return float(raw) if raw else LOCK_RETRY_SECONDS
 
 
+def memory_limit() -> str:
+    """DuckDB's buffer-pool cap for the pipeline's connections (env ``CONVO_INTEL_DUCKDB_MEMORY_LIMIT``, default
+    512MB). DuckDB's own default is 80% of RAM, and each batch's DELETE + INSERT pages the growing tables in, so a
+    day of calls would hold the whole messages table in memory; past the cap DuckDB evicts or spills instead."""
+    return os.environ.get("CONVO_INTEL_DUCKDB_MEMORY_LIMIT", "").strip() or "512MB"
+
+
 _LOCK_PID = re.compile(r"\(PID (\d+)\)")
 
 
@@ -86,7 +93,9 @@ def connect(path: str, read_only: bool = False, retry_seconds: float | None = No
     next_log = started
     while True:
         try:
-            con = duckdb.connect(path, read_only=read_only)
+            # A file can spill beside itself past the cap; an in-memory database (the publish copy) cannot.
+            config = {} if path == ":memory:" else {"memory_limit": memory_limit()}
+            con = duckdb.connect(path, read_only=read_only, config=config)
             break
         except duckdb.IOException as exc:
             if "lock" not in str(exc).lower():
