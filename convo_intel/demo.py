@@ -51,6 +51,9 @@ def prepare_environment(workdir: Path, sandbox_url: str) -> dict[str, str]:
         ),
         "CONVO_INTEL_LIVE_DIR": str((workdir / "live").resolve()),
         "CONVO_INTEL_AGENT_POLICY_DIR": str((workdir / "policies").resolve()),
+        # Support and QBR calls are also scored for product feedback (marts.product_feedback_by_feature); every
+        # call keeps the sales-discovery Kit, so the scorecards read the same as with one Kit.
+        "SEMARIZE_KITS_BY_CALL_TYPE": "support|qbr=SLSDISC1,PRODFDB1;*=SLSDISC1",
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
         "DO_NOT_TRACK": "1",
     }
@@ -207,6 +210,10 @@ def print_report(analyst_path: str, live_path: str) -> None:
             "SELECT attribution_method, count(*) FROM marts.fct_conversations GROUP BY 1 ORDER BY 2 DESC, 1"
         ).fetchall()
         published = con.execute("SELECT max(published_at) FROM main.published_at").fetchone()[0]
+        feedback = con.execute(
+            "SELECT feature_area, sum(calls), round(avg(avg_feature_satisfaction), 1) "
+            "FROM marts.product_feedback_by_feature GROUP BY 1 ORDER BY 2 DESC, 1"
+        ).fetchall()
         agents = con.execute(
             "SELECT * FROM (SELECT agent_id, CAST(day AS VARCHAR), calls, round(hallucination_rate, 2) "
             "FROM marts.ai_agent_quality_daily) ORDER BY ALL"
@@ -230,6 +237,11 @@ def print_report(analyst_path: str, live_path: str) -> None:
                 f"{agent} {day}: {calls} calls, hallucination rate {rate}"
                 for agent, day, calls, rate in agents
             )
+        )
+    if feedback:
+        print(
+            "Product feedback by feature (product_feedback_by_feature; calls, satisfaction 1-5): "
+            + ", ".join(f"{area} {calls} ({sat})" for area, calls, sat in feedback)
         )
     report = Path(analyst_path).with_name("scorecard_report.html")
     print(f"Live warehouse:    {live_path}")
