@@ -211,7 +211,7 @@ def print_report(analyst_path: str, live_path: str) -> None:
         ).fetchall()
         published = con.execute("SELECT max(published_at) FROM main.published_at").fetchone()[0]
         feedback = con.execute(
-            "SELECT feature_area, sum(calls), round(avg(avg_feature_satisfaction), 1) "
+            "SELECT feature_area, sum(calls), round(avg(avg_satisfaction_0_100)) "
             "FROM marts.product_feedback_by_feature GROUP BY 1 ORDER BY 2 DESC, 1"
         ).fetchall()
         agents = con.execute(
@@ -240,7 +240,7 @@ def print_report(analyst_path: str, live_path: str) -> None:
         )
     if feedback:
         print(
-            "Product feedback by feature (product_feedback_by_feature; calls, satisfaction 1-5): "
+            "Product feedback by feature (product_feedback_by_feature; calls naming it, satisfaction 0-100): "
             + ", ".join(f"{area} {calls} ({sat})" for area, calls, sat in feedback)
         )
     report = Path(analyst_path).with_name("scorecard_report.html")

@@ -141,12 +141,15 @@ def load_audio_calls(con: duckdb.DuckDBPyConnection) -> None:
 # Product-feedback Kit answers: conversation_id, day, recording_id, {brick_key: (value_type, value)}
 FEEDBACK = [
     ("conv-a1", "2026-02-10", "rec-a1", {"feedback_feature_area": ("string", "reporting"),
+     "features_mentioned": ("string_list", ["reporting", " Billing"]),
      "feature_satisfaction": ("number", 2.0), "churn_signal_strength": ("number", 70.0),
      "bug_report_severity": ("string", "critical"), "feature_request_urgency": ("number", 0.0)}),
     ("conv-a2", "2026-02-20", "rec-a2", {"feedback_feature_area": ("string", "Reporting"),
+     "features_mentioned": ("string_list", ["Reporting"]),
      "feature_satisfaction": ("number", 4.0), "churn_signal_strength": ("number", 10.0),
      "bug_report_severity": ("string", "none"), "feature_request_urgency": ("number", 80.0)}),
     ("conv-3", "2026-02-20", "rec-3", {"feedback_feature_area": ("string", "billing"),
+     "features_mentioned": ("string_list", []),  # an empty list: the call counts under its main area
      "feature_satisfaction": ("string", "3"), "churn_signal_strength": ("number", 20.0),
      "bug_report_severity": ("string", "low"), "feature_request_urgency": ("number", 0.0)}),
 ]  # fmt: skip
@@ -164,9 +167,9 @@ def load_product_feedback(con: duckdb.DuckDBPyConnection) -> None:
         con,
         "semarize_bricks",
         "conversation_id, partition_date, recording_id, kit_code, run_id, brick_key, value_type,"
-        " value_number, value_string",
+        " value_number, value_string, value_list",
         [(c, day, rec, "PRODFDB1", f"pf-{c}", key, vtype, value if vtype == "number" else None,
-          value if vtype == "string" else None)
+          value if vtype == "string" else None, value if vtype == "string_list" else None)
          for c, day, rec, bricks in FEEDBACK for key, (vtype, value) in bricks.items()],
     )  # fmt: skip
 
@@ -311,17 +314,18 @@ def test_compliance_lists_calls_missing_the_required_disclosure(warehouse: Path)
     assert len(rows) == facts  # one row per completed conversation
 
 
-def test_product_feedback_by_feature_area_and_quarter(warehouse: Path) -> None:
+def test_product_feedback_counts_each_call_under_every_feature_it_named(warehouse: Path) -> None:
     rows = query(warehouse, "select * from marts.product_feedback_by_feature order by feature_area")
-    # By hand from FEEDBACK: conv-a1 and conv-a2 (Initech, Feb 2026) are about reporting ("Reporting" lower-cased);
-    # conv-3 (Globex) about billing; calendar fiscal year, so all in FY2026-Q1.
+    # By hand from FEEDBACK, all in February 2026: conv-a1 (Initech) named reporting and billing, conv-a2 (Initech)
+    # reporting, conv-3 (Globex) no list, so its main area, billing. Satisfaction 1-5 -> 0-100 is (s - 1) x 25.
+    feb = date(2026, 2, 1)
     assert rows == [
-        {"feature_area": "billing", "fiscal_quarter": "FY2026-Q1", "calls": 1, "avg_feature_satisfaction": 3.0,
-         "avg_churn_signal_strength": 20.0, "high_churn_signal_calls": 0, "calls_with_bug_reports": 1,
-         "high_or_critical_bug_calls": 0, "avg_feature_request_urgency": None, "calls_with_feature_requests": 0,
-         "customer_accounts": 1},
-        {"feature_area": "reporting", "fiscal_quarter": "FY2026-Q1", "calls": 2, "avg_feature_satisfaction": 3.0,
-         "avg_churn_signal_strength": 40.0, "high_churn_signal_calls": 1, "calls_with_bug_reports": 1,
-         "high_or_critical_bug_calls": 1, "avg_feature_request_urgency": 80.0, "calls_with_feature_requests": 1,
-         "customer_accounts": 1},
+        {"feature_area": "billing", "feedback_month": feb, "calls": 2, "avg_satisfaction_0_100": 37.5,
+         "avg_feature_satisfaction": 2.5, "avg_churn_signal_strength": 45.0, "high_churn_signal_calls": 1,
+         "calls_with_bug_reports": 2, "high_or_critical_bug_calls": 1, "avg_feature_request_urgency": None,
+         "calls_with_feature_requests": 0, "customer_accounts": 2},
+        {"feature_area": "reporting", "feedback_month": feb, "calls": 2, "avg_satisfaction_0_100": 50.0,
+         "avg_feature_satisfaction": 3.0, "avg_churn_signal_strength": 40.0, "high_churn_signal_calls": 1,
+         "calls_with_bug_reports": 1, "high_or_critical_bug_calls": 1, "avg_feature_request_urgency": 80.0,
+         "calls_with_feature_requests": 1, "customer_accounts": 1},
     ]  # fmt: skip

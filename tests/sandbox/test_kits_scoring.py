@@ -217,6 +217,8 @@ def test_product_feedback_signals() -> None:
     assert bug["churn_signal_strength"] >= 60 > happy["churn_signal_strength"] == 0
     # Feature area: export/report/dashboard (3) beat SSO (1); a call about billing; a call naming no area.
     assert bug["feedback_feature_area"] == "reporting"
+    assert bug["features_mentioned"] == ["reporting", "access"]  # export/report/dashboard, then SSO
+    assert bug["features_mentioned"] == ["reporting", "access"]  # export/report/dashboard, then SSO
     billing = "Agent: Hello.\nCustomer: We were charged twice on the last invoice, which is frustrating."
     assert values("PRODFDB1", billing)["feedback_feature_area"] == "billing"
     assert (
@@ -288,6 +290,7 @@ def test_shipped_kits_declare_the_agreed_bricks() -> None:
             "bug_report_severity",
             "feature_request_urgency",
             "feedback_feature_area",
+            "features_mentioned",
         ],
     }
 

@@ -214,6 +214,7 @@ def test_kit_version_id_pins_the_version_and_overrides_kit_code(api: httpx.Clien
         "bug_report_severity",
         "feature_request_urgency",
         "feedback_feature_area",
+        "features_mentioned",
     }
 
 

@@ -27,6 +27,10 @@ select
     filter (where brick_key = 'churn_signal_strength') as churn_signal_strength,
     max(nullif(lower(trim(value_string)), '')) filter (where brick_key = 'bug_report_severity') as bug_report_severity,
     max(coalesce(value_number, try_cast(value_string as double)))
-    filter (where brick_key = 'feature_request_urgency') as feature_request_urgency
+    filter (where brick_key = 'feature_request_urgency') as feature_request_urgency,
+    -- Every area the feedback names (a string_list brick), lower-cased; NULL when the Kit sent none.
+    max(
+        list_transform(value_list, lambda x: lower(trim(x))) -- noqa: RF02
+    ) filter (where brick_key = 'features_mentioned') as features_mentioned
 from feedback_bricks
 group by conversation_id

@@ -147,12 +147,11 @@ def feature_request_urgency(conversation: Conversation, vocabulary: Vocabulary) 
     )
 
 
-@rule(
-    "feedback_feature_area",
-    vocabulary=("feature_areas", "product_terms", "bug_terms", "request_terms", "opinion_threshold"),
-)
-def feedback_feature_area(conversation: Conversation, vocabulary: Vocabulary) -> BrickResult:
-    """The feature area named most often in the customer's feedback sentences (ties: the Kit's area order)."""
+FEATURE_VOCABULARY = ("feature_areas", "product_terms", "bug_terms", "request_terms", "opinion_threshold")
+
+
+def _feature_mentions(conversation: Conversation, vocabulary: Vocabulary) -> dict[str, list[str]]:
+    """Area -> the customer's feedback sentences (opinions, bug reports, requests) that name it, in Kit order."""
     areas = vocabulary.groups("feature_areas")
     feedback = [
         vocabulary.phrases("product_terms"),
@@ -170,6 +169,29 @@ def feedback_feature_area(conversation: Conversation, vocabulary: Vocabulary) ->
         for area, terms in areas.items():
             if terms.matches(sentence.text):
                 mentions[area].append(sentence.text)
+    return mentions
+
+
+@rule("features_mentioned", vocabulary=FEATURE_VOCABULARY)
+def features_mentioned(conversation: Conversation, vocabulary: Vocabulary) -> BrickResult:
+    """Every feature area the customer's feedback names, in the Kit's order."""
+    mentions = _feature_mentions(conversation, vocabulary)
+    named = [area for area, quotes in mentions.items() if quotes]
+    if not named:
+        return BrickResult(value=[], confidence=0.7, reason="The customer's feedback names no feature area.")
+    return BrickResult(
+        value=named,
+        confidence=clamp_confidence(0.5 + 0.05 * sum(len(q) for q in mentions.values())),
+        reason="Feedback about " + ", ".join(f"{a} ({len(mentions[a])})" for a in named) + ".",
+        evidence=unique(q for a in named for q in mentions[a]),
+    )
+
+
+@rule("feedback_feature_area", vocabulary=FEATURE_VOCABULARY)
+def feedback_feature_area(conversation: Conversation, vocabulary: Vocabulary) -> BrickResult:
+    """The feature area named most often in the customer's feedback sentences (ties: the Kit's area order)."""
+    areas = vocabulary.groups("feature_areas")
+    mentions = _feature_mentions(conversation, vocabulary)
     ranked = sorted(areas, key=lambda a: -len(mentions[a]))  # stable: ties keep the Kit's order
     top = ranked[0] if ranked and mentions[ranked[0]] else None
     if top is None:
