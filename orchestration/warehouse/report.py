@@ -226,7 +226,77 @@ def build_report(con: duckdb.DuckDBPyConnection) -> Report:
             len(risk),
         )
     )
+    _add_agent_quality(con, report)
+    _add_top_features(con, report)
     return report
+
+
+def _add_agent_quality(con: duckdb.DuckDBPyConnection, report: Report) -> None:
+    quality = _frame(
+        con,
+        "SELECT agent_id, CAST(day AS VARCHAR) AS day, calls, hallucination_rate, safety_violation_rate "
+        "FROM marts.ai_agent_quality_daily ORDER BY agent_id, day",
+    )
+    chart = (
+        alt.Chart(quality)
+        .mark_bar()
+        .encode(
+            x=alt.X("day:O", title="Day"),
+            xOffset="agent_id:N",
+            y=alt.Y(
+                "hallucination_rate:Q",
+                title="Calls with a hallucination (share 0-1)",
+                scale=alt.Scale(domain=[0, 1]),
+            ),
+            color=alt.Color("agent_id:N", title="AI agent"),
+            tooltip=["agent_id", "day", "calls", alt.Tooltip("hallucination_rate:Q", format=".0%"),
+                     alt.Tooltip("safety_violation_rate:Q", format=".0%")],
+        )
+        .properties(width=420, height=220)
+    )  # fmt: skip
+    report.charts.append(
+        Chart(
+            "ai_agent_quality",
+            "AI voice-agent quality by day",
+            "Share of each AI agent's calls that day that the quality-gate Kit found hallucinating against the "
+            "agent's policy documents, 0-1 (tooltip: calls and safety-violation share).",
+            chart,
+            len(quality),
+        )
+    )
+
+
+def _add_top_features(con: duckdb.DuckDBPyConnection, report: Report) -> None:
+    features = _frame(
+        con,
+        """
+        SELECT feature_area, sum(calls) AS calls,
+               round(sum(avg_satisfaction_0_100 * calls) / sum(calls), 1) AS satisfaction
+        FROM marts.product_feedback_by_feature WHERE feature_area <> 'none'
+        GROUP BY feature_area ORDER BY calls DESC, feature_area LIMIT 10
+        """,
+    )
+    chart = (
+        alt.Chart(features)
+        .mark_bar()
+        .encode(
+            x=alt.X("calls:Q", title="Calls whose feedback named it"),
+            y=alt.Y("feature_area:N", title=None, sort="-x"),
+            color=alt.Color("satisfaction:Q", title="Satisfaction (0-100)", scale=alt.Scale(domain=[0, 100])),
+            tooltip=["feature_area", "calls", "satisfaction"],
+        )
+        .properties(width=420, height=220)
+    )
+    report.charts.append(
+        Chart(
+            "top_features",
+            "Product areas customers talk about",
+            "Calls whose product feedback named each area (product-feedback Kit, all months), coloured by the "
+            "callers' average satisfaction, 0 (very dissatisfied) .. 100 (very satisfied).",
+            chart,
+            len(features),
+        )
+    )
 
 
 _PAGE = """<!doctype html>
@@ -308,7 +378,8 @@ def write_report(analyst_path: str) -> tuple[Path, Report, bytes]:
     kinds={"altair", "html"},
     deps=["analyst_warehouse"],
     description=(
-        "Charts of the scorecards (team and rep trends by quarter, talk ratio, discovery depth, risk) in one "
+        "Charts of the scorecards (team and rep trends by quarter, talk ratio, discovery depth, risk, AI-agent "
+        "quality, the product areas customers talk about) in one "
         "self-contained HTML file beside the analysts' copy (no network needed to open it); the team-trends chart "
         "is in this asset's metadata."
     ),

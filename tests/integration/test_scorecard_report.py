@@ -41,6 +41,19 @@ CALLS = [
     ("unassigned", "Zed Unlisted", "FY2026-Q2", None, 3, True),  # rep not identified: no talk ratio
 ]
 
+AGENTS = [
+    # agent_id, day, calls, hallucination_rate, safety_violation_rate
+    ("refund-bot", "2026-05-04", 3, 0.3333, 0.0),
+    ("refund-bot", "2026-05-05", 2, 0.0, 0.5),
+]
+FEATURES = [
+    # feature_area, feedback_month, calls, avg_satisfaction_0_100
+    ("reporting", "2026-04-01", 2, 50.0),
+    ("reporting", "2026-05-01", 1, 80.0),
+    ("billing", "2026-05-01", 1, 25.0),
+    ("none", "2026-05-01", 4, 50.0),  # no area named: not a bar
+]
+
 CHROMIUM_FLAGS = [
     "--headless",
     "--no-sandbox",
@@ -79,6 +92,16 @@ def analyst_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
         )
         con.executemany("INSERT INTO marts.fct_conversations VALUES (?, ?, ?, ?, ?, ?)", CALLS)
         con.execute(
+            "CREATE TABLE marts.ai_agent_quality_daily (agent_id VARCHAR, day DATE, calls INT,"
+            " hallucination_rate DOUBLE, safety_violation_rate DOUBLE)"
+        )
+        con.executemany("INSERT INTO marts.ai_agent_quality_daily VALUES (?, ?, ?, ?, ?)", AGENTS)
+        con.execute(
+            "CREATE TABLE marts.product_feedback_by_feature (feature_area VARCHAR, feedback_month DATE,"
+            " calls INT, avg_satisfaction_0_100 DOUBLE)"
+        )
+        con.executemany("INSERT INTO marts.product_feedback_by_feature VALUES (?, ?, ?, ?)", FEATURES)
+        con.execute(
             "CREATE TABLE main.published_at AS SELECT TIMESTAMPTZ '2026-06-01 12:00:00+00' AS published_at"
         )
     return path
@@ -90,7 +113,17 @@ def test_report_charts_carry_the_marts_rows(analyst_copy: Path) -> None:
     rows = {c.name: c.rows for c in report.charts}
     # Team trends: every team x quarter; reps: only scored; talk ratio: calls with a ratio; depth: scored
     # calls; risk: team x quarter with a risk rate.
-    assert rows == {"team_trends": 3, "rep_trends": 3, "talk_ratio": 5, "discovery_depth": 4, "risk": 2}
+    assert rows == {
+        "team_trends": 3, "rep_trends": 3, "talk_ratio": 5, "discovery_depth": 4, "risk": 2,
+        "ai_agent_quality": 2, "top_features": 2,
+    }  # fmt: skip
+    features = report.chart("top_features").spec.to_dict()
+    [dataset] = features["datasets"].values()
+    # reporting 2 + 1 calls at (50 x 2 + 80) / 3 = 60.0; billing 1 call at 25.0; 'none' is not a feature.
+    assert [(r["feature_area"], r["calls"], r["satisfaction"]) for r in dataset] == [
+        ("reporting", 3, 60.0),
+        ("billing", 1, 25.0),
+    ]
     trends = report.chart(KEY_CHART).spec.to_dict()
     values = next(iter(trends["datasets"].values()))
     # 3 team-quarters x 4 metrics, less Mid-Market's missing depth and risk.
@@ -135,7 +168,10 @@ def test_report_renders_every_chart_in_headless_chromium(analyst_copy: Path, tmp
     assert status["errors"] == []
     assert set(status["charts"]) == {c.name for c in report.charts}
     # Drawn marks: at least one per data row of each chart (lines add their own marks on top of points).
-    points = {"team_trends": 10, "rep_trends": 3, "talk_ratio": 2, "discovery_depth": 3, "risk": 2}
+    points = {
+        "team_trends": 10, "rep_trends": 3, "talk_ratio": 2, "discovery_depth": 3, "risk": 2,
+        "ai_agent_quality": 2, "top_features": 2,
+    }  # fmt: skip
     for name, marks in status["charts"].items():
         assert marks >= points[name], (name, marks)
     console = [line for line in proc.stderr.splitlines() if ":CONSOLE" in line]
