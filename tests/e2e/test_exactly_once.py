@@ -181,7 +181,11 @@ def test_two_runs_of_one_partition_without_the_pool_cooperate(tmp_path: Path, sa
     for proc, (_, err) in zip(runs, outputs, strict=True):
         assert proc.returncode == 0, err[-4000:]
     assert_one_job_per_recording(sandbox, ids)
-    assert processes.submit_requests(processes.stats(sandbox.base_url)["calls"]) == 10
+    # Two runs with no pool can together ask for more jobs than the account allows (the sandbox's limit is 5):
+    # Symbl answers 429 and creates nothing, and the submit is tried again. Every other submit made a job.
+    stats = processes.stats(sandbox.base_url)
+    refused = sum(n for k, n in stats["responses"].items() if "/v1/process/" in k and k.endswith("-> 429"))
+    assert processes.submit_requests(stats["calls"]) - refused == 10
     assert [(r, s) for r, s, _ in ledger(dep)] == [(i, "completed") for i in ids]
     con = duckdb.connect(str(dep.warehouse), read_only=True)
     try:
