@@ -14,11 +14,19 @@ from ``CONVO_INTEL_FISCAL_YEAR_START_MONTH`` (read by ``dbt_project.yml``; defau
 
 import shutil
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetMaterialization,
+    MetadataValue,
+    Output,
+    TableColumn,
+    TableSchema,
+)
 from dagster_dbt import (
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
@@ -29,6 +37,7 @@ from dagster_dbt import (
 
 from orchestration.partitions import WAREHOUSE_WRITER_POOL
 from orchestration.settings import PROJECT_ROOT, WAREHOUSE_ENV, warehouse_paths
+from orchestration.warehouse import duckdb_store
 
 REPO_ROOT = PROJECT_ROOT
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
@@ -137,4 +146,57 @@ def convo_intel_dbt_assets(context: AssetExecutionContext, dbt: DbtCliResource) 
     """``dbt build`` of the selected models, seeds and tests, streamed back as materializations + checks."""
     # Created here, at run time, because dbt-duckdb will not create the parent folder.
     warehouse_path().parent.mkdir(parents=True, exist_ok=True)
-    yield from dbt.cli(["build"], context=context).stream()
+    invocation = dbt.cli(["build"], context=context)
+    yield from with_built_table_metadata(invocation.stream(), invocation.manifest, warehouse_path())
+
+
+def with_built_table_metadata(
+    events: Iterable[Any], manifest: Mapping[str, Any], database: Path
+) -> Iterator[Any]:
+    """Each model's and seed's materialization with its row count and column types, read from the built file.
+
+    Read by this process after dbt has exited (the stream is exhausted first): DuckDB has one writer, so nothing
+    may open the file while the dbt subprocess holds it. Not through dagster-dbt's ``fetch_row_counts`` /
+    ``fetch_column_metadata``, which query via dbt's adapter inside this process and leave its read-write
+    connection open, so every later read-only or differently configured open of the file in the run fails.
+    Views get their column types but no row count (counting would run the view's whole query).
+    """
+    buffered = list(events)
+    nodes: Mapping[str, Any] = manifest.get("nodes", {})
+    with duckdb_store.connect(str(database), read_only=True) as con:
+        for event in buffered:
+            node = _built_node(event, nodes)
+            if node is None:
+                yield event
+                continue
+            schema, table = node["schema"], node.get("alias") or node["name"]
+            columns = con.execute(
+                "SELECT column_name, data_type FROM information_schema.columns "
+                "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+                [schema, table],
+            ).fetchall()
+            docs = {
+                name: (props.get("description") or None) for name, props in node.get("columns", {}).items()
+            }
+            metadata: dict[str, Any] = {
+                "dagster/column_schema": TableSchema(
+                    columns=[
+                        TableColumn(name, data_type, description=docs.get(name))
+                        for name, data_type in columns
+                    ]
+                )
+            }
+            if node.get("config", {}).get("materialized") != "view":
+                (count,) = con.execute(f'SELECT count(*) FROM "{schema}"."{table}"').fetchone()
+                metadata["dagster/row_count"] = MetadataValue.int(
+                    count
+                )  # the key the UI shows as "Row count"
+            yield event.with_metadata({**event.metadata, **metadata})
+
+
+def _built_node(event: Any, nodes: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    if not isinstance(event, Output | AssetMaterialization):
+        return None
+    unique_id = event.metadata.get("unique_id")
+    node = nodes.get(getattr(unique_id, "text", unique_id))
+    return node if node and node.get("resource_type") in ("model", "seed") else None
