@@ -20,8 +20,8 @@ from typing import Any
 import duckdb
 import pytest
 
-from orchestration.warehouse.dbt import WAREHOUSE_ENV_VAR, dbt_cli_resource
-from orchestration.warehouse.schema import create_statements
+from orchestration.defs.warehouse.dbt import WAREHOUSE_ENV_VAR, dbt_cli_resource
+from orchestration.defs.warehouse.schema import create_statements
 
 MAYA = "maya.chen@lumen.example"
 DANIEL = "daniel.okafor@lumen.example"
@@ -637,7 +637,7 @@ def test_dagster_materializations_carry_each_tables_row_count_and_column_types(
     """The UI's row counts and column types for dbt models are the built tables' own, read after dbt exits."""
     import dagster as dg
 
-    from orchestration.warehouse.dbt import convo_intel_dbt_assets
+    from orchestration.defs.warehouse.dbt import convo_intel_dbt_assets
 
     selection = ["fct_conversations", "rep_quarter_scorecard", "stg_symbl__messages"]
     result = dg.materialize(
