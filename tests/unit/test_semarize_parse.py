@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import re
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -64,8 +63,7 @@ GOOD_BRICKS = {
 
 
 def schema_columns(table: str) -> list[str]:
-    lines = [line.split("--")[0].strip() for line in schema.TABLES[table].strip().splitlines()]
-    return [re.split(r"\s+", line)[0] for line in lines if line]
+    return list(schema.TABLES[table].column_names)
 
 
 def by_key(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:

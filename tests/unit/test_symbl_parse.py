@@ -22,8 +22,7 @@ DAY = date(2026, 4, 7)
 
 def schema_columns(table: str) -> list[str]:
     """Column names of a raw table, in order, read from the schema contract itself."""
-    lines = [line.split("--")[0].strip() for line in schema.TABLES[table].strip().splitlines()]
-    return [re.split(r"\s+", line)[0] for line in lines if line]
+    return list(schema.TABLES[table].column_names)
 
 
 def load_into_duckdb(table: str, rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -23,8 +22,7 @@ T0 = datetime(2026, 4, 7, 15, tzinfo=UTC)
 
 
 def schema_columns(table: str) -> list[str]:
-    lines = [line.split("--")[0].strip() for line in schema.TABLES[table].strip().splitlines()]
-    return [re.split(r"\s+", line)[0] for line in lines if line]
+    return list(schema.TABLES[table].column_names)
 
 
 def message(

@@ -6,20 +6,7 @@ import dagster as dg
 
 from orchestration.defs.symbl.signals import SIGNALS
 from orchestration.defs.warehouse.resource import WarehouseResource
-
-# table -> key columns (the typed tables' primary keys; the API can repeat items, parsers dedupe)
-TABLE_KEYS: dict[str, tuple[str, ...]] = {
-    "symbl_messages": ("conversation_id", "message_id"),
-    "symbl_topics": ("conversation_id", "topic_id"),
-    "symbl_action_items": ("conversation_id", "action_item_id"),
-    "symbl_questions": ("conversation_id", "question_id"),
-    "symbl_follow_ups": ("conversation_id", "follow_up_id"),
-    "symbl_entities": ("conversation_id", "entity_key"),
-    "symbl_analytics_members": ("conversation_id", "member_id"),
-    "symbl_analytics_metrics": ("conversation_id", "metric_type"),
-    "symbl_tracker_hits": ("conversation_id", "hit_key"),
-    "symbl_summaries": ("conversation_id", "summary_id"),
-}
+from orchestration.defs.warehouse.schema import TABLES
 
 
 @dg.asset_check(
@@ -51,6 +38,14 @@ def every_recording_accounted_for(warehouse: WarehouseResource) -> dg.AssetCheck
 
 
 def _unique_keys_check(asset_name: str, tables: tuple[str, ...]) -> dg.AssetChecksDefinition:
+    """Each table's declared key (``Table.key``) is unique (the API can repeat items; parsers dedupe). Every
+    table the asset writes must declare one."""
+    keys = {table: TABLES[table].key for table in tables}
+    if not all(keys.values()):
+        raise ValueError(
+            f"{asset_name}: tables without a declared key: {[t for t, k in keys.items() if not k]}"
+        )
+
     @dg.asset_check(
         asset=asset_name,
         name=f"{asset_name}_keys_unique",
@@ -58,10 +53,10 @@ def _unique_keys_check(asset_name: str, tables: tuple[str, ...]) -> dg.AssetChec
     )
     def _check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
         dupes = {}
-        for table in tables:
-            keys = ", ".join(TABLE_KEYS[table])
+        for table, key in keys.items():
+            cols = ", ".join(key)
             n = warehouse.query(
-                f"SELECT count(*) AS n FROM (SELECT {keys} FROM raw.{table} GROUP BY {keys} HAVING count(*) > 1)"
+                f"SELECT count(*) AS n FROM (SELECT {cols} FROM raw.{table} GROUP BY {cols} HAVING count(*) > 1)"
             )[0]["n"]
             dupes[table] = n
         return dg.AssetCheckResult(

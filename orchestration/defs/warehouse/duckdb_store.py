@@ -25,6 +25,7 @@ import duckdb
 import pyarrow as pa
 
 from orchestration.defs.warehouse.schema import RAW_SCHEMA, TABLES, create_statements
+from orchestration.defs.warehouse.tables import Column
 from orchestration.settings import warehouse_paths
 
 LOCK_RETRY_SECONDS = 60.0
@@ -160,7 +161,7 @@ def _schema_complete(con: Any) -> bool:
 
 @functools.cache
 def _declared_columns() -> frozenset[tuple[str, str]]:
-    return frozenset((table, column) for table in TABLES for column, _ in column_types(table))
+    return frozenset((t.name, c.name) for t in TABLES.values() for c in t.columns)
 
 
 def ensure_schema(con: Any) -> None:
@@ -172,68 +173,46 @@ def ensure_schema(con: Any) -> None:
 
 
 def _add_missing_columns(con: Any) -> None:
-    """A warehouse made by an older version gains the columns added since (always nullable), in place."""
+    """A warehouse made by an older version gains the columns added since, in place. Always nullable (without
+    NOT NULL), whatever the declaration says: the rows already there have no value for them."""
     existing: dict[str, set[str]] = {}
     for table, column in con.execute(
         "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = ?", [RAW_SCHEMA]
     ).fetchall():
         existing.setdefault(table, set()).add(column)
-    for table in TABLES:
-        for name, sql_type in column_types(table):
-            if name not in existing.get(table, {name}):
-                con.execute(f"ALTER TABLE {RAW_SCHEMA}.{table} ADD COLUMN {name} {sql_type}")
-
-
-@functools.cache
-def column_types(table: str) -> list[tuple[str, str]]:
-    """(column, SQL type) in declaration order, from the table's DDL."""
-    columns = []
-    for line in TABLES[table].splitlines():
-        line = line.split("--", 1)[0].strip().rstrip(",")
-        if line:
-            name, sql_type = line.split()[:2]
-            columns.append((name, sql_type))
-    return columns
+    for table in TABLES.values():
+        for column in table.columns:
+            if column.name not in existing.get(table.name, {column.name}):
+                con.execute(
+                    f"ALTER TABLE {RAW_SCHEMA}.{table.name} ADD COLUMN {column.name} {column.sql_type}"
+                )
 
 
 def column_names(table: str) -> list[str]:
-    return [name for name, _ in column_types(table)]
+    """The table's columns in declaration order."""
+    return list(TABLES[table].column_names)
 
 
-# Arrow types for the declared SQL types, so a column is converted once, in C, without type inference. JSON
-# columns are left to inference: parsers hand them over as text or as nested values.
-_ARROW_TYPES: dict[str, pa.DataType] = {
-    "VARCHAR": pa.string(),
-    "DATE": pa.date32(),
-    "TIMESTAMPTZ": pa.timestamp("us", tz="UTC"),
-    "DOUBLE": pa.float64(),
-    "INTEGER": pa.int32(),
-    "BIGINT": pa.int64(),
-    "BOOLEAN": pa.bool_(),
-    "VARCHAR[]": pa.list_(pa.string()),
-}
-
-
-def _column(values: list[Any], sql_type: str) -> pa.Array:
-    arrow_type = _ARROW_TYPES.get(sql_type)
-    if arrow_type is not None:
+def _column(values: list[Any], column: Column) -> pa.Array:
+    if column.arrow_type is not None:
         try:
-            return pa.array(values, type=arrow_type)
+            return pa.array(values, type=column.arrow_type)
         except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
             pass  # e.g. an ISO string for a timestamp: let Arrow infer, DuckDB casts on insert as before
     return pa.array(values)
 
 
 def _arrow(table: str, rows: Sequence[dict[str, Any]]) -> pa.Table:
-    """Arrow's own converter over the rows (C, one pass), then each column cast to its declared type.
+    """Arrow's own converter over the rows (C, one pass), then each column cast to its declared Arrow type
+    (:data:`orchestration.defs.warehouse.tables.ARROW_TYPES`; JSON columns are left as inferred).
 
     Arrow takes the columns from the *first* row, so it is used only when every row's keys are among the first
     row's (parsers emit uniform rows); otherwise, or when Arrow cannot infer a column in one go (text mixed with
     numbers), the rows are converted column by column. Unknown keys are an error either way.
     """
-    types = column_types(table)
+    declared = TABLES[table].columns
     present = set(itertools.chain.from_iterable(rows))  # every key of every row, at C speed
-    unknown = present - {c for c, _ in types}
+    unknown = present.difference(TABLES[table].column_names)
     if unknown:
         raise ValueError(f"rows for {table} carry unknown columns: {sorted(unknown)}")
     inferred = None
@@ -241,19 +220,19 @@ def _arrow(table: str, rows: Sequence[dict[str, Any]]) -> pa.Table:
         with contextlib.suppress(pa.ArrowInvalid, pa.ArrowTypeError):
             inferred = pa.Table.from_pylist(list(rows))
     if inferred is None:
-        return pa.table({c: _column([r.get(c) for r in rows], t) for c, t in types})
+        return pa.table({c.name: _column([r.get(c.name) for r in rows], c) for c in declared})
     columns = {}
-    for c, t in types:
-        target = _ARROW_TYPES.get(t)
-        if c not in present:
-            columns[c] = pa.nulls(len(rows), target or pa.null())
+    for c in declared:
+        target = c.arrow_type
+        if c.name not in present:
+            columns[c.name] = pa.nulls(len(rows), target or pa.null())
             continue
-        column = inferred.column(c)
+        column = inferred.column(c.name)
         if target is not None and column.type != target:
             # Not castable here (e.g. ISO text for a timestamp): DuckDB casts it on insert, as before.
             with contextlib.suppress(pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
                 column = column.cast(target)
-        columns[c] = column
+        columns[c.name] = column
     return pa.table(columns)
 
 

@@ -13,31 +13,26 @@ from orchestration.defs.warehouse.duckdb_store import column_names
 from orchestration.defs.warehouse.schema import TABLES
 
 
-def _column_types(table: str) -> list[tuple[str, str, str]]:
-    out = []
-    for line in TABLES[table].splitlines():
-        body, _, comment = line.partition("--")
-        body = body.strip().rstrip(",")
-        if not body:
-            continue
-        parts = body.split()
-        out.append((parts[0], parts[1], comment.strip()))
-    return out
-
-
 def table_schema(*tables: str) -> dg.TableSchema:
-    """The column schema of one raw table (or several, prefixed by table name when more than one)."""
-    cols = []
-    for table in tables:
-        for name, type_, comment in _column_types(table):
-            cols.append(
-                dg.TableColumn(
-                    name=name if len(tables) == 1 else f"{table}.{name}",
-                    type=type_,
-                    description=comment or None,
-                )
-            )
-    return dg.TableSchema(columns=cols)
+    """The column schema of one raw table (or several, columns prefixed by table name when more than one): SQL
+    type, doc and nullability per column, and each table's key as a table constraint."""
+    prefix = len(tables) > 1
+    cols = [
+        dg.TableColumn(
+            name=f"{table}.{c.name}" if prefix else c.name,
+            type=c.sql_type,
+            description=c.doc or None,
+            constraints=dg.TableColumnConstraints(nullable=c.nullable),
+        )
+        for table in tables
+        for c in TABLES[table].columns
+    ]
+    keys = [
+        f"unique key of raw.{table}: ({', '.join(TABLES[table].key)})"
+        for table in tables
+        if TABLES[table].key
+    ]
+    return dg.TableSchema(columns=cols, constraints=dg.TableConstraints(other=keys) if keys else None)
 
 
 def column_schema_metadata(*tables: str) -> dict[str, Any]:

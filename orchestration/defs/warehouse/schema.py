@@ -1,318 +1,489 @@
-"""The raw schema the pipeline writes and dbt reads (dbt `sources` point here).
+"""The raw schema the pipeline writes and dbt reads (dbt `sources` point here), declared as :class:`Table` values.
 
 Every table carries ``partition_date`` (the recording's start date in the partitions' timezone) so that a re-run of
 a partition replaces exactly that day's rows. JSON columns hold API responses verbatim; typed tables are derived
 from them so that re-deriving after a parser change costs no API calls.
+
+A column added to a declaration reaches existing warehouses as a nullable column (``duckdb_store.ensure_schema``),
+so new columns go at the end of a table and old ones are never renamed in place.
 """
 
 from __future__ import annotations
 
 from orchestration.defs.routing.tables import ROUTING_TABLES
+from orchestration.defs.warehouse.tables import (
+    BIGINT,
+    BOOLEAN,
+    DATE,
+    DOUBLE,
+    INTEGER,
+    JSON,
+    RAW_SCHEMA,
+    TIMESTAMPTZ,
+    VARCHAR,
+    VARCHAR_LIST,
+    Column,
+    Table,
+    registry,
+)
 
-RAW_SCHEMA = "raw"
+__all__ = ["RAW_SCHEMA", "TABLES", "create_statements"]
 
-TABLES: dict[str, str] = {
-    # --- recordings -------------------------------------------------------------------------------------------
-    "recordings": """
-        recording_id VARCHAR NOT NULL,
-        partition_date DATE NOT NULL,
-        start_time TIMESTAMPTZ NOT NULL,
-        duration_seconds DOUBLE,
-        title VARCHAR,
-        account_id VARCHAR,
-        account_name VARCHAR,
-        call_type VARCHAR,
-        host_name VARCHAR,
-        host_email VARCHAR NOT NULL,
-        participants JSON,              -- [{name, email, role}]
-        participant_count INTEGER,
-        language_code VARCHAR,
-        media_kind VARCHAR NOT NULL,    -- audio_file | audio_url | video_file | video_url | transcript_file
-        media_ref VARCHAR NOT NULL,     -- absolute path or URL
-        source_file VARCHAR NOT NULL,   -- the manifest it came from
-        manifest_sha256 VARCHAR NOT NULL,
-        loaded_at TIMESTAMPTZ NOT NULL,
-        channel_map JSON,               -- [{channel, name, email}]: who is on which audio channel (stereo)
-        speaker_events JSON             -- [{name, email, start, end}]: who spoke when, from the platform
-    """,
-    "recording_rejections": """
-        partition_date DATE,            -- NULL when the manifest's date could not be read
-        source_file VARCHAR NOT NULL,
-        recording_id VARCHAR,           -- NULL when the manifest could not be parsed far enough
-        stage VARCHAR NOT NULL,         -- manifest | media | semarize | fetch:<signal> | parse:<signal>
-        reason VARCHAR NOT NULL,
-        rejected_at TIMESTAMPTZ NOT NULL
-    """,
-    # --- Symbl ------------------------------------------------------------------------------------------------
-    # The conversation-id ledger: written the moment Symbl answers a submit, before any waiting.
-    "symbl_conversations": """
-        recording_id VARCHAR NOT NULL,
-        partition_date DATE NOT NULL,
-        conversation_id VARCHAR,
-        job_id VARCHAR,
-        status VARCHAR NOT NULL,        -- submitted | scheduled | in_progress | completed | failed
-        attempts INTEGER NOT NULL,
-        failure_reason VARCHAR,
-        submitted_at TIMESTAMPTZ,
-        completed_at TIMESTAMPTZ,
-        updated_at TIMESTAMPTZ NOT NULL
-    """,
-    # Verbatim Conversation API responses, one row per (conversation, endpoint).
-    "symbl_responses": """
-        conversation_id VARCHAR NOT NULL,
-        partition_date DATE NOT NULL,
-        endpoint VARCHAR NOT NULL,      -- messages | topics | action_items | ... | summary
-        fetched_at TIMESTAMPTZ NOT NULL,
-        body JSON NOT NULL
-    """,
-    "symbl_messages": """
-        conversation_id VARCHAR NOT NULL,
-        message_id VARCHAR NOT NULL,
-        partition_date DATE NOT NULL,
-        speaker_id VARCHAR,
-        speaker_name VARCHAR,
-        speaker_email VARCHAR,
-        speaker_user_id VARCHAR,
-        text VARCHAR NOT NULL,
-        start_time TIMESTAMPTZ,
-        end_time TIMESTAMPTZ,
-        time_offset_seconds DOUBLE,
-        duration_seconds DOUBLE,
-        sentiment_score DOUBLE,
-        sentiment_label VARCHAR,
-        word_count INTEGER
-    """,
-    "symbl_topics": """
-        conversation_id VARCHAR NOT NULL,
-        topic_id VARCHAR NOT NULL,
-        partition_date DATE NOT NULL,
-        text VARCHAR NOT NULL,
-        score DOUBLE,
-        sentiment_score DOUBLE,
-        sentiment_label VARCHAR,
-        message_ids VARCHAR[],
-        parent_refs JSON,
-        parent_topics VARCHAR[]         -- texts of parentRefs, in order
-    """,
-    "symbl_action_items": """
-        conversation_id VARCHAR NOT NULL,
-        action_item_id VARCHAR NOT NULL,
-        partition_date DATE NOT NULL,
-        text VARCHAR NOT NULL,
-        score DOUBLE,
-        definitive BOOLEAN,
-        assignee_name VARCHAR,
-        assignee_email VARCHAR,
-        due_by TIMESTAMPTZ,
-        from_name VARCHAR,
-        from_email VARCHAR,             -- from.email, else from.userId when it is an email (as documented)
-        message_ids VARCHAR[],
-        from_user_id VARCHAR
-    """,
-    "symbl_follow_ups": """
-        conversation_id VARCHAR NOT NULL,
-        follow_up_id VARCHAR NOT NULL,
-        partition_date DATE NOT NULL,
-        text VARCHAR NOT NULL,
-        score DOUBLE,
-        definitive BOOLEAN,
-        assignee_name VARCHAR,
-        assignee_email VARCHAR,
-        due_by TIMESTAMPTZ,
-        from_name VARCHAR,
-        from_email VARCHAR,             -- from.email, else from.userId when it is an email (as documented)
-        message_ids VARCHAR[],
-        from_user_id VARCHAR
-    """,
-    "symbl_questions": """
-        conversation_id VARCHAR NOT NULL,
-        question_id VARCHAR NOT NULL,
-        partition_date DATE NOT NULL,
-        text VARCHAR NOT NULL,
-        score DOUBLE,
-        from_name VARCHAR,
-        from_email VARCHAR,             -- from.email, else from.userId when it is an email (as documented)
-        message_ids VARCHAR[],
-        from_user_id VARCHAR
-    """,
-    # One row per entity match occurrence (2023+ `matches[].messageRefs[]`, or a 2022 entity's messageRefs).
-    "symbl_entities": """
-        conversation_id VARCHAR NOT NULL,
-        entity_key VARCHAR NOT NULL,    -- stable hash of (type, subType, value, message id, offset)
-        partition_date DATE NOT NULL,
-        entity_type VARCHAR NOT NULL,
-        sub_type VARCHAR,
-        category VARCHAR,               -- Managed | Custom
-        value VARCHAR,
-        detected_value VARCHAR,
-        message_id VARCHAR,
-        message_text VARCHAR,
-        char_offset INTEGER,
-        api_generation VARCHAR          -- 2022 | 2023: the response shape the row was read from
-    """,
-    "symbl_analytics_members": """
-        conversation_id VARCHAR NOT NULL,
-        member_id VARCHAR NOT NULL,
-        partition_date DATE NOT NULL,
-        name VARCHAR,
-        email VARCHAR,
-        user_id VARCHAR,
-        pace_wpm DOUBLE,
-        talk_time_seconds DOUBLE,
-        talk_time_percentage DOUBLE,
-        listen_time_seconds DOUBLE,
-        listen_time_percentage DOUBLE,
-        overlap_seconds DOUBLE
-    """,
-    "symbl_analytics_metrics": """
-        conversation_id VARCHAR NOT NULL,
-        metric_type VARCHAR NOT NULL,   -- total_silence | total_talk_time | total_overlap
-        partition_date DATE NOT NULL,
-        seconds DOUBLE,
-        percent DOUBLE
-    """,
-    # One row per tracker match occurrence (message ref or insight ref).
-    "symbl_tracker_hits": """
-        conversation_id VARCHAR NOT NULL,
-        hit_key VARCHAR NOT NULL,       -- stable hash of (tracker id, value, ref type, ref id, offset)
-        partition_date DATE NOT NULL,
-        tracker_id VARCHAR,
-        tracker_name VARCHAR NOT NULL,
-        match_type VARCHAR,
-        matched_value VARCHAR,
-        ref_type VARCHAR,               -- message | insight
-        ref_id VARCHAR,
-        ref_text VARCHAR,
-        char_offset INTEGER,
-        is_exact BOOLEAN,               -- offset -1 means a semantic match
-        insight_type VARCHAR            -- question | action_item | follow_up (insight refs only)
-    """,
-    "symbl_summaries": """
-        conversation_id VARCHAR NOT NULL,
-        summary_id VARCHAR NOT NULL,
-        partition_date DATE NOT NULL,
-        source VARCHAR NOT NULL,        -- symbl | nebula
-        text VARCHAR NOT NULL,
-        message_ids VARCHAR[]
-    """,
-    # Trackers-as-code drift: remote trackers that differ from trackers.yaml, and terms with no hits lately.
-    "symbl_tracker_drift": """
-        checked_at TIMESTAMPTZ NOT NULL,
-        tracker_name VARCHAR NOT NULL,
-        kind VARCHAR NOT NULL,  -- missing_remote|extra_remote|vocabulary_differs|description_differs|unused_term
-        term VARCHAR,                   -- the vocabulary term (unused_term only)
-        details VARCHAR NOT NULL,
-        remote_tracker_id VARCHAR,      -- NULL when the tracker is missing from Symbl
-        managed BOOLEAN,                -- the remote tracker carries the managed-by:convo-intel category
-        window_start TIMESTAMPTZ,       -- unused_term: recordings searched started after this...
-        window_end TIMESTAMPTZ          -- ...and at or before this (the newest recording)
-    """,
-    # --- transcripts and Semarize -----------------------------------------------------------------------------
-    "transcripts": """
-        conversation_id VARCHAR NOT NULL,
-        recording_id VARCHAR NOT NULL,
-        partition_date DATE NOT NULL,
-        turn_index INTEGER NOT NULL,
-        speaker_name VARCHAR,
-        speaker_email VARCHAR,
-        text VARCHAR NOT NULL,
-        start_offset_seconds DOUBLE,
-        end_offset_seconds DOUBLE,
-        message_count INTEGER NOT NULL
-    """,
-    "semarize_runs": """
-        conversation_id VARCHAR NOT NULL,
-        recording_id VARCHAR NOT NULL,
-        kit_code VARCHAR NOT NULL,
-        partition_date DATE NOT NULL,
-        run_id VARCHAR,
-        idempotency_key VARCHAR NOT NULL,
-        status VARCHAR NOT NULL,        -- queued | running | succeeded | failed | cancelled | error
-        kit_version_id VARCHAR,
-        duration_ms DOUBLE,
-        error_code VARCHAR,
-        error_message VARCHAR,
-        body JSON,
-        updated_at TIMESTAMPTZ NOT NULL,
-        kit_schema JSON                 -- the Kit schema the bricks were typed with (NULL: types inferred)
-    """,
-    # Speaker events sent to Symbl (PUT /v1/conversations/{id}/speakers), once per conversation and event set.
-    "symbl_speaker_events": """
-        conversation_id VARCHAR NOT NULL,
-        recording_id VARCHAR NOT NULL,
-        partition_date DATE NOT NULL,
-        events_sha256 VARCHAR NOT NULL, -- of the events sent: a changed manifest sends them again
-        event_count INTEGER NOT NULL,
-        status VARCHAR NOT NULL,        -- applied | failed
-        error VARCHAR,
-        sent_at TIMESTAMPTZ NOT NULL
-    """,
-    "semarize_bricks": """
-        conversation_id VARCHAR NOT NULL,
-        recording_id VARCHAR NOT NULL,
-        kit_code VARCHAR NOT NULL,
-        brick_key VARCHAR NOT NULL,
-        partition_date DATE NOT NULL,
-        run_id VARCHAR NOT NULL,
-        kit_version_id VARCHAR,
-        value_type VARCHAR NOT NULL,    -- boolean | number | string | string_list | null
-        value_boolean BOOLEAN,
-        value_number DOUBLE,
-        value_string VARCHAR,
-        value_list VARCHAR[],
-        value_json JSON,
-        confidence DOUBLE,
-        reason VARCHAR,
-        evidence VARCHAR[]
-    """,
-    # --- live calls (Streaming API), landed from the per-call event logs by the live_call_events asset ------
-    "live_calls": """
-        call_id VARCHAR NOT NULL,
-        partition_date DATE NOT NULL,
-        recording_id VARCHAR NOT NULL,
-        connection_id VARCHAR,
-        conversation_id VARCHAR,        -- the live conversation
-        status VARCHAR NOT NULL,        -- live (the record) | superseded (lost audio: the Async API's is the record)
-        connections INTEGER,
-        drops INTEGER,
-        audio_bytes BIGINT,
-        resent_bytes BIGINT,
-        lost_audio BOOLEAN NOT NULL,
-        encoding VARCHAR,
-        sample_rate INTEGER,
-        ended_at TIMESTAMPTZ,
-        event_log VARCHAR,
-        manifest JSON,
-        handover_manifest VARCHAR,      -- the drop-folder manifest it entered the batch path with
-        superseded_by VARCHAR,          -- the Async API conversation that replaced it, once known
-        landed_at TIMESTAMPTZ NOT NULL
-    """,
-    "live_call_events": """
-        call_id VARCHAR NOT NULL,
-        partition_date DATE NOT NULL,
-        seq BIGINT NOT NULL,            -- the record's number in the call's event log
-        item INTEGER NOT NULL,          -- position within the record (one message_response holds many)
-        received_at TIMESTAMPTZ NOT NULL,
-        connection INTEGER NOT NULL,    -- 1 for the first socket, +1 per reconnect
-        source VARCHAR NOT NULL,        -- server | client
-        event_type VARCHAR NOT NULL,    -- message | insight | topic | tracker | entity | recognition_final |
-                                        -- system:<type> | client:<type>
-        time_offset_seconds DOUBLE,     -- media time of the event in the call
-        text VARCHAR,
-        speaker_name VARCHAR,
-        speaker_user_id VARCHAR,
-        insight_type VARCHAR,           -- question | action_item | follow_up (insights); entity type
-        tracker_name VARCHAR,
-        conversation_id VARCHAR,
-        body JSON
-    """,
-}
+RECORDING_TABLES: tuple[Table, ...] = (
+    Table(
+        "recordings",
+        (
+            Column("recording_id", VARCHAR, nullable=False),
+            Column("partition_date", DATE, nullable=False),
+            Column("start_time", TIMESTAMPTZ, nullable=False),
+            Column("duration_seconds", DOUBLE),
+            Column("title", VARCHAR),
+            Column("account_id", VARCHAR),
+            Column("account_name", VARCHAR),
+            Column("call_type", VARCHAR),
+            Column("host_name", VARCHAR),
+            Column("host_email", VARCHAR, nullable=False),
+            Column("participants", JSON, doc="[{name, email, role}]"),
+            Column("participant_count", INTEGER),
+            Column("language_code", VARCHAR),
+            Column(
+                "media_kind",
+                VARCHAR,
+                nullable=False,
+                doc="audio_file | audio_url | video_file | video_url | transcript_file",
+            ),
+            Column("media_ref", VARCHAR, nullable=False, doc="absolute path or URL"),
+            Column("source_file", VARCHAR, nullable=False, doc="the manifest it came from"),
+            Column("manifest_sha256", VARCHAR, nullable=False),
+            Column("loaded_at", TIMESTAMPTZ, nullable=False),
+            Column(
+                "channel_map", JSON, doc="[{channel, name, email}]: who is on which audio channel (stereo)"
+            ),
+            Column(
+                "speaker_events", JSON, doc="[{name, email, start, end}]: who spoke when, from the platform"
+            ),
+        ),
+        doc="One row per recording, from its drop-folder manifest.",
+    ),
+    Table(
+        "recording_rejections",
+        (
+            Column("partition_date", DATE, doc="NULL when the manifest's date could not be read"),
+            Column("source_file", VARCHAR, nullable=False),
+            Column("recording_id", VARCHAR, doc="NULL when the manifest could not be parsed far enough"),
+            Column(
+                "stage",
+                VARCHAR,
+                nullable=False,
+                doc="manifest | media | semarize | fetch:<signal> | parse:<signal>",
+            ),
+            Column("reason", VARCHAR, nullable=False),
+            Column("rejected_at", TIMESTAMPTZ, nullable=False),
+        ),
+        doc="Why a recording (or a manifest) did not get through a stage.",
+    ),
+)
 
-# Routing ledgers (Slack alerts sent, CRM objects written) are defined beside the routing code.
-TABLES.update(ROUTING_TABLES)
+# Columns shared by the insight tables (action items, follow-ups, questions), in their declared order.
+_ASSIGNED = (
+    Column("definitive", BOOLEAN),
+    Column("assignee_name", VARCHAR),
+    Column("assignee_email", VARCHAR),
+    Column("due_by", TIMESTAMPTZ),
+)
+_RAISED_BY = (
+    Column("from_name", VARCHAR),
+    Column("from_email", VARCHAR, doc="from.email, else from.userId when it is an email (as documented)"),
+    Column("message_ids", VARCHAR_LIST),
+    Column("from_user_id", VARCHAR),  # added after message_ids, hence last
+)
+
+SYMBL_TABLES: tuple[Table, ...] = (
+    Table(
+        "symbl_conversations",
+        (
+            Column("recording_id", VARCHAR, nullable=False),
+            Column("partition_date", DATE, nullable=False),
+            Column("conversation_id", VARCHAR),
+            Column("job_id", VARCHAR),
+            Column(
+                "status",
+                VARCHAR,
+                nullable=False,
+                doc="submitted | scheduled | in_progress | completed | failed",
+            ),
+            Column("attempts", INTEGER, nullable=False),
+            Column("failure_reason", VARCHAR),
+            Column("submitted_at", TIMESTAMPTZ),
+            Column("completed_at", TIMESTAMPTZ),
+            Column("updated_at", TIMESTAMPTZ, nullable=False),
+        ),
+        doc="The conversation-id ledger: written the moment Symbl answers a submit, before any waiting.",
+    ),
+    Table(
+        "symbl_responses",
+        (
+            Column("conversation_id", VARCHAR, nullable=False),
+            Column("partition_date", DATE, nullable=False),
+            Column(
+                "endpoint", VARCHAR, nullable=False, doc="messages | topics | action_items | ... | summary"
+            ),
+            Column("fetched_at", TIMESTAMPTZ, nullable=False),
+            Column("body", JSON, nullable=False),
+        ),
+        doc="Verbatim Conversation API responses, one row per (conversation, endpoint).",
+    ),
+    Table(
+        "symbl_messages",
+        (
+            Column("conversation_id", VARCHAR, nullable=False),
+            Column("message_id", VARCHAR, nullable=False),
+            Column("partition_date", DATE, nullable=False),
+            Column("speaker_id", VARCHAR),
+            Column("speaker_name", VARCHAR),
+            Column("speaker_email", VARCHAR),
+            Column("speaker_user_id", VARCHAR),
+            Column("text", VARCHAR, nullable=False),
+            Column("start_time", TIMESTAMPTZ),
+            Column("end_time", TIMESTAMPTZ),
+            Column("time_offset_seconds", DOUBLE),
+            Column("duration_seconds", DOUBLE),
+            Column("sentiment_score", DOUBLE),
+            Column("sentiment_label", VARCHAR),
+            Column("word_count", INTEGER),
+        ),
+        key=("conversation_id", "message_id"),
+    ),
+    Table(
+        "symbl_topics",
+        (
+            Column("conversation_id", VARCHAR, nullable=False),
+            Column("topic_id", VARCHAR, nullable=False),
+            Column("partition_date", DATE, nullable=False),
+            Column("text", VARCHAR, nullable=False),
+            Column("score", DOUBLE),
+            Column("sentiment_score", DOUBLE),
+            Column("sentiment_label", VARCHAR),
+            Column("message_ids", VARCHAR_LIST),
+            Column("parent_refs", JSON),
+            Column("parent_topics", VARCHAR_LIST, doc="texts of parentRefs, in order"),
+        ),
+        key=("conversation_id", "topic_id"),
+    ),
+    Table(
+        "symbl_action_items",
+        (
+            Column("conversation_id", VARCHAR, nullable=False),
+            Column("action_item_id", VARCHAR, nullable=False),
+            Column("partition_date", DATE, nullable=False),
+            Column("text", VARCHAR, nullable=False),
+            Column("score", DOUBLE),
+            *_ASSIGNED,
+            *_RAISED_BY,
+        ),
+        key=("conversation_id", "action_item_id"),
+    ),
+    Table(
+        "symbl_follow_ups",
+        (
+            Column("conversation_id", VARCHAR, nullable=False),
+            Column("follow_up_id", VARCHAR, nullable=False),
+            Column("partition_date", DATE, nullable=False),
+            Column("text", VARCHAR, nullable=False),
+            Column("score", DOUBLE),
+            *_ASSIGNED,
+            *_RAISED_BY,
+        ),
+        key=("conversation_id", "follow_up_id"),
+    ),
+    Table(
+        "symbl_questions",
+        (
+            Column("conversation_id", VARCHAR, nullable=False),
+            Column("question_id", VARCHAR, nullable=False),
+            Column("partition_date", DATE, nullable=False),
+            Column("text", VARCHAR, nullable=False),
+            Column("score", DOUBLE),
+            *_RAISED_BY,
+        ),
+        key=("conversation_id", "question_id"),
+    ),
+    Table(
+        "symbl_entities",
+        (
+            Column("conversation_id", VARCHAR, nullable=False),
+            Column(
+                "entity_key",
+                VARCHAR,
+                nullable=False,
+                doc="stable hash of (type, subType, value, message id, offset)",
+            ),
+            Column("partition_date", DATE, nullable=False),
+            Column("entity_type", VARCHAR, nullable=False),
+            Column("sub_type", VARCHAR),
+            Column("category", VARCHAR, doc="Managed | Custom"),
+            Column("value", VARCHAR),
+            Column("detected_value", VARCHAR),
+            Column("message_id", VARCHAR),
+            Column("message_text", VARCHAR),
+            Column("char_offset", INTEGER),
+            Column("api_generation", VARCHAR, doc="2022 | 2023: the response shape the row was read from"),
+        ),
+        key=("conversation_id", "entity_key"),
+        doc="One row per entity match occurrence (2023+ `matches[].messageRefs[]`, or a 2022 entity's messageRefs).",
+    ),
+    Table(
+        "symbl_analytics_members",
+        (
+            Column("conversation_id", VARCHAR, nullable=False),
+            Column("member_id", VARCHAR, nullable=False),
+            Column("partition_date", DATE, nullable=False),
+            Column("name", VARCHAR),
+            Column("email", VARCHAR),
+            Column("user_id", VARCHAR),
+            Column("pace_wpm", DOUBLE),
+            Column("talk_time_seconds", DOUBLE),
+            Column("talk_time_percentage", DOUBLE),
+            Column("listen_time_seconds", DOUBLE),
+            Column("listen_time_percentage", DOUBLE),
+            Column("overlap_seconds", DOUBLE),
+        ),
+        key=("conversation_id", "member_id"),
+    ),
+    Table(
+        "symbl_analytics_metrics",
+        (
+            Column("conversation_id", VARCHAR, nullable=False),
+            Column(
+                "metric_type", VARCHAR, nullable=False, doc="total_silence | total_talk_time | total_overlap"
+            ),
+            Column("partition_date", DATE, nullable=False),
+            Column("seconds", DOUBLE),
+            Column("percent", DOUBLE),
+        ),
+        key=("conversation_id", "metric_type"),
+    ),
+    Table(
+        "symbl_tracker_hits",
+        (
+            Column("conversation_id", VARCHAR, nullable=False),
+            Column(
+                "hit_key",
+                VARCHAR,
+                nullable=False,
+                doc="stable hash of (tracker id, value, ref type, ref id, offset)",
+            ),
+            Column("partition_date", DATE, nullable=False),
+            Column("tracker_id", VARCHAR),
+            Column("tracker_name", VARCHAR, nullable=False),
+            Column("match_type", VARCHAR),
+            Column("matched_value", VARCHAR),
+            Column("ref_type", VARCHAR, doc="message | insight"),
+            Column("ref_id", VARCHAR),
+            Column("ref_text", VARCHAR),
+            Column("char_offset", INTEGER),
+            Column("is_exact", BOOLEAN, doc="offset -1 means a semantic match"),
+            Column("insight_type", VARCHAR, doc="question | action_item | follow_up (insight refs only)"),
+        ),
+        key=("conversation_id", "hit_key"),
+        doc="One row per tracker match occurrence (message ref or insight ref).",
+    ),
+    Table(
+        "symbl_summaries",
+        (
+            Column("conversation_id", VARCHAR, nullable=False),
+            Column("summary_id", VARCHAR, nullable=False),
+            Column("partition_date", DATE, nullable=False),
+            Column("source", VARCHAR, nullable=False, doc="symbl | nebula"),
+            Column("text", VARCHAR, nullable=False),
+            Column("message_ids", VARCHAR_LIST),
+        ),
+        key=("conversation_id", "summary_id"),
+    ),
+    Table(
+        "symbl_tracker_drift",
+        (
+            Column("checked_at", TIMESTAMPTZ, nullable=False),
+            Column("tracker_name", VARCHAR, nullable=False),
+            Column(
+                "kind",
+                VARCHAR,
+                nullable=False,
+                doc="missing_remote|extra_remote|vocabulary_differs|description_differs|unused_term",
+            ),
+            Column("term", VARCHAR, doc="the vocabulary term (unused_term only)"),
+            Column("details", VARCHAR, nullable=False),
+            Column("remote_tracker_id", VARCHAR, doc="NULL when the tracker is missing from Symbl"),
+            Column("managed", BOOLEAN, doc="the remote tracker carries the managed-by:convo-intel category"),
+            Column("window_start", TIMESTAMPTZ, doc="unused_term: recordings searched started after this..."),
+            Column("window_end", TIMESTAMPTZ, doc="...and at or before this (the newest recording)"),
+        ),
+        doc="Trackers-as-code drift: remote trackers that differ from trackers.yaml, and terms with no hits lately.",
+    ),
+    Table(
+        "symbl_speaker_events",
+        (
+            Column("conversation_id", VARCHAR, nullable=False),
+            Column("recording_id", VARCHAR, nullable=False),
+            Column("partition_date", DATE, nullable=False),
+            Column(
+                "events_sha256",
+                VARCHAR,
+                nullable=False,
+                doc="of the events sent: a changed manifest sends them again",
+            ),
+            Column("event_count", INTEGER, nullable=False),
+            Column("status", VARCHAR, nullable=False, doc="applied | failed"),
+            Column("error", VARCHAR),
+            Column("sent_at", TIMESTAMPTZ, nullable=False),
+        ),
+        doc="Speaker events sent to Symbl (PUT /v1/conversations/{id}/speakers), once per conversation and event set.",
+    ),
+)
+
+SEMARIZE_TABLES: tuple[Table, ...] = (
+    Table(
+        "transcripts",
+        (
+            Column("conversation_id", VARCHAR, nullable=False),
+            Column("recording_id", VARCHAR, nullable=False),
+            Column("partition_date", DATE, nullable=False),
+            Column("turn_index", INTEGER, nullable=False),
+            Column("speaker_name", VARCHAR),
+            Column("speaker_email", VARCHAR),
+            Column("text", VARCHAR, nullable=False),
+            Column("start_offset_seconds", DOUBLE),
+            Column("end_offset_seconds", DOUBLE),
+            Column("message_count", INTEGER, nullable=False),
+        ),
+    ),
+    Table(
+        "semarize_runs",
+        (
+            Column("conversation_id", VARCHAR, nullable=False),
+            Column("recording_id", VARCHAR, nullable=False),
+            Column("kit_code", VARCHAR, nullable=False),
+            Column("partition_date", DATE, nullable=False),
+            Column("run_id", VARCHAR),
+            Column("idempotency_key", VARCHAR, nullable=False),
+            Column(
+                "status",
+                VARCHAR,
+                nullable=False,
+                doc="queued | running | succeeded | failed | cancelled | error",
+            ),
+            Column("kit_version_id", VARCHAR),
+            Column("duration_ms", DOUBLE),
+            Column("error_code", VARCHAR),
+            Column("error_message", VARCHAR),
+            Column("body", JSON),
+            Column("updated_at", TIMESTAMPTZ, nullable=False),
+            Column(
+                "kit_schema", JSON, doc="the Kit schema the bricks were typed with (NULL: types inferred)"
+            ),
+        ),
+    ),
+    Table(
+        "semarize_bricks",
+        (
+            Column("conversation_id", VARCHAR, nullable=False),
+            Column("recording_id", VARCHAR, nullable=False),
+            Column("kit_code", VARCHAR, nullable=False),
+            Column("brick_key", VARCHAR, nullable=False),
+            Column("partition_date", DATE, nullable=False),
+            Column("run_id", VARCHAR, nullable=False),
+            Column("kit_version_id", VARCHAR),
+            Column(
+                "value_type", VARCHAR, nullable=False, doc="boolean | number | string | string_list | null"
+            ),
+            Column("value_boolean", BOOLEAN),
+            Column("value_number", DOUBLE),
+            Column("value_string", VARCHAR),
+            Column("value_list", VARCHAR_LIST),
+            Column("value_json", JSON),
+            Column("confidence", DOUBLE),
+            Column("reason", VARCHAR),
+            Column("evidence", VARCHAR_LIST),
+        ),
+    ),
+)
+
+LIVE_CALL_TABLES: tuple[Table, ...] = (
+    Table(
+        "live_calls",
+        (
+            Column("call_id", VARCHAR, nullable=False),
+            Column("partition_date", DATE, nullable=False),
+            Column("recording_id", VARCHAR, nullable=False),
+            Column("connection_id", VARCHAR),
+            Column("conversation_id", VARCHAR, doc="the live conversation"),
+            Column(
+                "status",
+                VARCHAR,
+                nullable=False,
+                doc="live (the record) | superseded (lost audio: the Async API's is the record)",
+            ),
+            Column("connections", INTEGER),
+            Column("drops", INTEGER),
+            Column("audio_bytes", BIGINT),
+            Column("resent_bytes", BIGINT),
+            Column("lost_audio", BOOLEAN, nullable=False),
+            Column("encoding", VARCHAR),
+            Column("sample_rate", INTEGER),
+            Column("ended_at", TIMESTAMPTZ),
+            Column("event_log", VARCHAR),
+            Column("manifest", JSON),
+            Column(
+                "handover_manifest", VARCHAR, doc="the drop-folder manifest it entered the batch path with"
+            ),
+            Column("superseded_by", VARCHAR, doc="the Async API conversation that replaced it, once known"),
+            Column("landed_at", TIMESTAMPTZ, nullable=False),
+        ),
+        doc="Live calls (Streaming API), landed from the per-call event logs by the live_call_events asset.",
+    ),
+    Table(
+        "live_call_events",
+        (
+            Column("call_id", VARCHAR, nullable=False),
+            Column("partition_date", DATE, nullable=False),
+            Column("seq", BIGINT, nullable=False, doc="the record's number in the call's event log"),
+            Column(
+                "item",
+                INTEGER,
+                nullable=False,
+                doc="position within the record (one message_response holds many)",
+            ),
+            Column("received_at", TIMESTAMPTZ, nullable=False),
+            Column("connection", INTEGER, nullable=False, doc="1 for the first socket, +1 per reconnect"),
+            Column("source", VARCHAR, nullable=False, doc="server | client"),
+            Column(
+                "event_type",
+                VARCHAR,
+                nullable=False,
+                doc="message | insight | topic | tracker | entity | recognition_final | system:<type> | client:<type>",
+            ),
+            Column("time_offset_seconds", DOUBLE, doc="media time of the event in the call"),
+            Column("text", VARCHAR),
+            Column("speaker_name", VARCHAR),
+            Column("speaker_user_id", VARCHAR),
+            Column("insight_type", VARCHAR, doc="question | action_item | follow_up (insights); entity type"),
+            Column("tracker_name", VARCHAR),
+            Column("conversation_id", VARCHAR),
+            Column("body", JSON),
+        ),
+        doc="Every event of a live call's event log, one row per item.",
+    ),
+)
+
+# Every raw table by name. Routing ledgers (Slack alerts sent, CRM objects written) are declared beside the routing
+# code.
+TABLES: dict[str, Table] = registry(
+    RECORDING_TABLES, SYMBL_TABLES, SEMARIZE_TABLES, LIVE_CALL_TABLES, ROUTING_TABLES
+)
 
 
 def create_statements() -> list[str]:
-    stmts = [f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}"]
-    stmts += [f"CREATE TABLE IF NOT EXISTS {RAW_SCHEMA}.{name} ({cols})" for name, cols in TABLES.items()]
-    return stmts
+    return [
+        f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}",
+        *(t.create_statement(RAW_SCHEMA) for t in TABLES.values()),
+    ]

@@ -1,0 +1,190 @@
+"""The table declarations are the one source: the database, the Arrow inserts, the Dagster column schema and the
+key checks all agree with them (real DuckDB files, checks invoked directly)."""
+
+import json
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pytest
+
+from orchestration.defs.symbl.checks import unique_key_checks
+from orchestration.defs.symbl.signals import SIGNALS
+from orchestration.defs.warehouse import duckdb_store, tables
+from orchestration.defs.warehouse.metadata import table_schema
+from orchestration.defs.warehouse.resource import WarehouseResource
+from orchestration.defs.warehouse.schema import RAW_SCHEMA, TABLES
+from orchestration.defs.warehouse.tables import Column, Table
+
+# What a bulk insert hands DuckDB per SQL type (the Arrow conversion the writers rely on; JSON is inferred).
+EXPECTED_ARROW = {
+    "VARCHAR": pa.string(),
+    "VARCHAR[]": pa.list_(pa.string()),
+    "DATE": pa.date32(),
+    "TIMESTAMPTZ": pa.timestamp("us", tz="UTC"),
+    "DOUBLE": pa.float64(),
+    "INTEGER": pa.int32(),
+    "BIGINT": pa.int64(),
+    "BOOLEAN": pa.bool_(),
+}
+
+
+def sample(column: Column, n: int = 0) -> Any:
+    """A value of the column's type (``n`` varies it, so that rows differ on their keys)."""
+    return {
+        "VARCHAR": f"{column.name}-{n}",
+        "VARCHAR[]": [f"a{n}", "b"],
+        "DATE": date(2026, 4, 7),
+        "TIMESTAMPTZ": datetime(2026, 4, 7, 14, 30, n, 123456, tzinfo=UTC),
+        "DOUBLE": 1.5 + n,
+        "INTEGER": 7 + n,
+        "BIGINT": 2**40 + n,
+        "BOOLEAN": n % 2 == 0,
+        "JSON": json.dumps({"n": n, "name": column.name}),
+    }[column.sql_type]
+
+
+def sample_row(table: Table, n: int = 0) -> dict[str, Any]:
+    return {c.name: sample(c, n) for c in table.columns}
+
+
+@pytest.fixture
+def con(tmp_path: Path) -> Any:
+    with duckdb.connect(str(tmp_path / "live.duckdb")) as con:
+        duckdb_store.ensure_schema(con)
+        yield con
+
+
+def test_a_fresh_file_has_exactly_the_declared_tables_columns_types_and_nullability(con: Any) -> None:
+    found: dict[str, list[tuple[str, str, bool]]] = {}
+    for table, column, data_type, nullable in con.execute(
+        "SELECT table_name, column_name, data_type, is_nullable = 'YES' FROM information_schema.columns "
+        "WHERE table_schema = ? ORDER BY table_name, ordinal_position",
+        [RAW_SCHEMA],
+    ).fetchall():
+        found.setdefault(table, []).append((column, data_type, nullable))
+    assert set(found) == set(TABLES)
+    for name, table in TABLES.items():
+        # DuckDB's own spelling of each declared type (TIMESTAMPTZ reads back as TIMESTAMP WITH TIME ZONE).
+        declared = [
+            (c.name, con.execute(f"SELECT typeof(NULL::{c.sql_type})").fetchone()[0], c.nullable)
+            for c in table.columns
+        ]
+        assert found[name] == declared, name
+    assert any(not c.nullable for t in TABLES.values() for c in t.columns)  # NOT NULL did reach the DDL
+
+
+def test_an_older_file_gains_the_columns_declared_since_at_the_end_and_nullable(tmp_path: Path) -> None:
+    table = TABLES["symbl_action_items"]
+    *old, newest = table.columns
+    with duckdb.connect(str(tmp_path / "old.duckdb")) as con:
+        con.execute(f"CREATE SCHEMA {RAW_SCHEMA}")
+        con.execute(Table(table.name, tuple(old)).create_statement(RAW_SCHEMA))
+        con.execute(f"INSERT INTO {RAW_SCHEMA}.{table.name} BY NAME SELECT 'c' AS conversation_id, 'a' AS "
+                    "action_item_id, DATE '2026-04-07' AS partition_date, 'call back' AS text")  # fmt: skip
+        duckdb_store.ensure_schema(con)
+        got = con.execute(
+            "SELECT column_name, is_nullable FROM information_schema.columns WHERE table_schema = ? "
+            "AND table_name = ? ORDER BY ordinal_position",
+            [RAW_SCHEMA, table.name],
+        ).fetchall()
+        assert [c for c, _ in got] == list(table.column_names)
+        assert got[-1] == (newest.name, "YES")
+        assert con.execute(f"SELECT count(*) FROM {RAW_SCHEMA}.{table.name}").fetchone() == (1,)
+
+
+@pytest.mark.parametrize("name", sorted(TABLES))
+def test_every_table_takes_a_typed_arrow_insert_and_gives_the_values_back(con: Any, name: str) -> None:
+    table = TABLES[name]
+    rows = [sample_row(table, 0), sample_row(table, 1)]
+    arrow = duckdb_store.arrow_rows(name, rows)
+    assert arrow.column_names == list(table.column_names)
+    for c in table.columns:
+        if c.sql_type != "JSON":
+            assert arrow.schema.field(c.name).type == EXPECTED_ARROW[c.sql_type], (name, c.name)
+    assert duckdb_store.insert_rows(con, name, rows) == 2
+    cur = con.execute(f"SELECT * FROM {RAW_SCHEMA}.{name}")
+    got = [dict(zip([d[0] for d in cur.description], r, strict=True)) for r in cur.fetchall()]
+    text = [c.name for c in table.columns if c.sql_type == "VARCHAR"]  # differ by row in both representations
+    assert sorted(got, key=lambda r: [r[c] for c in text]) == rows
+
+
+def test_a_row_of_nulls_is_typed_by_the_declaration_not_by_inference() -> None:
+    # Arrow alone would type an all-None column as `null`; the declaration gives it its real type, whether the
+    # rows carry every key, leave all but one out, or differ in their keys (converted column by column).
+    for name, table in TABLES.items():
+        every, one = dict.fromkeys(table.column_names), {table.columns[0].name: None}
+        for rows in ([every], [one], [one, every]):
+            arrow = duckdb_store.arrow_rows(name, rows)
+            types = {c.name: EXPECTED_ARROW.get(c.sql_type, pa.null()) for c in table.columns}
+            assert dict(zip(arrow.column_names, arrow.schema.types, strict=True)) == types, name
+
+
+def test_the_dagster_column_schema_carries_type_doc_nullability_and_key() -> None:
+    table = TABLES["recordings"]
+    schema = table_schema("recordings")
+    assert [(c.name, c.type, c.description, c.constraints.nullable) for c in schema.columns] == [
+        (c.name, c.sql_type, c.doc or None, c.nullable) for c in table.columns
+    ]
+    media_kind = next(c for c in schema.columns if c.name == "media_kind")
+    assert not media_kind.constraints.nullable and "transcript_file" in media_kind.description
+    both = table_schema("symbl_analytics_members", "symbl_analytics_metrics")
+    assert both.columns[0].name == "symbl_analytics_members.conversation_id"
+    assert both.constraints.other == [
+        "unique key of raw.symbl_analytics_members: (conversation_id, member_id)",
+        "unique key of raw.symbl_analytics_metrics: (conversation_id, metric_type)",
+    ]
+
+
+def _checked_tables() -> dict[str, tuple[str, Any]]:
+    """table -> (check name, check) over the unique-key checks, by the asset each check is on."""
+    by_asset = {s.asset_name: s.tables for s in SIGNALS}
+    out = {}
+    for check in unique_key_checks:
+        (key,) = check.check_keys
+        for table in by_asset[key.asset_key.path[-1]]:
+            out[table] = (key.name, check)
+    return out
+
+
+def test_every_declared_key_has_a_check_and_every_checked_table_a_key() -> None:
+    keyed = {name for name, t in TABLES.items() if t.key}
+    assert set(_checked_tables()) == keyed
+    assert {"symbl_messages", "symbl_analytics_members", "symbl_tracker_hits"} <= keyed
+
+
+def test_each_key_check_fails_on_a_duplicate_of_the_declared_key(tmp_path: Path) -> None:
+    warehouse = WarehouseResource(path=str(tmp_path / "w.duckdb"), analyst_path=str(tmp_path / "a.duckdb"))
+    checks = _checked_tables()
+    with warehouse.connection() as con:
+        for table in checks:
+            duckdb_store.insert_rows(con, table, [sample_row(TABLES[table], 0), sample_row(TABLES[table], 1)])
+    for name, check in checks.values():
+        assert check(warehouse=warehouse).passed, name
+    for table, (name, check) in checks.items():
+        decl = TABLES[table]
+        # Same key as row 0, every other column different: only the declared key makes it a duplicate.
+        twin = {**sample_row(decl, 2), **{k: sample_row(decl, 0)[k] for k in decl.key}}
+        with warehouse.connection() as con:
+            duckdb_store.insert_rows(con, table, [twin])
+        result = check(warehouse=warehouse)
+        assert not result.passed, name
+        assert result.metadata[f"duplicates.{table}"].value == 1, name
+
+
+def test_a_declaration_that_could_not_be_checked_or_created_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown SQL type"):
+        Column("x", "VARCHAR(10)")
+    with pytest.raises(ValueError, match="not an identifier"):
+        Column("x; DROP TABLE y", tables.VARCHAR)
+    a = Column("a", tables.VARCHAR, nullable=False)
+    with pytest.raises(ValueError, match="declared twice"):
+        Table("t", (a, a))
+    with pytest.raises(ValueError, match="NOT NULL"):
+        Table("t", (a, Column("b", tables.VARCHAR)), key=("a", "b"))
+    with pytest.raises(ValueError, match="NOT NULL"):
+        Table("t", (a,), key=("missing",))
+    with pytest.raises(ValueError, match="table t is declared twice"):
+        tables.registry([Table("t", (a,))], [Table("t", (a,))])
