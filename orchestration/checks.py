@@ -8,7 +8,7 @@ from datetime import timedelta
 import dagster as dg
 
 from orchestration.partitions import PARTITIONS_TIMEZONE
-from orchestration.symbl.signals import SIGNALS
+from orchestration.symbl.signal_registry import STORED
 from orchestration.warehouse.resource import WarehouseResource
 
 # table -> key columns (the typed tables' primary keys; the API can repeat items, parsers dedupe)
@@ -75,7 +75,7 @@ def _unique_keys_check(asset_name: str, tables: tuple[str, ...]) -> dg.AssetChec
     return _check
 
 
-unique_key_checks = [_unique_keys_check(s.asset_name, s.tables) for s in SIGNALS]
+unique_key_checks = [_unique_keys_check(table, (table,)) for s in STORED for table in s.tables]
 
 
 GENERIC_SPEAKER = r"^(speaker|spk|unknown speaker)[ _-]?\d*$"

@@ -191,9 +191,18 @@ TABLES: dict[str, str] = {
         conversation_id VARCHAR NOT NULL,
         summary_id VARCHAR NOT NULL,
         partition_date DATE NOT NULL,
-        source VARCHAR NOT NULL,        -- symbl | nebula
+        source VARCHAR NOT NULL,        -- symbl (Nebula's summaries: raw.nebula_summaries)
         text VARCHAR NOT NULL,
         message_ids VARCHAR[]
+    """,
+    # Nebula LLM summaries (the nebula_summaries asset): symbl_summaries' columns, so the two union by name.
+    "nebula_summaries": """
+        conversation_id VARCHAR NOT NULL,
+        summary_id VARCHAR NOT NULL,    -- 'nebula': one per conversation
+        partition_date DATE NOT NULL,
+        source VARCHAR NOT NULL,        -- nebula
+        text VARCHAR NOT NULL,
+        message_ids VARCHAR[]           -- always NULL (Nebula cites no messages)
     """,
     # Trackers-as-code drift: remote trackers that differ from trackers.yaml, and terms with no hits lately.
     "symbl_tracker_drift": """
