@@ -3,8 +3,8 @@
 Each folder of ``orchestration/defs/`` is a domain (recordings, symbl, nebula, semarize, routing, streaming,
 webhooks, warehouse, operations) owning its assets, resources, checks, sensors and schedules, gathered in its own
 ``definitions.py``; Dagster's defs-folder loading (the ``dg`` project in pyproject.toml) assembles them. What is
-the location's own is added here: the jobs that span domains, the executor, and the owner and freshness policy
-every asset carries by its group and key.
+the location's own is added here: the jobs and shared logs that span domains, the executor, and the owner and
+freshness policy every asset carries by its group and key.
 
 Importing this module changes nothing in the process: configuration comes from the environment through
 ``orchestration.settings``, read by each resource when it is built (at load and again in every run).
@@ -13,7 +13,7 @@ Importing this module changes nothing in the process: configuration comes from t
 import dagster as dg
 
 from orchestration.freshness import with_freshness_policy
-from orchestration.jobs import JOBS
+from orchestration.jobs import JOBS, SHARED_LOGS
 from orchestration.owners import with_owner
 from orchestration.settings import PROJECT_ROOT
 
@@ -45,12 +45,16 @@ def _each_once_with_policies(defs: dg.Definitions) -> dg.Definitions:
     )
 
 
-defs = dg.Definitions.merge(
-    _each_once_with_policies(dg.load_from_defs_folder(path_within_project=PROJECT_ROOT)),
-    dg.Definitions(
-        jobs=JOBS,
-        # In-process: the steps are I/O-bound async code, DuckDB wants one writer, and per-step overhead drops
-        # from ~1.4 s (multiprocess) to ~0.05 s. Parallelism lives inside each step (asyncio), not across steps.
-        executor=dg.in_process_executor,
-    ),
+defs = _each_once_with_policies(
+    dg.Definitions.merge(
+        dg.load_from_defs_folder(path_within_project=PROJECT_ROOT),
+        dg.Definitions(
+            # Logs several domains' steps write (orchestration/jobs.py): downstream of every writer.
+            assets=SHARED_LOGS,
+            jobs=JOBS,
+            # In-process: the steps are I/O-bound async code, DuckDB wants one writer, and per-step overhead
+            # drops from ~1.4 s (multiprocess) to ~0.05 s. Parallelism lives inside each step (asyncio).
+            executor=dg.in_process_executor,
+        ),
+    )
 )

@@ -29,10 +29,35 @@ INGEST_ASSETS = [
     nebula_summaries,
     semarize_bricks,
 ]
+# Logs several steps write, each replacing only its own rows (a rejection's stage, a response's endpoint): no
+# one step's table, so each is an external asset downstream of its writers (dbt's sources read them by these keys).
+SHARED_LOGS = [
+    dg.AssetSpec(
+        "recording_rejections",
+        group_name="recordings",
+        kinds={"duckdb"},
+        deps=[key for a in [recordings, *signal_assets, nebula_summaries, semarize_bricks] for key in a.keys],
+        description=(
+            "raw.recording_rejections: every record the pipeline gave up on, with its stage and a reason. Each "
+            "upstream step replaces its own stages' rows (manifest/media, fetch:<signal>/parse:<signal>, "
+            "fetch:nebula_summary, semarize)."
+        ),
+    ),
+    dg.AssetSpec(
+        "symbl_responses",
+        group_name="symbl",
+        kinds={"duckdb"},
+        deps=[key for a in [*signal_assets, nebula_summaries] for key in a.keys],
+        description=(
+            "raw.symbl_responses: every Conversation API (and Nebula) answer verbatim, one row per conversation "
+            "x endpoint; each upstream step replaces its own endpoint's rows."
+        ),
+    ),
+]
 TRACKER_ASSETS = [symbl_tracker_definitions, symbl_tracker_drift]
 ROUTING_ASSETS = [risk_alerts, crm_activity]
 WAREHOUSE_ASSETS = [convo_intel_dbt_assets, analyst_warehouse, scorecard_report]
-ALL_ASSETS = [*INGEST_ASSETS, *TRACKER_ASSETS, *ROUTING_ASSETS, *WAREHOUSE_ASSETS]
+ALL_ASSETS = [*INGEST_ASSETS, *SHARED_LOGS, *TRACKER_ASSETS, *ROUTING_ASSETS, *WAREHOUSE_ASSETS]
 
 # One run per day (or per backfilled range): recordings -> Symbl -> signals -> transcripts -> Semarize.
 conversation_ingest_job = dg.define_asset_job(

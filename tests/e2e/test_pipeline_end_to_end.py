@@ -18,22 +18,14 @@ import duckdb
 import httpx
 import pytest
 
+from orchestration.defs.symbl.signal_registry import STORED
 from sandbox.app import build_app
 from sandbox.config import SandboxConfig
 from sandbox.server import ServedApp
 from tests.e2e import corpus
 
-SIGNAL_TABLES = {
-    "messages": "symbl_messages",
-    "topics": "symbl_topics",
-    "action_items": "symbl_action_items",
-    "questions": "symbl_questions",
-    "follow_ups": "symbl_follow_ups",
-    "entities": "symbl_entities",
-    "analytics": "symbl_analytics_members",
-    "trackers": "symbl_tracker_hits",
-    "summary": "symbl_summaries",
-}
+# Every typed table the stored signals fill.
+SIGNAL_TABLES = [t for s in STORED for t in s.tables]
 
 
 class World:
@@ -123,7 +115,7 @@ def test_every_signal_table_is_filled_and_matches_the_sandbox(world: World) -> N
     )
     assert len(conversations) == 4
     cid = world.sql("SELECT conversation_id FROM raw.symbl_conversations WHERE recording_id = 'rec-a'")[0][0]
-    for table in SIGNAL_TABLES.values():
+    for table in SIGNAL_TABLES:
         (n,) = world.sql(f"SELECT count(*) FROM raw.{table}")[0]
         assert n > 0, f"raw.{table} is empty"
     api_messages = world.symbl(f"/v1/conversations/{cid}/messages")["messages"]
@@ -137,9 +129,11 @@ def test_every_signal_table_is_filled_and_matches_the_sandbox(world: World) -> N
     endpoints = {
         e for (e,) in world.sql("SELECT endpoint FROM raw.symbl_responses WHERE conversation_id = ?", [cid])
     }
-    assert endpoints == {*SIGNAL_TABLES, "nebula_summary"}
+    assert endpoints == {*(s.name for s in STORED), "nebula_summary"}
     sources = world.sql(
-        "SELECT source FROM raw.symbl_summaries WHERE conversation_id = ? GROUP BY 1 ORDER BY 1", [cid]
+        "SELECT source FROM raw.symbl_summaries WHERE conversation_id = ? "
+        "UNION SELECT source FROM raw.nebula_summaries WHERE conversation_id = ? ORDER BY 1",
+        [cid, cid],
     )
     assert sources == [("nebula",), ("symbl",)]
     bricks = world.sql(
@@ -230,20 +224,19 @@ def test_insight_authors_land_their_email_from_user_id(world: World) -> None:
 
 
 def test_rederiving_from_raw_makes_no_api_call_and_rebuilds_identical_tables(world: World) -> None:
-    from orchestration.defs.symbl.signals import SIGNALS
-
-    tables = [t for spec in SIGNALS for t in spec.tables] + ["semarize_bricks"]
+    tables = [*SIGNAL_TABLES, "nebula_summaries", "semarize_bricks"]
     before = {t: _table_fingerprint(world, t) for t in tables}
     with duckdb.connect(world.warehouse) as con:  # as a parser change would: the typed rows are wrong
         for table in tables:
             con.execute(f"DELETE FROM raw.{table} WHERE partition_date = '2026-04-07'")
     calls_before = world.calls()
     raw = {"source": "raw"}
-    rederived = [*(spec.asset_name for spec in SIGNALS), "nebula_summaries", "semarize_bricks"]
+    rederived = [*(s.asset_name for s in STORED), "nebula_summaries", "semarize_bricks"]
     ops = {name: {"config": raw} for name in rederived}
     from orchestration.definitions import defs
 
-    selection = rederived
+    # Every asset of those steps (semarize_bricks' step also holds semarize_runs, which re-deriving leaves as is).
+    selection = [*tables, "semarize_runs"]
     job = defs.resolve_job_def("conversation_ingest_job")
     result = job.execute_in_process(
         partition_key="2026-04-07",
@@ -322,7 +315,14 @@ def _table_fingerprint(world: World, table: str) -> list[tuple[Any, ...]]:
 
 
 def test_rerun_of_a_partition_submits_nothing_new_and_leaves_identical_rows(world: World) -> None:
-    tables = ["recordings", "symbl_conversations", *SIGNAL_TABLES.values(), "transcripts", "semarize_bricks"]
+    tables = [
+        "recordings",
+        "symbl_conversations",
+        *SIGNAL_TABLES,
+        "nebula_summaries",
+        "transcripts",
+        "semarize_bricks",
+    ]
     before = {t: _table_fingerprint(world, t) for t in tables}
     calls_before = world.calls()
     world.ingest("2026-04-07")

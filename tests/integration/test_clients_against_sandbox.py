@@ -14,7 +14,8 @@ import pytest
 
 from orchestration.defs.recordings.source import DropFolderSource
 from orchestration.defs.semarize.client import SemarizeClient
-from orchestration.defs.symbl.client import SIGNALS, SubmitOptions, SymblAPIError, SymblClient
+from orchestration.defs.symbl.client import SubmitOptions, SymblAPIError, SymblClient
+from orchestration.defs.symbl.signal_registry import SIGNALS
 from orchestration.http import Retries, Waits
 from sandbox.app import build_app
 from sandbox.config import SandboxConfig
@@ -99,7 +100,7 @@ def test_text_submission_round_trip_reads_every_signal(sandbox: str) -> None:
             submitted = await client.submit_text(MESSAGES, options)
             job = await client.wait_for_job(submitted.job_id, deadline_seconds=30)
             assert job.status == "completed"
-            bodies = {s: await client.get_signal(submitted.conversation_id, s) for s in SIGNALS}
+            bodies = {s.name: await client.get_signal(submitted.conversation_id, s.name) for s in SIGNALS}
             bodies["conversation"] = await client.get_conversation(submitted.conversation_id)
             return bodies
 

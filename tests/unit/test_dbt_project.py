@@ -130,9 +130,9 @@ def test_dagster_assets_use_bare_names_and_folder_groups() -> None:
             else "dbt_marts"
         )
         assert spec.group_name == expected, name
-    # Sources become dependencies on the pipeline's assets, several tables collapsing onto one asset.
+    # Sources become dependencies on the pipeline's assets: one asset per raw table.
     stg_metrics = specs[AssetKey(["stg_symbl__analytics_metrics"])]
-    assert {dep.asset_key for dep in stg_metrics.deps} == {AssetKey(["symbl_analytics"])}
+    assert {dep.asset_key for dep in stg_metrics.deps} == {AssetKey(["symbl_analytics_metrics"])}
     assert {dep.asset_key for dep in specs[AssetKey(["fct_conversations"])].deps} >= {
         AssetKey(["dim_reps"]),
         AssetKey(["int_discovery_bricks_pivoted"]),

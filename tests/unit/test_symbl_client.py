@@ -14,12 +14,12 @@ import jwt
 import pytest
 
 from orchestration.defs.symbl.client import (
-    SIGNALS,
     SubmitOptions,
     SymblAPIError,
     SymblClient,
     SymblJobTimeout,
 )
+from orchestration.defs.symbl.signal_registry import SIGNALS
 from orchestration.http import Retries, Waits
 
 APP_SECRET = "s3cret-app-secret-value"
@@ -554,7 +554,7 @@ def test_signals_use_documented_paths_and_parameters() -> None:
 
     async def run() -> list[Any]:
         async with make_client(fake) as symbl:
-            return [await symbl.get_signal("c1", s) for s in SIGNALS]
+            return [await symbl.get_signal("c1", s.name) for s in SIGNALS]
 
     bodies = asyncio.run(run())
     assert len(bodies) == len(SIGNALS) == 10

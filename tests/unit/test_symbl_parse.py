@@ -12,7 +12,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from orchestration.defs.symbl import parse
+from orchestration.defs.symbl import parse, signal_registry
 from orchestration.defs.symbl.parse import ParseError
 from orchestration.defs.warehouse import schema
 
@@ -157,13 +157,13 @@ def _every_signal_output() -> dict[str, list[dict[str, Any]]]:
     }
     out: dict[str, list[dict[str, Any]]] = {}
     for signal, body in bodies.items():
-        out.update(parse.parse_signal(signal, CID, DAY, body))
+        out.update(signal_registry.BY_NAME[signal].parse(CID, DAY, body))
     return out
 
 
 def test_every_parser_returns_exactly_the_schema_columns_in_order() -> None:
     outputs = _every_signal_output()
-    assert set(outputs) == {t for tables in parse.TABLES_BY_SIGNAL.values() for t in tables}
+    assert set(outputs) == {t for s in signal_registry.STORED for t in s.tables}
     for table, rows in outputs.items():
         assert rows, table
         for row in rows:
@@ -171,14 +171,16 @@ def test_every_parser_returns_exactly_the_schema_columns_in_order() -> None:
 
 
 def test_registry_covers_every_signal_and_only_known_tables() -> None:
-    assert set(parse.PARSERS) == set(parse.TABLES_BY_SIGNAL) == {
+    assert {s.name for s in signal_registry.STORED} == {
         "messages", "topics", "action_items", "follow_ups", "questions",
         "entities", "analytics", "trackers", "summary",
     }  # fmt: skip
-    for tables in parse.TABLES_BY_SIGNAL.values():
-        assert all(t in schema.TABLES for t in tables)
-    with pytest.raises(ValueError, match="unknown Symbl signal"):
-        parse.parse_signal("moods", CID, DAY, {})
+    # A stored signal has a parser and tables; each table is filled by one signal only.
+    assert all(s.parser is not None and s.tables for s in signal_registry.STORED)
+    tables = [t for s in signal_registry.STORED for t in s.tables]
+    assert len(tables) == len(set(tables)) and set(tables) <= set(schema.TABLES)
+    with pytest.raises(ValueError, match="not stored"):
+        signal_registry.BY_NAME["members"].parse(CID, DAY, {})
 
 
 def test_every_table_accepts_the_parsed_rows_in_duckdb() -> None:
@@ -563,7 +565,7 @@ def test_symbl_and_nebula_summaries() -> None:
 
     nebula = {"model": "nebula-chat-large", "output": {"text": "  A short summary.  "}, "stats": {}}
     (row,) = parse.parse_nebula_summary(CID, DAY, nebula)
-    assert list(row) == schema_columns("symbl_summaries")
+    assert list(row) == schema_columns("nebula_summaries")
     assert (row["source"], row["text"], row["summary_id"]) == ("nebula", "A short summary.", "nebula")
     for bad in ({"output": {"text": "   "}}, {"output": None}, {"output": {"text": 3}}):
         with pytest.raises(ParseError):

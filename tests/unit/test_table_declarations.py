@@ -10,8 +10,9 @@ import duckdb
 import pyarrow as pa
 import pytest
 
+from orchestration.defs.nebula.definitions import defs as nebula_defs
 from orchestration.defs.symbl.checks import unique_key_checks
-from orchestration.defs.symbl.signals import SIGNALS
+from orchestration.defs.symbl.signal_registry import STORED
 from orchestration.defs.warehouse import duckdb_store, tables
 from orchestration.defs.warehouse.metadata import table_schema
 from orchestration.defs.warehouse.resource import WarehouseResource
@@ -140,9 +141,10 @@ def test_the_dagster_column_schema_carries_type_doc_nullability_and_key() -> Non
 
 def _checked_tables() -> dict[str, tuple[str, Any]]:
     """table -> (check name, check) over the unique-key checks, by the asset each check is on."""
-    by_asset = {s.asset_name: s.tables for s in SIGNALS}
+    by_asset = {table: (table,) for s in STORED for table in s.tables}
+    by_asset["nebula_summaries"] = ("nebula_summaries",)
     out = {}
-    for check in unique_key_checks:
+    for check in [*unique_key_checks, *nebula_defs.asset_checks]:
         (key,) = check.check_keys
         for table in by_asset[key.asset_key.path[-1]]:
             out[table] = (key.name, check)

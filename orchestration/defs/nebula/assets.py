@@ -104,10 +104,11 @@ class NebulaResource(SettingsResource):
     **DAILY_WAREHOUSE_WRITER,
     retry_policy=NETWORK_RETRY,
     description=(
-        "A Nebula LLM summary of each conversation's transcript, stored in raw.symbl_summaries with source "
-        "'nebula' beside Symbl's own summary. Skipped (no rows, no calls) when NEBULA_API_KEY is not set."
+        "A Nebula LLM summary of each conversation's transcript, in raw.nebula_summaries (Symbl's own summary "
+        "is raw.symbl_summaries; the two tables have the same columns). Skipped (no rows, no calls) when "
+        "NEBULA_API_KEY is not set."
     ),
-    metadata=column_schema_metadata("symbl_summaries"),
+    metadata=column_schema_metadata("nebula_summaries"),
 )
 def nebula_summaries(
     context: AssetExecutionContext,
@@ -194,9 +195,7 @@ def nebula_summaries(
             }
         )
     with warehouse.connection() as con:
-        duckdb_store.replace_partition_rows(
-            con, "symbl_summaries", first, end, summaries, "source = 'nebula'"
-        )
+        duckdb_store.replace_partition_rows(con, "nebula_summaries", first, end, summaries)
         duckdb_store.replace_partition_rows(
             con, "symbl_responses", first, end, raw_rows, "endpoint = 'nebula_summary'"
         )
@@ -209,7 +208,7 @@ def nebula_summaries(
         "errors": len(rejections),
         "generated": len(by_conv) - len(kept),
         "reused": len(kept),
-        "preview": preview("symbl_summaries", summaries),
+        "preview": preview("nebula_summaries", summaries),
         "seconds": clock.seconds,
     }
     own = {  # per-day figures of a ranged run
@@ -233,14 +232,12 @@ def _rederive_summaries(warehouse: WarehouseResource, first: Any, end: Any, cloc
                 row["conversation_id"], row["partition_date"], row["body"]
             )
     with warehouse.connection() as con:
-        duckdb_store.replace_partition_rows(
-            con, "symbl_summaries", first, end, summaries, "source = 'nebula'"
-        )
+        duckdb_store.replace_partition_rows(con, "nebula_summaries", first, end, summaries)
     return dg.MaterializeResult(
         metadata={
             "source": "raw",
             "dagster/row_count": len(summaries),
-            "preview": preview("symbl_summaries", summaries),
+            "preview": preview("nebula_summaries", summaries),
             "seconds": clock.seconds,
         }
     )

@@ -3,5 +3,10 @@
 import dagster as dg
 
 from orchestration.defs.nebula.assets import NebulaResource, nebula_summaries
+from orchestration.defs.symbl.checks import unique_keys_check
 
-defs = dg.Definitions(assets=[nebula_summaries], resources={"nebula": NebulaResource()})
+defs = dg.Definitions(
+    assets=[nebula_summaries],
+    asset_checks=[unique_keys_check("nebula_summaries", ("nebula_summaries",))],
+    resources={"nebula": NebulaResource()},
+)

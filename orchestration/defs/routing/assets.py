@@ -303,7 +303,7 @@ def _record_sync(warehouse: WarehouseResource, object_type: str, rows: Sequence[
     name="crm_activity",
     group_name="routing",
     kinds={"hubspot", "duckdb"},
-    deps=["semarize_bricks", "symbl_analytics"],
+    deps=["semarize_bricks", "symbl_analytics_members"],
     **DAILY_WAREHOUSE_WRITER,
     description=(
         "Every scored conversation upserted to the CRM as a call (keyed by conversation id, batches of 100): "

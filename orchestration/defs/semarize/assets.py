@@ -1,8 +1,9 @@
-"""`transcripts` (speaker turns per conversation) and `semarize_bricks` (+ `raw.semarize_runs`)."""
+"""`transcripts` (speaker turns per conversation), and `semarize_runs` + `semarize_bricks` (one scoring step)."""
 
 import asyncio
 import json
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, Literal
@@ -193,30 +194,50 @@ def _reusable_runs(
     }
 
 
-@dg.asset(
+_KIT_RUNS = (
+    "Each configured Semarize Kit run on each conversation's transcript (sync mode, falling back to polling, "
+    "with a deterministic Idempotency-Key)."
+)
+
+
+@dg.multi_asset(
     name="semarize_bricks",
-    group_name="semarize",
-    kinds={"python", "duckdb"},
-    deps=["transcripts"],
+    specs=[
+        dg.AssetSpec(
+            "semarize_runs",
+            group_name="semarize",
+            kinds={"python", "duckdb"},
+            deps=["transcripts"],
+            description=f"{_KIT_RUNS} One row per run request (conversation x Kit), with status and error.",
+            metadata=column_schema_metadata("semarize_runs"),
+            skippable=True,  # re-deriving from raw reads the runs and leaves them as they are
+        ),
+        dg.AssetSpec(
+            "semarize_bricks",
+            group_name="semarize",
+            kinds={"python", "duckdb"},
+            deps=["transcripts"],
+            description=(
+                f"{_KIT_RUNS} One row per conversation x kit x brick with typed value columns, confidence, "
+                "reason and evidence, from the run in raw.semarize_runs."
+            ),
+            metadata=column_schema_metadata("semarize_bricks"),
+        ),
+    ],
     **DAILY_WAREHOUSE_WRITER,
     retry_policy=NETWORK_RETRY,
-    description=(
-        "Each configured Semarize Kit run on each conversation's transcript (sync mode, falling back to polling, "
-        "with a deterministic Idempotency-Key). One row per conversation x kit x brick with typed value columns, "
-        "confidence, reason and evidence; the runs themselves land in raw.semarize_runs."
-    ),
-    metadata=column_schema_metadata("semarize_bricks", "semarize_runs"),
 )
 def semarize_bricks(
     context: AssetExecutionContext,
     config: SemarizeBricksConfig,
     semarize: SemarizeResource,
     warehouse: WarehouseResource,
-) -> dg.MaterializeResult:
+) -> Iterator[dg.MaterializeResult]:
     clock = Stopwatch()
     _, _, first, end = window_dates(context)
     if config.source == "raw":
-        return _rederive_bricks(context, warehouse, first, end, clock)
+        yield _rederive_bricks(context, warehouse, first, end, clock)
+        return
     kits = list(semarize.kits)
     # Kits by call type (SEMARIZE_KITS_BY_CALL_TYPE); None when unset: every call runs `kits`.
     routes = kit_routing.routes_from_env()
@@ -260,7 +281,16 @@ def semarize_bricks(
         "runs": tally.runs.elements(),
         "errors": tally.errors.elements(),
     }
-    return dg.MaterializeResult(metadata=scope_to_partitions(context, metadata, own))
+    yield dg.MaterializeResult(
+        asset_key="semarize_bricks",
+        metadata=scope_to_partitions(context, metadata, own, asset_key="semarize_bricks"),
+    )
+    runs = {"dagster/row_count": sum(tally.runs.values()), "runs_reused": tally.reused}
+    runs_own = {"dagster/row_count": tally.runs.elements()}
+    yield dg.MaterializeResult(
+        asset_key="semarize_runs",
+        metadata=scope_to_partitions(context, runs, runs_own, asset_key="semarize_runs"),
+    )
 
 
 # Conversations scored per batch: their transcripts, Kit payloads and answers are in memory at once.
@@ -473,6 +503,7 @@ def _rederive_bricks(
             con, "recording_rejections", first, end, rejections, "stage = 'semarize'"
         )
     return dg.MaterializeResult(
+        asset_key="semarize_bricks",
         metadata={
             "dagster/row_count": len(brick_rows),
             "runs": len(runs),
@@ -480,7 +511,7 @@ def _rederive_bricks(
             "errors": len(rejections),
             "preview": preview("semarize_bricks", brick_rows),
             "seconds": clock.seconds,
-        }
+        },
     )
 
 

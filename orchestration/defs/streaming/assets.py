@@ -14,6 +14,7 @@ the one-writer pool like every other writer. Each run:
 """
 
 import hashlib
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -61,23 +62,37 @@ def _landed(warehouse: WarehouseResource) -> tuple[dict[str, int], dict[str, dic
     return seqs, calls
 
 
-@dg.asset(
+_LIVE_LANDING = (
+    "Landed from the live calls' (Symbl Streaming API) fsync'ed event logs in one step with raw.{other}; finished "
+    "calls enter the conversation-id ledger and the drop folder, so the batch path fetches their signals without "
+    "resubmitting (or, when the stream lost audio, submits the recording)."
+)
+
+
+@dg.multi_asset(
     name="live_call_events",
-    group_name="streaming",
-    kinds={"python", "duckdb"},
+    specs=[
+        dg.AssetSpec(
+            "live_call_events",
+            group_name="streaming",
+            kinds={"python", "duckdb"},
+            description="One row per live event item. " + _LIVE_LANDING.format(other="live_calls"),
+        ),
+        dg.AssetSpec(
+            "live_calls",
+            group_name="streaming",
+            kinds={"python", "duckdb"},
+            description="One row per finished live call. " + _LIVE_LANDING.format(other="live_call_events"),
+        ),
+    ],
     pool=WAREHOUSE_WRITER_POOL,
-    description=(
-        "Live calls (Symbl Streaming API) from their fsync'ed event logs into raw.live_call_events and "
-        "raw.live_calls; finished calls enter the conversation-id ledger and the drop folder, so the batch path "
-        "fetches their signals without resubmitting (or, when the stream lost audio, submits the recording)."
-    ),
 )
 def live_call_events(
     context: AssetExecutionContext,
     live_calls: LiveCallsResource,
     warehouse: WarehouseResource,
     drop_folder: DropFolderResource,
-) -> dg.MaterializeResult:
+) -> Iterator[dg.MaterializeResult]:
     timezone = ZoneInfo(PARTITIONS_TIMEZONE)
     seqs, known = _landed(warehouse)
     summaries = landing.call_summaries(live_calls.path)
@@ -111,8 +126,9 @@ def live_call_events(
                 superseded += 1
         with warehouse.connection() as con:
             duckdb_store.replace_rows(con, "live_calls", "call_id = ?", [call_id], [row])
-    return dg.MaterializeResult(
-        metadata={"landed_events": landed_rows, "handed_over": handed_over, "superseded_marked": superseded}
+    yield dg.MaterializeResult(asset_key="live_call_events", metadata={"landed_events": landed_rows})
+    yield dg.MaterializeResult(
+        asset_key="live_calls", metadata={"handed_over": handed_over, "superseded_marked": superseded}
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from orchestration.defs.symbl.signals import SIGNALS
+from orchestration.defs.symbl.signal_registry import STORED
 from orchestration.defs.warehouse.resource import WarehouseResource
 from orchestration.defs.warehouse.schema import TABLES
 
@@ -37,7 +37,7 @@ def every_recording_accounted_for(warehouse: WarehouseResource) -> dg.AssetCheck
     )
 
 
-def _unique_keys_check(asset_name: str, tables: tuple[str, ...]) -> dg.AssetChecksDefinition:
+def unique_keys_check(asset_name: str, tables: tuple[str, ...]) -> dg.AssetChecksDefinition:
     """Each table's declared key (``Table.key``) is unique (the API can repeat items; parsers dedupe). Every
     table the asset writes must declare one."""
     keys = {table: TABLES[table].key for table in tables}
@@ -66,7 +66,7 @@ def _unique_keys_check(asset_name: str, tables: tuple[str, ...]) -> dg.AssetChec
     return _check
 
 
-unique_key_checks = [_unique_keys_check(s.asset_name, s.tables) for s in SIGNALS]
+unique_key_checks = [unique_keys_check(table, (table,)) for s in STORED for table in s.tables]
 
 
 GENERIC_SPEAKER = r"^(speaker|spk|unknown speaker)[ _-]?\d*$"

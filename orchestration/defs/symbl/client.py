@@ -28,6 +28,7 @@ from urllib.parse import quote
 
 import httpx
 
+from orchestration.defs.symbl import signal_registry
 from orchestration.defs.symbl.auth import SymblTokenAuth, shared_token
 from orchestration.defs.symbl.job_pace import PollPlan, ProcessingPace
 from orchestration.http import (
@@ -55,21 +56,6 @@ DEFAULT_REQUEST_DEADLINE_SECONDS = 600.0
 DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 # Symbl's documented id shapes; anything else is not an id we will store, quote into URLs or log.
 _CONVERSATION_ID = re.compile(r"[0-9]{1,32}")
-
-# Conversation API signals: name -> (path suffix, fixed query parameters).
-_SIGNAL_PATHS: dict[str, tuple[str, dict[str, str]]] = {
-    "messages": ("messages", {"verbose": "true", "sentiment": "true"}),
-    "topics": ("topics", {"sentiment": "true", "parentRefs": "true"}),
-    "action_items": ("action-items", {}),
-    "follow_ups": ("follow-ups", {}),
-    "questions": ("questions", {}),
-    "entities": ("entities", {}),
-    "analytics": ("analytics", {}),
-    "trackers": ("trackers", {}),
-    "summary": ("summary", {}),
-    "members": ("members", {}),
-}
-SIGNALS: tuple[str, ...] = tuple(_SIGNAL_PATHS)
 
 
 class SymblAPIError(Exception):
@@ -636,26 +622,26 @@ class SymblClient(VendorClient):
         return await self._json("GET", f"/v1/conversations/{quote(conversation_id, safe='')}")
 
     async def get_signal(self, conversation_id: str, signal: str, *, refresh: bool = False) -> Any:
-        """The raw parsed JSON body of one Conversation API endpoint (see ``SIGNALS``).
+        """The raw parsed JSON body of one Conversation API endpoint (``signal_registry.SIGNALS``).
 
-        ``trackers`` falls back from the 2023 ``/trackers`` to the 2022 ``/trackers-detected`` on 404 (both
-        answer a
-        bare array). ``summary`` answers 404 while the job runs (raised as ``SymblAPIError``);
-        ``refresh=True``
-        asks Symbl to (re)generate it.
+        A signal with a ``fallback_path`` (``trackers``: the 2023 ``/trackers``, the 2022 ``/trackers-detected``)
+        asks it when its path answers 404. ``summary`` answers 404 while the job runs (raised as
+        ``SymblAPIError``); ``refresh=True`` asks Symbl to (re)generate it.
         """
-        if signal not in _SIGNAL_PATHS:
-            raise ValueError(f"unknown Symbl signal {signal!r}; expected one of {', '.join(SIGNALS)}")
-        suffix, params = _SIGNAL_PATHS[signal]
+        spec = signal_registry.BY_NAME.get(signal)
+        if spec is None:
+            known = ", ".join(signal_registry.BY_NAME)
+            raise ValueError(f"unknown Symbl signal {signal!r}; expected one of {known}")
+        params = dict(spec.params)
         if signal == "summary" and refresh:
-            params = {**params, "refresh": "true"}
+            params["refresh"] = "true"
         base = f"/v1/conversations/{quote(conversation_id, safe='')}"
         try:
-            return await self._json("GET", f"{base}/{suffix}", params=params or None)
+            return await self._json("GET", f"{base}/{spec.path}", params=params or None)
         except SymblAPIError as exc:
-            if signal != "trackers" or exc.status != 404:
+            if spec.fallback_path is None or exc.status != 404:
                 raise
-        return await self._json("GET", f"{base}/trackers-detected")
+        return await self._json("GET", f"{base}/{spec.fallback_path}")
 
     async def put_speaker_events(self, conversation_id: str, events: Sequence[Mapping[str, Any]]) -> None:
         """Tell Symbl who spoke when (``PUT /v1/conversations/{id}/speakers``); Symbl re-attributes messages,
@@ -773,7 +759,6 @@ def _submit_result(body: Any, status: int, endpoint: str) -> SubmitResult:
 __all__ = [
     "DEFAULT_BASE_URL",
     "JOB_STATUSES",
-    "SIGNALS",
     "JobStatus",
     "SubmitOptions",
     "SubmitResult",

@@ -1,5 +1,6 @@
-"""One asset per Conversation API signal: fetch for the window's completed conversations, keep the raw JSON,
-derive the typed table. Fetch and parse errors are recorded per conversation and never stop the others."""
+"""One step per stored Conversation API signal (``signal_registry.STORED``), one asset per table it fills: fetch
+for the window's completed conversations, keep the raw JSON, derive the typed table(s). Fetch and parse errors are
+recorded per conversation and never stop the others."""
 
 import asyncio
 import json
@@ -12,9 +13,10 @@ from typing import Any, Literal
 import dagster as dg
 from dagster import AssetExecutionContext
 
-from orchestration.defs.symbl import parse
+from orchestration.defs.symbl import parse, signal_registry
 from orchestration.defs.symbl.client import SymblClient
 from orchestration.defs.symbl.resource import SymblResource
+from orchestration.defs.symbl.signal_registry import Signal
 from orchestration.defs.warehouse import duckdb_store
 from orchestration.defs.warehouse.metadata import Stopwatch, column_schema_metadata, preview
 from orchestration.defs.warehouse.partition_metadata import scope_to_partitions
@@ -37,64 +39,6 @@ class SignalSourceConfig(dg.Config):
 
     source: Literal["api", "raw"] = "api"
     refresh: bool = False
-
-
-@dataclass(frozen=True)
-class SignalSpec:
-    signal: str  # client signal name, also the `endpoint` value in raw.symbl_responses
-    asset_name: str
-    tables: tuple[str, ...]
-    description: str
-    # Rows of the typed table(s) this asset owns, when it shares a table with another asset.
-    owned_rows_predicate: str = ""
-
-
-SIGNALS: tuple[SignalSpec, ...] = (
-    SignalSpec(
-        "messages",
-        "symbl_messages",
-        ("symbl_messages",),
-        "Transcript messages with speaker, timing and sentiment.",
-    ),
-    SignalSpec(
-        "topics",
-        "symbl_topics",
-        ("symbl_topics",),
-        "Topics with relevance score, sentiment and parent topics.",
-    ),
-    SignalSpec(
-        "action_items",
-        "symbl_action_items",
-        ("symbl_action_items",),
-        "Action items with assignee, due date and whether they were definitive.",
-    ),
-    SignalSpec("questions", "symbl_questions", ("symbl_questions",), "Questions asked, with who asked them."),
-    SignalSpec(
-        "follow_ups", "symbl_follow_ups", ("symbl_follow_ups",), "Follow-ups (commitments to reconnect)."
-    ),
-    SignalSpec(
-        "entities",
-        "symbl_entities",
-        ("symbl_entities",),
-        "Entities (people, organisations, money, dates, custom) - one row per match occurrence.",
-    ),
-    SignalSpec(
-        "analytics",
-        "symbl_analytics",
-        ("symbl_analytics_members", "symbl_analytics_metrics"),
-        "Talk/listen time, pace and overlap per member, and silence/talk/overlap totals per conversation.",
-    ),
-    SignalSpec(
-        "trackers", "symbl_trackers", ("symbl_tracker_hits",), "Tracker hits, one row per matched reference."
-    ),
-    SignalSpec(
-        "summary",
-        "symbl_summaries",
-        ("symbl_summaries",),
-        "Symbl's conversation summary.",
-        "source = 'symbl'",
-    ),
-)
 
 
 def completed_conversations(warehouse: WarehouseResource, first: date, end: date) -> list[dict[str, Any]]:
@@ -176,14 +120,6 @@ def stored_responses(
     ]
 
 
-def _parse(spec: SignalSpec, conv: dict[str, Any], body: Any) -> dict[str, list[dict[str, Any]]]:
-    parser = parse.PARSERS[spec.signal]
-    result = parser(conv["conversation_id"], conv["partition_date"], body)
-    if len(spec.tables) == 1:
-        return {spec.tables[0]: result}
-    return dict(zip(spec.tables, result, strict=True))
-
-
 # Conversations handled per batch: answers, typed rows and their Arrow copies exist for one batch at a time.
 # Measured at 300 recordings (bench/pipeline_partition.py, resident memory by step): a batch of 100 verbose
 # transcripts (messages with sentiment) took the process from 428 to 936 MB; the other signals are far smaller.
@@ -204,14 +140,15 @@ class _Tally:
     rejections: Counter[Any] = field(default_factory=Counter)
     fetched: int = 0
     reused: int = 0
-    sample: list[dict[str, Any]] = field(default_factory=list)
+    sample: dict[str, list[dict[str, Any]]] = field(init=False)  # the first rows of each table
 
     def __post_init__(self) -> None:
         self.rows = {t: Counter() for t in self.tables}
+        self.sample = {t: [] for t in self.tables}
 
 
 async def _land_batch(
-    spec: SignalSpec,
+    spec: Signal,
     config: SignalSourceConfig,
     client: SymblClient,
     warehouse: WarehouseResource,
@@ -227,15 +164,13 @@ async def _land_batch(
     from_raw = config.source == "raw"
     kept: dict[str, dict[str, Any]] = {}
     if from_raw:
-        fetched = await asyncio.to_thread(stored_responses, warehouse, spec.signal, batch)
+        fetched = await asyncio.to_thread(stored_responses, warehouse, spec.name, batch)
     else:
         kept = (
-            {}
-            if config.refresh
-            else await asyncio.to_thread(current_responses, warehouse, spec.signal, batch)
+            {} if config.refresh else await asyncio.to_thread(current_responses, warehouse, spec.name, batch)
         )
         to_fetch = [c for c in batch if c["conversation_id"] not in kept]
-        fetched = await _fetch_all(client, spec.signal, to_fetch) if to_fetch else []
+        fetched = await _fetch_all(client, spec.name, to_fetch) if to_fetch else []
         fetched += [
             (c, kept[c["conversation_id"]]["body"], None) for c in batch if c["conversation_id"] in kept
         ]
@@ -246,14 +181,14 @@ async def _land_batch(
     typed: dict[str, list[dict[str, Any]]] = {t: [] for t in spec.tables}
     rejections: list[dict[str, Any]] = []
     for conv, body, error in fetched:
-        stage = f"fetch:{spec.signal}"
+        stage = f"fetch:{spec.name}"
         if error is None and not from_raw:
             previous = kept.get(conv["conversation_id"])
             raw_rows.append(
                 {
                     "conversation_id": conv["conversation_id"],
                     "partition_date": conv["partition_date"],
-                    "endpoint": spec.signal,
+                    "endpoint": spec.name,
                     # A kept answer keeps its own fetch time (and its text exactly as it arrived).
                     "fetched_at": previous["fetched_at"] if previous else now,
                     "body": previous["body"] if previous else json.dumps(body),
@@ -261,11 +196,11 @@ async def _land_batch(
             )
         if error is None:
             try:
-                for table, rows in _parse(spec, conv, body).items():
+                for table, rows in spec.parse(conv["conversation_id"], conv["partition_date"], body).items():
                     typed[table].extend(rows)
                 continue
             except parse.ParseError as exc:
-                stage, error = f"parse:{spec.signal}", exc
+                stage, error = f"parse:{spec.name}", exc
         context.log.error(f"{conv['recording_id']} / {conv['conversation_id']}: {stage} failed: {error}")
         rejections.append(
             {
@@ -281,12 +216,12 @@ async def _land_batch(
     for table, rows in typed.items():
         tally.rows[table].update(r["partition_date"] for r in rows)
     tally.rejections.update(r["partition_date"] for r in rejections)
-    if len(tally.sample) < 5:
-        tally.sample.extend(typed[spec.tables[0]][: 5 - len(tally.sample)])
+    for table, sample in tally.sample.items():
+        sample.extend(typed[table][: 5 - len(sample)])
 
 
 def _write_batch(
-    spec: SignalSpec,
+    spec: Signal,
     warehouse: WarehouseResource,
     batch: list[dict[str, Any]],
     raw_rows: list[dict[str, Any]],
@@ -299,23 +234,20 @@ def _write_batch(
     by_recording = f"recording_id IN ({', '.join('?' * len(recordings))})"
     with warehouse.connection() as con, duckdb_store.transaction(con):
         if not from_raw:  # re-deriving leaves the verbatim answers exactly as they are
-            con.execute(
-                f"DELETE FROM raw.symbl_responses WHERE endpoint = ? AND {clause}", [spec.signal, *ids]
-            )
+            con.execute(f"DELETE FROM raw.symbl_responses WHERE endpoint = ? AND {clause}", [spec.name, *ids])
             duckdb_store.insert_rows(con, "symbl_responses", raw_rows)
         for table, rows in typed.items():
-            owned = f" AND ({spec.owned_rows_predicate})" if spec.owned_rows_predicate else ""
-            con.execute(f"DELETE FROM raw.{table} WHERE {clause}{owned}", ids)
+            con.execute(f"DELETE FROM raw.{table} WHERE {clause}", ids)
             duckdb_store.insert_rows(con, table, rows)
         con.execute(
             f"DELETE FROM raw.recording_rejections WHERE stage IN (?, ?) AND {by_recording}",
-            [f"fetch:{spec.signal}", f"parse:{spec.signal}", *recordings],
+            [f"fetch:{spec.name}", f"parse:{spec.name}", *recordings],
         )
         duckdb_store.insert_rows(con, "recording_rejections", rejections)
 
 
 def _remove_not_completed(
-    spec: SignalSpec, warehouse: WarehouseResource, first: date, end: date, from_raw: bool
+    spec: Signal, warehouse: WarehouseResource, first: date, end: date, from_raw: bool
 ) -> int:
     """Delete the window's rows (and fetch/parse rejections) of conversations no longer completed in the ledger."""
     completed = (
@@ -326,8 +258,8 @@ def _remove_not_completed(
     removed = 0
     with warehouse.connection() as con, duckdb_store.transaction(con):
         for table in (*spec.tables, *(() if from_raw else ("symbl_responses",))):
-            owned = "endpoint = ?" if table == "symbl_responses" else spec.owned_rows_predicate
-            params: list[Any] = [spec.signal] if table == "symbl_responses" else []
+            owned = "endpoint = ?" if table == "symbl_responses" else ""
+            params: list[Any] = [spec.name] if table == "symbl_responses" else []
             (n,) = con.execute(
                 f"DELETE FROM raw.{table} WHERE {window}{f' AND ({owned})' if owned else ''} "
                 f"AND conversation_id NOT IN ({completed})",
@@ -337,43 +269,58 @@ def _remove_not_completed(
         con.execute(
             f"DELETE FROM raw.recording_rejections WHERE {window} AND stage IN (?, ?) AND recording_id NOT IN "
             "(SELECT recording_id FROM raw.symbl_conversations WHERE status = 'completed')",
-            [first, end, f"fetch:{spec.signal}", f"parse:{spec.signal}"],
+            [first, end, f"fetch:{spec.name}", f"parse:{spec.name}"],
         )
     return removed
 
 
-def build_signal_asset(spec: SignalSpec) -> dg.AssetsDefinition:
-    @dg.asset(
+def build_signal_asset(spec: Signal) -> dg.AssetsDefinition:
+    source = (
+        f"From GET /v1/conversations/{{id}}/{spec.path} for every completed conversation of the partition; the "
+        "verbatim response is kept in raw.symbl_responses."
+    )
+
+    def describe(table: str) -> str:
+        others = [f"raw.{t}" for t in spec.tables if t != table]
+        return " ".join(
+            [spec.tables[table], source, *([f"The same answer fills {', '.join(others)}."] if others else [])]
+        )
+
+    @dg.multi_asset(
         name=spec.asset_name,
-        group_name="symbl",
-        kinds={"python", "duckdb"},
-        # Speaker events are applied first: every signal then reads the re-attributed speakers.
-        deps=["symbl_conversations", "symbl_speaker_events"],
+        specs=[
+            dg.AssetSpec(
+                table,
+                group_name="symbl",
+                kinds={"python", "duckdb"},
+                # Speaker events are applied first: every signal then reads the re-attributed speakers.
+                deps=["symbl_conversations", "symbl_speaker_events"],
+                description=describe(table),
+                metadata=column_schema_metadata(table),
+            )
+            for table in spec.tables
+        ],
         **DAILY_WAREHOUSE_WRITER,
         retry_policy=NETWORK_RETRY,
-        description=(
-            f"{spec.description} From GET /v1/conversations/{{id}}/{spec.signal.replace('_', '-')} for every "
-            "completed conversation of the partition; the verbatim response is kept in raw.symbl_responses."
-        ),
-        metadata=column_schema_metadata(*spec.tables),
     )
     def _signal_asset(
         context: AssetExecutionContext,
         config: SignalSourceConfig,
         symbl: SymblResource,
         warehouse: WarehouseResource,
-    ) -> dg.MaterializeResult:
+    ) -> Iterator[dg.MaterializeResult]:
         clock = Stopwatch()
         _, _, first, end = window_dates(context)
         conversations = completed_conversations(warehouse, first, end)
         from_raw = config.source == "raw"
         context.log.info(
-            f"{'re-deriving' if from_raw else 'fetching'} {spec.signal} for {len(conversations)} "
+            f"{'re-deriving' if from_raw else 'fetching'} {spec.name} for {len(conversations)} "
             f"conversations ({first}..{end})"
         )
 
-        tally = _Tally(spec.tables)
-        progress = Progress(context.log, len(conversations), f"{spec.signal} conversations")
+        tables = tuple(spec.tables)
+        tally = _Tally(tables)
+        progress = Progress(context.log, len(conversations), f"{spec.name} conversations")
 
         async def land_all() -> None:
             async with symbl.client() as client:
@@ -388,30 +335,33 @@ def build_signal_asset(spec: SignalSpec) -> dg.AssetsDefinition:
         removed = _remove_not_completed(spec, warehouse, first, end, from_raw)
         if removed:
             context.log.info(f"removed {removed} rows of conversations no longer completed")
-        typed_counts = tally.rows
-        rejections_count = tally.rejections
-        main_table = spec.tables[0]
-        metadata = {
-            "dagster/row_count": sum(sum(c.values()) for c in typed_counts.values()),
-            **{f"rows.{t}": sum(c.values()) for t, c in typed_counts.items()},
+        # The fetch is one for all the tables: each table's materialization carries its figures.
+        step = {
             "conversations": len(conversations),
             "source": config.source,
             "fetched": tally.fetched,
             "reused": tally.reused,
-            "errors": sum(rejections_count.values()),
+            "errors": sum(tally.rejections.values()),
             "batches": -(-len(conversations) // BATCH_SIZE),
-            "preview": preview(main_table, tally.sample),
             "seconds": clock.seconds,
         }
-        own = {  # per-day figures of a ranged run
-            "dagster/row_count": sum((c for c in typed_counts.values()), Counter()).elements(),
-            **{f"rows.{t}": c.elements() for t, c in typed_counts.items()},
-            "conversations": [c["partition_date"] for c in conversations],
-            "errors": rejections_count.elements(),
-        }
-        return dg.MaterializeResult(metadata=scope_to_partitions(context, metadata, own))
+        for table in tables:
+            rows = tally.rows[table]
+            metadata = {
+                "dagster/row_count": sum(rows.values()),
+                **step,
+                "preview": preview(table, tally.sample[table]),
+            }
+            own = {  # per-day figures of a ranged run
+                "dagster/row_count": rows.elements(),
+                "conversations": [c["partition_date"] for c in conversations],
+                "errors": tally.rejections.elements(),
+            }
+            yield dg.MaterializeResult(
+                asset_key=table, metadata=scope_to_partitions(context, metadata, own, asset_key=table)
+            )
 
     return _signal_asset
 
 
-signal_assets = [build_signal_asset(spec) for spec in SIGNALS]
+signal_assets = [build_signal_asset(spec) for spec in signal_registry.STORED]

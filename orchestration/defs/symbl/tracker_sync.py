@@ -494,7 +494,7 @@ NO_REMOTE_DRIFT_CHECK = "no_remote_tracker_drift"
     name="symbl_tracker_drift",
     group_name="symbl",
     kinds={"python", "symbl", "duckdb"},
-    deps=["symbl_tracker_definitions", "symbl_trackers"],
+    deps=["symbl_tracker_definitions", "symbl_tracker_hits"],
     pool=WAREHOUSE_WRITER_POOL,
     description=(
         f"raw.{DRIFT_TABLE}: where the Symbl account's trackers differ from trackers.yaml (missing_remote, "

@@ -15,9 +15,10 @@ from typing import Annotated, Any
 import yaml
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
+from orchestration.settings import PROJECT_ROOT
 from orchestration.validation import first_problem
 
-DEFAULT_TRACKERS_FILE = Path(__file__).resolve().parents[2] / "trackers.yaml"
+DEFAULT_TRACKERS_FILE = PROJECT_ROOT / "trackers.yaml"
 
 # Symbl's account and tracker limits (symbl-api.md, "Trackers management").
 MAX_TRACKERS = 500

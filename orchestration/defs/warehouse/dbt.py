@@ -123,9 +123,6 @@ def convo_intel_dbt_translator() -> ConvoIntelDbtTranslator:
     return ConvoIntelDbtTranslator(
         settings=DagsterDbtTranslatorSettings(
             enable_asset_checks=True,
-            # Several raw tables come from one asset (symbl_analytics writes members + metrics,
-            # semarize_bricks writes runs + bricks, recordings writes recordings + rejections).
-            enable_duplicate_source_asset_keys=True,
         )
     )
 

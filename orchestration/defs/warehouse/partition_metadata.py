@@ -30,11 +30,14 @@ def scope_to_partitions(
     context: dg.AssetExecutionContext,
     metadata: Mapping[str, Any],
     per_partition: Mapping[str, Iterable[Any]],
+    *,
+    asset_key: str | None = None,
 ) -> dict[str, Any]:
     """The step's metadata for a run over a range, with `per_partition` figures given to each partition.
 
     `per_partition` maps a metadata name to the partition dates of the items it counts (one entry per item,
     e.g. `[row["partition_date"] for row in rows]`); each partition gets the count of its own items (0 if none).
+    A multi-asset step names the asset (`asset_key`) whose materializations the figures go to.
     """
     if not context.has_partition_key_range:
         return dict(metadata)
@@ -44,7 +47,9 @@ def scope_to_partitions(
     counts = {name: Counter(_key(v) for v in values) for name, values in per_partition.items()}
     for partition in keys:
         context.add_asset_metadata(
-            {name: counter.get(partition, 0) for name, counter in counts.items()}, partition_key=partition
+            {name: counter.get(partition, 0) for name, counter in counts.items()},
+            asset_key=asset_key,
+            partition_key=partition,
         )
     scoped: dict[str, Any] = {
         "range": f"{keys[0]}..{keys[-1]} ({len(keys)} partitions in one run; range/* figures are the whole run's)"

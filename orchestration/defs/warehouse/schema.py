@@ -294,9 +294,22 @@ SYMBL_TABLES: tuple[Table, ...] = (
             Column("conversation_id", VARCHAR, nullable=False),
             Column("summary_id", VARCHAR, nullable=False),
             Column("partition_date", DATE, nullable=False),
-            Column("source", VARCHAR, nullable=False, doc="symbl | nebula"),
+            Column("source", VARCHAR, nullable=False, doc="symbl (Nebula's summaries: raw.nebula_summaries)"),
             Column("text", VARCHAR, nullable=False),
             Column("message_ids", VARCHAR_LIST),
+        ),
+        key=("conversation_id", "summary_id"),
+    ),
+    # Nebula LLM summaries (the nebula_summaries asset): symbl_summaries' columns, so the two union by name.
+    Table(
+        "nebula_summaries",
+        (
+            Column("conversation_id", VARCHAR, nullable=False),
+            Column("summary_id", VARCHAR, nullable=False, doc="'nebula': one per conversation"),
+            Column("partition_date", DATE, nullable=False),
+            Column("source", VARCHAR, nullable=False, doc="nebula"),
+            Column("text", VARCHAR, nullable=False),
+            Column("message_ids", VARCHAR_LIST, doc="always NULL (Nebula cites no messages)"),
         ),
         key=("conversation_id", "summary_id"),
     ),
