@@ -20,9 +20,10 @@ from orchestration.partitions import PARTITIONS_TIMEZONE
 from orchestration.recordings.resource import DropFolderResource
 from orchestration.recordings.sensors import new_recordings_sensor
 from orchestration.routing.crm import CrmResource
+from orchestration.routing.sensors import routing_after_warehouse_build_sensor
 from orchestration.routing.slack import SlackResource
 from orchestration.run_reaper import dead_run_reaper
-from orchestration.schedules import recordings_catch_up_schedule, routing_schedule, warehouse_build_schedule
+from orchestration.schedules import recordings_catch_up_schedule, warehouse_build_schedule
 from orchestration.semarize.resource import SemarizeResource
 from orchestration.status_checks import status_checks
 from orchestration.streaming.assets import live_definitions
@@ -69,10 +70,15 @@ defs = dg.Definitions.merge(
             *status_checks,
         ],
         jobs=JOBS,
-        sensors=[new_recordings_sensor, inbox_sensor, dead_run_reaper, publish_after_ingest_sensor],
+        sensors=[
+            new_recordings_sensor,
+            inbox_sensor,
+            dead_run_reaper,
+            publish_after_ingest_sensor,
+            routing_after_warehouse_build_sensor,
+        ],
         schedules=[
             recordings_catch_up_schedule,
-            routing_schedule,
             warehouse_build_schedule,
             failed_recordings_retry_schedule,
         ],

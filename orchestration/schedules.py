@@ -7,6 +7,9 @@
 * ``warehouse_build_schedule`` (hh:45) runs ``warehouse_build_job`` (dbt build + the analysts' copy) once an
   hour, half an hour after the catch-up, so the one-writer DuckDB file sees one dbt build per hour at a
   predictable time instead of one after every ingest run.
+
+Routing has no schedule: it reads the marts, so ``routing_after_warehouse_build_sensor``
+(``orchestration/routing/sensors.py``) runs it after each build.
 """
 
 from datetime import datetime, timedelta
@@ -14,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from orchestration.jobs import conversation_ingest_job, routing_job, warehouse_build_job
+from orchestration.jobs import conversation_ingest_job, warehouse_build_job
 from orchestration.partitions import PARTITIONS_TIMEZONE, recordings_daily_partition
 
 SCHEDULE_TAG = "convo-intel/trigger"
@@ -67,27 +70,3 @@ warehouse_build_schedule = dg.ScheduleDefinition(
         "catch-up so the single DuckDB writer is not contended by dbt and ingestion at the same time."
     ),
 )
-
-
-@dg.schedule(
-    cron_schedule="35 * * * *",
-    job=routing_job,
-    execution_timezone=PARTITIONS_TIMEZONE,
-    default_status=dg.DefaultScheduleStatus.STOPPED,
-    description=(
-        "Hourly at :35, after the :15 catch-up has scored the recent calls: risk alerts to Slack and scores to the "
-        "CRM for today's and yesterday's conversations (each alert goes out once; unchanged CRM rows are skipped)."
-    ),
-)
-def routing_schedule(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest] | dg.SkipReason:
-    tick = context.scheduled_execution_time
-    days = catch_up_days(tick)
-    if not days:
-        return dg.SkipReason(f"no partition exists yet for {tick.date()} or the day before")
-    tick_id = tick.strftime("%Y-%m-%dT%H:%M%z")
-    return [
-        dg.RunRequest(
-            partition_key=day, run_key=f"routing:{day}:{tick_id}", tags={SCHEDULE_TAG: "routing_schedule"}
-        )
-        for day in days
-    ]
