@@ -34,12 +34,16 @@ ROUTED_MART = dg.AssetKey("fct_conversations")
 def routing_after_warehouse_build_sensor(
     context: dg.SensorEvaluationContext, asset_event: dg.EventLogEntry
 ) -> list[dg.RunRequest] | dg.SkipReason:
-    built_at = datetime.fromtimestamp(asset_event.timestamp, UTC)
+    build = f"{asset_event.run_id or 'runless'}@{asset_event.timestamp:.6f}"
+    return routing_requests(datetime.fromtimestamp(asset_event.timestamp, UTC), build)
+
+
+def routing_requests(built_at: datetime, build: str) -> list[dg.RunRequest] | dg.SkipReason:
+    """Yesterday's and today's routing partitions as of the build, one run key per day and build (a re-evaluated
+    tick is deduplicated by it)."""
     days = catch_up_days(built_at)
     if not days:
         return dg.SkipReason(f"no partition exists yet for {built_at.date()} or the day before")
-    # One run per day and build: a re-evaluated tick is deduplicated by its run key.
-    build = f"{asset_event.run_id or 'runless'}@{asset_event.timestamp:.6f}"
     return [
         dg.RunRequest(
             partition_key=day,
