@@ -18,6 +18,7 @@ import dagster as dg
 import duckdb
 import httpx
 import pytest
+import yaml
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -26,8 +27,9 @@ from starlette.routing import Route
 from orchestration.http import Retries
 from orchestration.routing.assets import crm_activity, risk_alerts
 from orchestration.routing.crm import CrmAPIError, CrmClient, CrmResource
+from orchestration.routing.payloads import ALERT_CARD_COLUMNS, DISCOVERY, PRODUCT_FEEDBACK
 from orchestration.routing.slack import SlackResource, SlackWebhookClient, SlackWebhookError
-from orchestration.warehouse.dbt import WAREHOUSE_ENV_VAR, dbt_cli_resource
+from orchestration.warehouse.dbt import DBT_PROJECT_DIR, WAREHOUSE_ENV_VAR, dbt_cli_resource
 from orchestration.warehouse.resource import WarehouseResource
 from orchestration.warehouse.schema import create_statements
 from sandbox.config import SandboxConfig
@@ -392,6 +394,24 @@ def test_routing_before_any_warehouse_build_fails_and_sends_nothing(world: World
     assert failures and all("run warehouse_build_job first" in str(e) for e in failures)
     assert world.slack_messages() == [] and world.crm_objects() == {}
     assert world.calls(SLACK_ROUTE) == world.calls(UPSERT_ROUTE) == 0
+
+
+def test_routed_columns_are_documented_columns_of_the_kits_pivots() -> None:
+    """Routing names mart columns and the Kit each pivot is of; both must be what the dbt project defines."""
+    project = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())
+    assert DISCOVERY.kit_code == project["vars"]["sales_discovery_kit_code"]
+    feedback_sql = (
+        DBT_PROJECT_DIR / "models/intermediate/int_product_feedback_bricks_pivoted.sql"
+    ).read_text()
+    assert f"var('product_feedback_kit_code', '{PRODUCT_FEEDBACK.kit_code}')" in feedback_sql
+    documented: dict[str, set[str]] = {}
+    for path in DBT_PROJECT_DIR.glob("models/*/_*.yml"):
+        for model in yaml.safe_load(path.read_text()).get("models", []):
+            documented[model["name"]] = {c["name"] for c in model.get("columns", [])}
+    read_beside = {*ALERT_CARD_COLUMNS, "risk_flag_run_id", "account_id", "rep_name", "duration_seconds"}
+    for pivot, extra in ((DISCOVERY, read_beside), (PRODUCT_FEEDBACK, set())):
+        model = pivot.relation.split(".")[1]
+        assert {*pivot.columns, *extra} <= documented[model], model
 
 
 # --- the clients on their own -------------------------------------------------------------------------------
