@@ -213,9 +213,9 @@ def crm_call_properties(
     product-feedback pivot when that Kit scored it.
 
     ``convo_intel_rep_talk_ratio`` is the mart's ``talk_ratio``: a fraction 0..1, the same number as the
-    scorecards' (it used to be Symbl's talk-time percentage of the host, 0..100, of a different definition).
-    Bricks are named ``<kit>_<brick key>`` (``slsdisc1_risk_flag``), those of a Kit that did not score the call
-    are absent.
+    scorecards' (it used to be Symbl's talk-time percentage of the host, 0..100, of a different definition);
+    like every number it goes on the wire to 6 decimals (``crm_wire_value``). Bricks are named
+    ``<kit>_<brick key>`` (``slsdisc1_risk_flag``); those of a Kit that did not score the call are absent.
     """
     duration = mart_value(conversation.get("duration_seconds"))
     properties: dict[str, Any] = {
@@ -231,8 +231,10 @@ def crm_call_properties(
         "convo_intel_call_type": conversation.get("call_type"),
         "convo_intel_rep_talk_ratio": mart_value(conversation.get("talk_ratio")),
     }
-    scored = [(DISCOVERY, conversation if conversation.get("has_discovery_scores") else None)]
-    scored.append((PRODUCT_FEEDBACK, feedback))
+    scored = [
+        (DISCOVERY, conversation if conversation.get("has_discovery_scores") else None),
+        (PRODUCT_FEEDBACK, feedback),
+    ]
     for pivot, row in scored:
         if row is None:
             continue
