@@ -121,8 +121,8 @@ def tail(path: Path, lines: int = 40) -> str:
 
 
 def run_pipeline(first_day: str, last_day: str, log_path: Path) -> dict[str, Any]:
-    """One run for the whole partition range (single-run backfill), routing over the same range, then the dbt
-    build + analyst copy, their logs in ``log_path``. Returns the wall time of each run."""
+    """One run for the whole partition range (single-run backfill), the dbt build + analyst copy, then routing
+    over the same range (it reads the marts), their logs in ``log_path``. Returns the wall time of each run."""
     import dagster as dg
     from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
@@ -134,8 +134,8 @@ def run_pipeline(first_day: str, last_day: str, log_path: Path) -> dict[str, Any
     timings: dict[str, Any] = {}
     for label, job_name, tags in (
         ("ingest", "conversation_ingest_job", date_range),
-        ("routing", "routing_job", date_range),
         ("warehouse", "warehouse_build_job", None),
+        ("routing", "routing_job", date_range),
     ):
         started = time.monotonic()
         with output_to(log_path):

@@ -1,4 +1,4 @@
-"""The catch-up and warehouse-build schedules: which partitions, run keys per tick, and their timing."""
+"""The catch-up and warehouse-build schedules and the routing sensor: which partitions, run keys per tick, timing."""
 
 from __future__ import annotations
 
@@ -71,10 +71,35 @@ def test_warehouse_build_runs_hourly_well_after_each_catch_up(repository: dg.Rep
     ] == [None]
 
 
-def test_routing_schedule_requests_yesterday_and_today_after_the_catch_up() -> None:
-    from orchestration.defs.routing.schedules import routing_schedule
+def test_routing_requests_yesterday_and_today_of_the_build() -> None:
+    from orchestration.defs.routing.sensors import routing_requests
 
-    tick = datetime(2026, 5, 6, 10, 35, tzinfo=UTC)
-    requests = routing_schedule(dg.build_schedule_context(scheduled_execution_time=tick))
+    requests = routing_requests(datetime(2026, 5, 6, 10, 47, tzinfo=UTC), "run-1@1")
+    assert isinstance(requests, list)
     assert [r.partition_key for r in requests] == ["2026-05-05", "2026-05-06"]
     assert len({r.run_key for r in requests}) == 2
+
+
+def test_routing_runs_once_after_each_build_of_the_marts(repository: dg.RepositoryDefinition) -> None:
+    """Routing reads the marts, so it follows their build (an asset sensor on fct_conversations), not a clock:
+    nothing before a build, two partitions once per build, and again after the next build."""
+    from orchestration.defs.routing.sensors import routing_after_warehouse_build_sensor
+
+    with dg.instance_for_test() as instance:
+        context = dg.build_sensor_context(instance=instance, repository_def=repository)
+
+        def tick() -> list[dg.RunRequest]:
+            result = routing_after_warehouse_build_sensor.evaluate_tick(context)
+            if result.cursor is not None:
+                context.update_cursor(result.cursor)
+            return list(result.run_requests or [])
+
+        assert tick() == [], "no build yet, no routing"
+        instance.report_runless_asset_event(dg.AssetMaterialization("fct_conversations"))
+        first = tick()
+        assert len(first) == 2 and len({r.run_key for r in first}) == 2
+        assert {r.job_name for r in first} <= {None, "routing_job"}
+        assert tick() == [], "one routing run per build"
+        instance.report_runless_asset_event(dg.AssetMaterialization("fct_conversations"))
+        again = tick()
+        assert len(again) == 2 and not {r.run_key for r in again} & {r.run_key for r in first}

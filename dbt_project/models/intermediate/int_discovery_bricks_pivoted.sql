@@ -32,6 +32,8 @@ select
     filter (where brick_key = 'sentiment_score') as sentiment_score,
     bool_or(coalesce(value_boolean, try_cast(value_string as boolean)))
     filter (where brick_key = 'risk_flag') as risk_flag,
+    -- The Semarize run whose risk_flag answer is the one above (its brick version): routing alerts once per run.
+    max(run_id) filter (where brick_key = 'risk_flag') as risk_flag_run_id,
     bool_or(coalesce(value_boolean, try_cast(value_string as boolean)))
     filter (where brick_key = 'next_step_confirmed') as next_step_confirmed
 from discovery_bricks

@@ -96,6 +96,7 @@ select
     reps.region,
     reps.manager_email,
     reps.is_rostered as rep_is_rostered,
+    rec.account_id,
     c.account_name,
     c.call_type,
     c.title,
@@ -145,9 +146,11 @@ select
     d.competitor_was_mentioned,
     d.sentiment_score,
     d.risk_flag,
+    d.risk_flag_run_id,
     d.next_step_confirmed
 from conversations as c
 inner join {{ ref('dim_reps') }} as reps on c.rep_email = reps.rep_email
+left join {{ ref('int_recordings_normalized') }} as rec on c.recording_id = rec.recording_id
 left join analytics_metrics as am on c.conversation_id = am.conversation_id
 left join {{ ref('int_conversation_rep_speech') }} as sp on c.conversation_id = sp.conversation_id
 left join attribution as att on c.conversation_id = att.conversation_id

@@ -1,26 +1,32 @@
-"""Routing assets: `risk_alerts` (Slack) and `crm_activity` (CRM write-back), per day of recordings.
+"""Routing assets: `risk_alerts` (Slack) and `crm_activity` (CRM write-back), per day of conversations.
 
-Both read what the pipeline already landed (bricks in ``raw.semarize_bricks``, call context in
-``raw.recordings``) and keep a ledger in the raw schema of what reached the outside world, written right after
-each success: a re-run, or a run after a crash, sends only what is not in the ledger yet. No warehouse connection
-is held while waiting on Slack or the CRM (each ledger write opens, writes and closes).
+Both read the dbt marts, never the raw tables, so Slack and the CRM show the scorecards' numbers in their units:
+``marts.fct_conversations`` (one row per conversation: talk ratio, duration, rep, the sales-discovery bricks) and
+the product-feedback pivot (``orchestration.defs.routing.payloads`` names every column sent). They depend on those
+dbt assets and run after each warehouse build (``routing_after_warehouse_build_sensor``). Only the wording of a
+risk flag (its reason, evidence and confidence) is read beside the mart, from the staging model of the very
+Semarize run the mart's ``risk_flag`` comes from (``risk_flag_run_id``).
+
+Each keeps a ledger in the raw schema of what reached the outside world, written right after each success: a
+re-run, or a run after a crash, sends only what is not in the ledger yet. No warehouse connection is held while
+waiting on Slack or the CRM (each ledger write opens, writes and closes).
 """
 
 import asyncio
 import json
 import os
-from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
 import dagster as dg
+import duckdb
 from dagster import AssetExecutionContext
 from pydantic import Field
 
 from orchestration.defs.routing import payloads
 from orchestration.defs.routing.crm import BATCH_LIMIT, CrmAPIError, CrmResource
-from orchestration.defs.routing.payloads import RiskAlert
+from orchestration.defs.routing.payloads import ALERT_CARD_COLUMNS, DISCOVERY, PRODUCT_FEEDBACK, RiskAlert
 from orchestration.defs.routing.slack import SlackResource, SlackWebhookError
 from orchestration.defs.warehouse import duckdb_store
 from orchestration.defs.warehouse.resource import WarehouseResource
@@ -36,11 +42,11 @@ DEFAULT_CONVERSATION_URL_TEMPLATE = os.environ.get(
 FATAL_CRM_STATUSES = frozenset({401, 403})
 
 
+# The dbt assets routing reads (bare model names): it runs after they are built, never before.
+MART_DEPS = ["fct_conversations", "int_product_feedback_bricks_pivoted", "stg_semarize__bricks"]
+
+
 class RiskAlertsConfig(dg.Config):
-    risk_kit_code: str = Field(
-        default="SLSDISC1", description="Kit whose boolean brick flags a deal at risk."
-    )
-    risk_brick_key: str = Field(default="risk_flag", description="The boolean brick that flags the risk.")
     conversation_url_template: str = Field(
         default=DEFAULT_CONVERSATION_URL_TEMPLATE,
         description="Link to the conversation (placeholders: {conversation_id}, {recording_id}, "
@@ -52,44 +58,40 @@ class RiskAlertsConfig(dg.Config):
 # --- risk_alerts ----------------------------------------------------------------------------------------------
 
 
-def _risky_conversations(
-    warehouse: WarehouseResource, config: RiskAlertsConfig, first: date, end: date
-) -> list[dict[str, Any]]:
-    """Every flagged (conversation, run) of the window, with its ledger state (NULL: never attempted)."""
-    return warehouse.query(
-        """
-        SELECT b.conversation_id, b.recording_id, b.partition_date, b.run_id, b.kit_code, b.kit_version_id,
-               b.confidence, b.reason, b.evidence,
-               r.title, r.account_name, r.host_name, r.host_email, r.start_time, r.duration_seconds,
+def _mart_query(warehouse: WarehouseResource, sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
+    """A query of the marts; a warehouse dbt has not built yet is a clear failure, not a DuckDB traceback."""
+    try:
+        return warehouse.query(sql, params)
+    except duckdb.CatalogException as exc:
+        raise dg.Failure(
+            description=(
+                f"routing reads the dbt marts, which are not built in this warehouse yet ({exc}); "
+                "run warehouse_build_job first (routing_after_warehouse_build_sensor then runs routing)."
+            )
+        ) from None
+
+
+def _risky_conversations(warehouse: WarehouseResource, first: date, end: date) -> list[dict[str, Any]]:
+    """Every conversation of the window whose mart risk_flag is true, with the flag's wording and ledger state
+    (ledger NULL: never attempted). The flag's run is its brick version, the ledger's key."""
+    card = ", ".join(f"f.{column}" for column in ALERT_CARD_COLUMNS)
+    return _mart_query(
+        warehouse,
+        f"""
+        SELECT f.conversation_id, f.recording_id, f.conversation_date AS partition_date,
+               f.risk_flag_run_id AS run_id, b.kit_code, b.kit_version_id, b.confidence, b.reason, b.evidence,
+               f.title, f.account_name, f.rep_name, f.rep_email, f.started_at, f.duration_seconds, {card},
                l.status AS ledger_status, l.attempts AS ledger_attempts,
                l.first_attempt_at AS ledger_first_attempt_at
-        FROM raw.semarize_bricks b
-        LEFT JOIN raw.recordings r ON r.recording_id = b.recording_id
-        LEFT JOIN raw.risk_alerts_sent l ON l.conversation_id = b.conversation_id AND l.run_id = b.run_id
-        WHERE b.kit_code = ? AND b.brick_key = ? AND b.value_type = 'boolean' AND b.value_boolean
-          AND b.partition_date >= ? AND b.partition_date < ?
-        ORDER BY b.partition_date, r.start_time, b.conversation_id
-        """,
-        [config.risk_kit_code, config.risk_brick_key, first, end],
+        FROM {DISCOVERY.relation} f
+        JOIN staging.stg_semarize__bricks b
+          ON b.conversation_id = f.conversation_id AND b.run_id = f.risk_flag_run_id AND b.brick_key = 'risk_flag'
+        LEFT JOIN raw.risk_alerts_sent l ON l.conversation_id = f.conversation_id AND l.run_id = f.risk_flag_run_id
+        WHERE f.risk_flag AND f.conversation_date >= ? AND f.conversation_date < ?
+        ORDER BY f.conversation_date, f.started_at, f.conversation_id
+        """,  # column and relation names are this module's constants, never input
+        [first, end],
     )
-
-
-def _scorecards(
-    warehouse: WarehouseResource, run_ids: Sequence[str], risk_brick_key: str
-) -> dict[str, dict[str, payloads.BrickValue]]:
-    """run_id -> the run's other bricks (key -> typed value), shown next to the flag."""
-    if not run_ids:
-        return {}
-    rows = warehouse.query(
-        "SELECT run_id, brick_key, value_type, value_boolean, value_number, value_string, value_list "
-        "FROM raw.semarize_bricks WHERE run_id IN (SELECT unnest(?::VARCHAR[])) AND brick_key <> ? "
-        "ORDER BY run_id, brick_key",
-        [list(run_ids), risk_brick_key],
-    )
-    cards: dict[str, dict[str, payloads.BrickValue]] = defaultdict(dict)
-    for row in rows:
-        cards[row["run_id"]][row["brick_key"]] = payloads.brick_value(row)
-    return cards
 
 
 def _record_alert_attempt(
@@ -118,7 +120,7 @@ def _record_alert_attempt(
         )  # fmt: skip
 
 
-def _alert(row: dict[str, Any], values: dict[str, payloads.BrickValue]) -> RiskAlert:
+def _alert(row: dict[str, Any]) -> RiskAlert:
     return RiskAlert(
         conversation_id=row["conversation_id"],
         recording_id=row["recording_id"],
@@ -131,11 +133,11 @@ def _alert(row: dict[str, Any], values: dict[str, payloads.BrickValue]) -> RiskA
         evidence=list(row["evidence"] or []),
         title=row["title"],
         account_name=row["account_name"],
-        host_name=row["host_name"],
-        host_email=row["host_email"],
-        start_time=row["start_time"],
+        rep_name=row["rep_name"],
+        rep_email=row["rep_email"],
+        start_time=row["started_at"],
         duration_seconds=row["duration_seconds"],
-        values=values,
+        values={column: payloads.mart_value(row[column]) for column in ALERT_CARD_COLUMNS},
     )
 
 
@@ -143,12 +145,13 @@ def _alert(row: dict[str, Any], values: dict[str, payloads.BrickValue]) -> RiskA
     name="risk_alerts",
     group_name="routing",
     kinds={"slack", "duckdb"},
-    deps=["semarize_bricks"],
+    deps=MART_DEPS,
     **DAILY_WAREHOUSE_WRITER,
     description=(
-        "One Slack message per conversation whose risk brick (SLSDISC1 risk_flag) is true: score card, reason, "
+        "One Slack message per conversation whose marts.fct_conversations risk_flag (SLSDISC1) is true: the "
+        "mart's score card (talk ratio as a 0..1 fraction, discovery depth, sentiment, next step...), reason, "
         "evidence, rep, account and a link back. Never twice for the same brick version (conversation x "
-        "Semarize run): raw.risk_alerts_sent is written right after Slack answers ok. Slack failures are "
+        "risk_flag_run_id): raw.risk_alerts_sent is written right after Slack answers ok. Slack failures are "
         "recorded there and retried by the next run; the step fails so that they are seen."
     ),
 )
@@ -160,13 +163,12 @@ def risk_alerts(
 ) -> dg.MaterializeResult:
     started = datetime.now(UTC)
     _, _, first, end = window_dates(context)
-    flagged = _risky_conversations(warehouse, config, first, end)
+    flagged = _risky_conversations(warehouse, first, end)
     pending = [r for r in flagged if r["ledger_status"] != "sent"]
-    cards = _scorecards(warehouse, [r["run_id"] for r in pending], config.risk_brick_key)
     # Build every message before sending any: a bad URL template fails the step before anything is posted.
     outbox = []
     for row in pending:
-        alert = _alert(row, cards.get(row["run_id"], {}))
+        alert = _alert(row)
         url = payloads.conversation_url(config.conversation_url_template, alert)
         outbox.append((row, payloads.risk_alert_message(alert, url, config.max_evidence_quotes)))
     context.log.info(f"{len(flagged)} flagged conversations, {len(flagged) - len(pending)} already alerted")
@@ -216,50 +218,29 @@ def risk_alerts(
 
 def _scored_conversations(
     warehouse: WarehouseResource, first: date, end: date
-) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, dict[str, payloads.BrickValue]]]]:
-    """conversation id -> its recording row, and conversation id -> kit -> brick -> typed value."""
-    bricks = warehouse.query(
-        "SELECT conversation_id, recording_id, partition_date, kit_code, brick_key, value_type, value_boolean, "
-        "value_number, value_string, value_list FROM raw.semarize_bricks "
-        "WHERE partition_date >= ? AND partition_date < ? ORDER BY conversation_id, kit_code, brick_key",
+) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """conversation id -> its fct_conversations row, and -> its product-feedback pivot row (when that Kit scored
+    it), for every conversation of the window a Kit scored."""
+    feedback = ", ".join(f"p.{c} AS feedback__{c}" for c in PRODUCT_FEEDBACK.columns)
+    rows = _mart_query(
+        warehouse,
+        f"""
+        SELECT f.*, p.conversation_id IS NOT NULL AS has_feedback_scores, {feedback}
+        FROM {DISCOVERY.relation} f
+        LEFT JOIN {PRODUCT_FEEDBACK.relation} p ON p.conversation_id = f.conversation_id
+        WHERE f.conversation_date >= ? AND f.conversation_date < ?
+          AND (f.has_discovery_scores OR p.conversation_id IS NOT NULL)
+        ORDER BY f.conversation_id
+        """,  # column and relation names are this module's constants, never input
         [first, end],
     )
-    values: dict[str, dict[str, dict[str, payloads.BrickValue]]] = defaultdict(lambda: defaultdict(dict))
-    recording_of: dict[str, tuple[str, date]] = {}
-    for b in bricks:
-        values[b["conversation_id"]][b["kit_code"]][b["brick_key"]] = payloads.brick_value(b)
-        recording_of[b["conversation_id"]] = (b["recording_id"], b["partition_date"])
-    recordings = {
-        r["recording_id"]: r
-        for r in warehouse.query(
-            "SELECT recording_id, title, start_time, duration_seconds, host_name, host_email, account_id, "
-            "account_name, call_type FROM raw.recordings WHERE recording_id IN (SELECT unnest(?::VARCHAR[]))",
-            [sorted({rid for rid, _ in recording_of.values()})],
-        )
+    conversations = {r["conversation_id"]: r for r in rows}
+    feedback_rows = {
+        r["conversation_id"]: {c: r[f"feedback__{c}"] for c in PRODUCT_FEEDBACK.columns}
+        for r in rows
+        if r["has_feedback_scores"]
     }
-    conversations = {
-        cid: {**recordings.get(rid, {"recording_id": rid}), "partition_date": pdate}
-        for cid, (rid, pdate) in recording_of.items()
-    }
-    return conversations, values
-
-
-def _rep_talk_ratios(warehouse: WarehouseResource, conversation_ids: Sequence[str]) -> dict[str, float]:
-    """The rep's (recording host's) share of talk time per conversation, from Symbl's analytics."""
-    if not conversation_ids:
-        return {}
-    rows = warehouse.query(
-        """
-        SELECT m.conversation_id, max(m.talk_time_percentage) AS ratio
-        FROM raw.symbl_analytics_members m
-        JOIN raw.symbl_conversations c ON c.conversation_id = m.conversation_id
-        JOIN raw.recordings r ON r.recording_id = c.recording_id
-        WHERE m.conversation_id IN (SELECT unnest(?::VARCHAR[])) AND lower(m.email) = lower(r.host_email)
-        GROUP BY m.conversation_id
-        """,
-        [list(conversation_ids)],
-    )
-    return {r["conversation_id"]: r["ratio"] for r in rows if r["ratio"] is not None}
+    return conversations, feedback_rows
 
 
 def _synced_hashes(
@@ -303,12 +284,13 @@ def _record_sync(warehouse: WarehouseResource, object_type: str, rows: Sequence[
     name="crm_activity",
     group_name="routing",
     kinds={"hubspot", "duckdb"},
-    deps=["semarize_bricks", "symbl_analytics_members"],
+    deps=MART_DEPS,
     **DAILY_WAREHOUSE_WRITER,
     description=(
-        "Every scored conversation upserted to the CRM as a call (keyed by conversation id, batches of 100): "
-        "title, start, duration, rep, account, rep talk ratio and each kit's typed brick values "
-        "(<kit>_<brick>). raw.crm_sync records what was written; unchanged conversations are not re-sent."
+        "Every scored conversation upserted to the CRM as a call (keyed by conversation id, batches of 100), "
+        "every figure from marts.fct_conversations and the product-feedback pivot: title, start, duration, rep, "
+        "account, convo_intel_rep_talk_ratio (the mart's talk_ratio, a 0..1 fraction) and each Kit's brick "
+        "columns (<kit>_<brick>). raw.crm_sync records what was written; unchanged conversations are not re-sent."
     ),
 )
 def crm_activity(
@@ -316,13 +298,12 @@ def crm_activity(
 ) -> dg.MaterializeResult:
     started = datetime.now(UTC)
     _, _, first, end = window_dates(context)
-    conversations, bricks = _scored_conversations(warehouse, first, end)
+    conversations, feedback = _scored_conversations(warehouse, first, end)
     ids = sorted(conversations)
-    ratios = _rep_talk_ratios(warehouse, ids)
     synced = _synced_hashes(warehouse, crm.object_type, ids)
     changed = []
     for cid in ids:
-        properties = payloads.crm_call_properties(conversations[cid], bricks[cid], ratios.get(cid))
+        properties = payloads.crm_call_properties(conversations[cid], feedback.get(cid))
         digest = payloads.properties_hash(properties)
         if synced.get(cid) != digest:
             changed.append((cid, properties, digest))
@@ -351,7 +332,7 @@ def crm_activity(
                     [
                         {
                             "conversation_id": cid,
-                            "partition_date": conversations[cid]["partition_date"],
+                            "partition_date": conversations[cid]["conversation_date"],
                             "crm_id": result.crm_id,
                             "properties_hash": digest,
                             "properties": props,

@@ -1,9 +1,12 @@
 """What routing sends: the Slack risk-alert message and the CRM properties of a conversation (pure functions).
 
-Typed brick values are read back from the long-form ``raw.semarize_bricks`` row (one typed column per value
-type). Slack gets them formatted for people; the CRM gets HubSpot's wire format (every value a string, lists
-joined with ``;`` as multi-select properties are, a cleared value as ``""``), which is also what is hashed to
-decide whether a conversation changed since its last sync.
+Every figure comes from the dbt marts, so Slack and the CRM show the numbers the scorecards are made of, in their
+units: one row of ``marts.fct_conversations`` per conversation (talk ratio, duration, rep, the sales-discovery
+Kit's bricks as typed columns) and, for calls the product-feedback Kit scored, its row of the pivot
+``intermediate.int_product_feedback_bricks_pivoted``. Nothing is recomputed here. Slack gets the values formatted
+for people; the CRM gets HubSpot's wire format (every value a string, lists joined with ``;`` as multi-select
+properties are, a cleared value as ``""``), which is also what is hashed to decide whether a conversation changed
+since its last sync.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 # Slack's limits (https://api.slack.com/reference/block-kit/blocks): header text 150, section text 3000,
@@ -27,21 +31,59 @@ QUOTE_LIMIT = 300
 BrickValue = bool | float | int | str | list[str] | None
 
 
-def brick_value(row: Mapping[str, Any]) -> BrickValue:
-    """The typed value of one ``raw.semarize_bricks`` row."""
-    kind = row.get("value_type")
-    if kind == "boolean":
-        return None if row.get("value_boolean") is None else bool(row["value_boolean"])
-    if kind == "number":
-        number = row.get("value_number")
-        if number is None:
-            return None
-        return int(number) if float(number).is_integer() else float(number)
-    if kind == "string":
-        return row.get("value_string")
-    if kind == "string_list":
-        return list(row.get("value_list") or [])
-    return None
+@dataclass(frozen=True)
+class BrickPivot:
+    """A dbt model that pivots one Kit's bricks into typed columns, as routing reads it.
+
+    ``kit_code`` must be the Kit the model pivots (its dbt var's value): it prefixes the CRM properties
+    (``slsdisc1_risk_flag``), which keep the brick keys as names so the CRM portal's properties stay the same.
+    ``columns`` is model column -> brick key, in the order the Slack score card shows them.
+    """
+
+    relation: str
+    kit_code: str
+    columns: Mapping[str, str]
+
+
+# var sales_discovery_kit_code in dbt_project.yml; the columns of fct_conversations (int_discovery_bricks_pivoted).
+DISCOVERY = BrickPivot(
+    relation="marts.fct_conversations",
+    kit_code="SLSDISC1",
+    columns={
+        "discovery_depth": "discovery_depth",
+        "sentiment_score": "sentiment_score",
+        "budget_confirmed": "budget_confirmed",
+        "next_step_confirmed": "next_step_confirmed",
+        "competitor_mentioned": "competitor_mentioned",
+        "risk_flag": "risk_flag",
+    },
+)
+# var product_feedback_kit_code (default in the model); feature_area is the feedback_feature_area brick, lower-cased
+# ('none' when the Kit named no area), as product_feedback_by_feature counts it.
+PRODUCT_FEEDBACK = BrickPivot(
+    relation="intermediate.int_product_feedback_bricks_pivoted",
+    kit_code="PRODFDB1",
+    columns={
+        "feature_area": "feedback_feature_area",
+        "feature_satisfaction": "feature_satisfaction",
+        "churn_signal_strength": "churn_signal_strength",
+        "bug_report_severity": "bug_report_severity",
+        "feature_request_urgency": "feature_request_urgency",
+        "features_mentioned": "features_mentioned",
+    },
+)
+# The score card of a risk alert: fct_conversations columns beside the flag, in this order. talk_ratio is the
+# mart's fraction 0..1 (rep talk seconds / all talk seconds), shown as the scorecards show it.
+ALERT_CARD_COLUMNS = ("talk_ratio", *(c for c in DISCOVERY.columns if c != "risk_flag"))
+
+
+def mart_value(value: Any) -> BrickValue:
+    """A mart cell as routing sends it: DECIMAL as float, lists as lists of strings, the rest unchanged."""
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, list | tuple):
+        return [str(v) for v in value]
+    return value
 
 
 @dataclass(frozen=True)
@@ -59,11 +101,11 @@ class RiskAlert:
     evidence: Sequence[str]
     title: str | None
     account_name: str | None
-    host_name: str | None
-    host_email: str | None
+    rep_name: str | None
+    rep_email: str | None
     start_time: datetime | None
     duration_seconds: float | None
-    # The run's other bricks (key -> typed value), shown as the score card next to the flag.
+    # The conversation's fct_conversations figures (column -> value, ALERT_CARD_COLUMNS), the flag's score card.
     values: Mapping[str, BrickValue] = field(default_factory=dict)
 
     def link_fields(self) -> dict[str, str]:
@@ -91,11 +133,11 @@ def conversation_url(template: str, alert: RiskAlert) -> str:
 def risk_alert_message(alert: RiskAlert, url: str, max_quotes: int = 3) -> dict[str, Any]:
     """An incoming-webhook payload: ``text`` (the notification line) and Block Kit ``blocks``."""
     account = alert.account_name or "unknown account"
-    rep = alert.host_name or alert.host_email or "unknown rep"
+    rep = alert.rep_name or alert.rep_email or "unknown rep"
     title = alert.title or alert.recording_id
     text = f"Deal risk flagged: {account} / {title} (rep {rep})"
     facts = [
-        ("Rep", f"{rep} ({alert.host_email})" if alert.host_email and alert.host_name else rep),
+        ("Rep", f"{rep} ({alert.rep_email})" if alert.rep_email and alert.rep_name else rep),
         ("Account", account),
         ("Call", title),
         ("When", _when(alert.start_time, alert.duration_seconds)),
@@ -165,32 +207,39 @@ def crm_wire_value(value: Any) -> str:
 
 
 def crm_call_properties(
-    conversation: Mapping[str, Any],
-    bricks: Mapping[str, Mapping[str, BrickValue]],
-    rep_talk_ratio: float | None,
+    conversation: Mapping[str, Any], feedback: Mapping[str, Any] | None = None
 ) -> dict[str, str]:
-    """The ``calls`` object of one scored conversation.
+    """The ``calls`` object of one scored conversation: its ``marts.fct_conversations`` row, and its row of the
+    product-feedback pivot when that Kit scored it.
 
-    ``conversation`` is its ``raw.recordings`` row; ``bricks`` is kit code -> brick key -> typed value. Bricks are
-    prefixed with their kit code (``slsdisc1_risk_flag``) so that two kits can share brick names.
+    ``convo_intel_rep_talk_ratio`` is the mart's ``talk_ratio``: a fraction 0..1, the same number as the
+    scorecards' (it used to be Symbl's talk-time percentage of the host, 0..100, of a different definition);
+    like every number it goes on the wire to 6 decimals (``crm_wire_value``). Bricks are named
+    ``<kit>_<brick key>`` (``slsdisc1_risk_flag``); those of a Kit that did not score the call are absent.
     """
-    duration = conversation.get("duration_seconds")
+    duration = mart_value(conversation.get("duration_seconds"))
     properties: dict[str, Any] = {
-        "hs_timestamp": conversation.get("start_time"),
+        "hs_timestamp": conversation.get("started_at"),
         "hs_call_title": conversation.get("title"),
-        "hs_call_duration": None if duration is None else round(duration * 1000),  # milliseconds
+        "hs_call_duration": None if duration is None else round(float(duration) * 1000),  # milliseconds
         "hs_call_status": "COMPLETED",
         "convo_intel_recording_id": conversation.get("recording_id"),
-        "convo_intel_rep_name": conversation.get("host_name"),
-        "convo_intel_rep_email": conversation.get("host_email"),
+        "convo_intel_rep_name": conversation.get("rep_name"),
+        "convo_intel_rep_email": conversation.get("rep_email"),
         "convo_intel_account_id": conversation.get("account_id"),
         "convo_intel_account_name": conversation.get("account_name"),
         "convo_intel_call_type": conversation.get("call_type"),
-        "convo_intel_rep_talk_ratio": None if rep_talk_ratio is None else round(rep_talk_ratio, 1),
+        "convo_intel_rep_talk_ratio": mart_value(conversation.get("talk_ratio")),
     }
-    for kit_code, values in sorted(bricks.items()):
-        for key, value in sorted(values.items()):
-            properties[crm_property_name(kit_code, key)] = value
+    scored = [
+        (DISCOVERY, conversation if conversation.get("has_discovery_scores") else None),
+        (PRODUCT_FEEDBACK, feedback),
+    ]
+    for pivot, row in scored:
+        if row is None:
+            continue
+        for column, brick in pivot.columns.items():
+            properties[crm_property_name(pivot.kit_code, brick)] = mart_value(row.get(column))
     return {name: crm_wire_value(value) for name, value in properties.items()}
 
 
