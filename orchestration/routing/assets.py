@@ -23,7 +23,6 @@ from orchestration.routing import payloads
 from orchestration.routing.crm import BATCH_LIMIT, CrmAPIError, CrmResource
 from orchestration.routing.payloads import RiskAlert
 from orchestration.routing.slack import SlackResource, SlackWebhookError
-from orchestration.warehouse import duckdb_store
 from orchestration.warehouse.resource import WarehouseResource
 
 # Where "Open the conversation" points. Placeholders: {conversation_id}, {recording_id}, {partition_date},
@@ -111,9 +110,9 @@ def _record_alert_attempt(
         "sent_at": now if sent else None,
         "updated_at": now,
     }
-    with warehouse.connection() as con:
-        duckdb_store.replace_rows(
-            con, "risk_alerts_sent", "conversation_id = ? AND run_id = ?", [row["conversation_id"], row["run_id"]],
+    with warehouse.writer() as writer:
+        writer.replace_rows(
+            "risk_alerts_sent", "conversation_id = ? AND run_id = ?", [row["conversation_id"], row["run_id"]],
             [ledger_row],
         )  # fmt: skip
 
@@ -185,9 +184,11 @@ def risk_alerts(
                 except SlackWebhookError as exc:
                     failed[cid] = exc.code
                     context.log.error(f"risk alert for {cid} not posted: {exc}")
-                    _record_alert_attempt(warehouse, row, exc.code, datetime.now(UTC))
+                    await asyncio.to_thread(
+                        _record_alert_attempt, warehouse, row, exc.code, datetime.now(UTC)
+                    )
                     continue
-                _record_alert_attempt(warehouse, row, None, datetime.now(UTC))
+                await asyncio.to_thread(_record_alert_attempt, warehouse, row, None, datetime.now(UTC))
                 sent.append(cid)
 
     asyncio.run(post_all())
@@ -289,13 +290,14 @@ def _record_sync(warehouse: WarehouseResource, object_type: str, rows: Sequence[
         }
         for r in rows
     ]
-    with warehouse.connection() as con:
-        duckdb_store.replace_rows(
-            con,
+    with warehouse.writer() as writer:
+        writer.replace_ids(
             "crm_sync",
-            "object_type = ? AND conversation_id IN (SELECT unnest(?::VARCHAR[]))",
-            [object_type, [r["conversation_id"] for r in rows]],
+            "conversation_id",
+            [r["conversation_id"] for r in rows],
             ledger_rows,
+            "object_type = ?",
+            [object_type],
         )
 
 
@@ -345,7 +347,8 @@ def crm_activity(
                         return
                     continue
                 now = datetime.now(UTC)
-                _record_sync(
+                await asyncio.to_thread(
+                    _record_sync,
                     warehouse,
                     crm.object_type,
                     [

@@ -32,7 +32,6 @@ from orchestration.streaming.calls import DEFAULT_LIVE_DIR
 from orchestration.symbl import ledger
 from orchestration.symbl.journal import Journal, journal_path_for
 from orchestration.symbl.ledger import LedgerEntry
-from orchestration.warehouse import duckdb_store
 from orchestration.warehouse.resource import WarehouseResource
 
 LIVE_DIR_ENV = "CONVO_INTEL_LIVE_DIR"
@@ -91,9 +90,9 @@ def live_call_events(
         conversation_id = (known.get(call_id) or {}).get("conversation_id") or summary.get("conversation_id")
         rows, _ = landing.event_rows(path, partition, after, conversation_id)
         if rows:
-            with warehouse.connection() as con:
-                landed_rows += duckdb_store.replace_rows(
-                    con, "live_call_events", "call_id = ? AND seq > ?", [call_id, after], rows
+            with warehouse.writer() as writer:
+                landed_rows += writer.replace_rows(
+                    "live_call_events", "call_id = ? AND seq > ?", [call_id, after], rows
                 )
         if not summary:
             continue  # still live: only its events so far
@@ -110,8 +109,8 @@ def live_call_events(
             if entry is not None and entry.status == "completed" and entry.conversation_id:
                 row["superseded_by"] = entry.conversation_id
                 superseded += 1
-        with warehouse.connection() as con:
-            duckdb_store.replace_rows(con, "live_calls", "call_id = ?", [call_id], [row])
+        with warehouse.writer() as writer:
+            writer.replace_rows("live_calls", "call_id = ?", [call_id], [row])
     return dg.MaterializeResult(
         metadata={"landed_events": landed_rows, "handed_over": handed_over, "superseded_marked": superseded}
     )

@@ -21,7 +21,6 @@ from orchestration.partitions import (
 from orchestration.settings import NebulaSettings, SettingsResource, require_real_credentials
 from orchestration.symbl import parse
 from orchestration.symbl.signals import SignalSourceConfig
-from orchestration.warehouse import duckdb_store
 from orchestration.warehouse.metadata import Stopwatch, column_schema_metadata, preview
 from orchestration.warehouse.partition_metadata import scope_to_partitions
 from orchestration.warehouse.resource import WarehouseResource
@@ -193,15 +192,11 @@ def nebula_summaries(
                 "rejected_at": now,
             }
         )
-    with warehouse.connection() as con:
-        duckdb_store.replace_partition_rows(
-            con, "symbl_summaries", first, end, summaries, "source = 'nebula'"
-        )
-        duckdb_store.replace_partition_rows(
-            con, "symbl_responses", first, end, raw_rows, "endpoint = 'nebula_summary'"
-        )
-        duckdb_store.replace_partition_rows(
-            con, "recording_rejections", first, end, rejections, "stage = 'fetch:nebula_summary'"
+    with warehouse.writer() as writer:
+        writer.replace_partition("symbl_summaries", first, end, summaries, "source = 'nebula'")
+        writer.replace_partition("symbl_responses", first, end, raw_rows, "endpoint = 'nebula_summary'")
+        writer.replace_partition(
+            "recording_rejections", first, end, rejections, "stage = 'fetch:nebula_summary'"
         )
     metadata = {
         "enabled": True,
@@ -232,10 +227,8 @@ def _rederive_summaries(warehouse: WarehouseResource, first: Any, end: Any, cloc
             summaries += parse.parse_nebula_summary(
                 row["conversation_id"], row["partition_date"], row["body"]
             )
-    with warehouse.connection() as con:
-        duckdb_store.replace_partition_rows(
-            con, "symbl_summaries", first, end, summaries, "source = 'nebula'"
-        )
+    with warehouse.writer() as writer:
+        writer.replace_partition("symbl_summaries", first, end, summaries, "source = 'nebula'")
     return dg.MaterializeResult(
         metadata={
             "source": "raw",
