@@ -161,7 +161,7 @@ def reap(dep: Deployment) -> list[str]:
 
     import dagster as dg
 
-    from orchestration.run_reaper import reap_dead_runs
+    from orchestration.defs.operations.run_reaper import reap_dead_runs
 
     os.environ["DAGSTER_HOME"] = str(dep.home)
     with dg.DagsterInstance.get() as instance:

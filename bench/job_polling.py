@@ -7,7 +7,7 @@ recordings of mixed durations (30 s to 15 min of conversation, fixed seed) throu
 C jobs in flight, and waits on each job twice over, in two passes on fresh sandboxes:
 - ``backoff``: the previous behaviour, a poll at once and then jittered exponential backoff (1 s, x1.5, 30 s);
 - ``expected``: the first poll aimed at the expected finish from the media's duration and the rate learnt in
-  the run (``orchestration.symbl.job_pace``), starting from ``--prior``.
+  the run (``orchestration.defs.symbl.job_pace``), starting from ``--prior``.
 Polls are counted by the sandbox (``GET /symbl/v1/job/{jobId}``); lateness is the moment the client saw the job
 completed minus the moment the sandbox completed it. Jobs take ``factor`` x the media's duration.
 """
@@ -33,8 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from starlette.routing import Mount
 
-from orchestration.symbl.client import SubmitOptions, SymblClient
-from orchestration.symbl.job_pace import PollPlan
+from orchestration.defs.symbl.client import SubmitOptions, SymblClient
+from orchestration.defs.symbl.job_pace import PollPlan
 from sandbox.app import build_app
 from sandbox.config import SandboxConfig
 from sandbox.server import ServedApp

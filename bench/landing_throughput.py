@@ -29,8 +29,8 @@ import pyarrow as pa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from orchestration.warehouse import duckdb_store
-from orchestration.warehouse.resource import WarehouseResource
+from orchestration.defs.warehouse import duckdb_store
+from orchestration.defs.warehouse.resource import WarehouseResource
 
 TABLE = "symbl_messages"
 

@@ -27,9 +27,9 @@ import dagster as dg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from orchestration.recordings.discovery import DEFAULT_SETTLE_SECONDS, DiscoveryCursor, discover
-from orchestration.recordings.resource import DropFolderResource
-from orchestration.recordings.sensors import new_recordings_sensor
+from orchestration.defs.recordings.discovery import DEFAULT_SETTLE_SECONDS, DiscoveryCursor, discover
+from orchestration.defs.recordings.resource import DropFolderResource
+from orchestration.defs.recordings.sensors import new_recordings_sensor
 
 FIRST_DAY = date(2026, 2, 1)
 DAYS = 100

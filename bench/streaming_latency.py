@@ -31,7 +31,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from orchestration.streaming.client import (
+from orchestration.defs.streaming.client import (
     LiveCall,
     LiveCallConfig,
     paced,
@@ -96,7 +96,7 @@ async def one_call(
 
     result = await call.run(source())
     if not result.completed:
-        from orchestration.streaming.eventlog import read_events
+        from orchestration.defs.streaming.eventlog import read_events
 
         client_side = [r["event"] for r in read_events(Path(result.event_log)) if r["kind"] == "client"]
         raise RuntimeError(f"call {index} did not complete: {client_side[-4:]}")
@@ -115,9 +115,9 @@ GATE_CALLS = 5
 
 async def gate_latency(base: str, workdir: Path) -> list[float]:
     """Seconds from stop_request to the hallucination alert, for AI-agent calls that hallucinate."""
-    from orchestration.streaming.calls import LiveSettings, new_live_call
-    from orchestration.streaming.eventlog import read_events
-    from orchestration.streaming.quality_gate import GateSettings
+    from orchestration.defs.streaming.calls import LiveSettings, new_live_call
+    from orchestration.defs.streaming.eventlog import read_events
+    from orchestration.defs.streaming.quality_gate import GateSettings
     from sandbox.transcript import Speaker, Utterance
 
     config = SandboxConfig()

@@ -39,7 +39,7 @@ def _cmd_demo_data(args: argparse.Namespace) -> int:
 
 
 def _cmd_webhooks(args: argparse.Namespace) -> int:
-    from orchestration.webhooks.app import serve
+    from orchestration.defs.webhooks.app import serve
 
     serve(host=args.host, port=args.port)
     return 0
@@ -78,7 +78,7 @@ def _cmd_live(args: argparse.Namespace) -> int:
 
 
 def _cmd_live_bridge(args: argparse.Namespace) -> int:
-    from orchestration.streaming.twilio_bridge import serve
+    from orchestration.defs.streaming.twilio_bridge import serve
 
     serve(host=args.host, port=args.port)
     return 0

@@ -106,8 +106,8 @@ def write_policy(policy_dir: Path) -> None:
 
 def play_agent_calls() -> list[dict[str, Any]]:
     """Stream every demo agent call to Symbl (the environment is the demo's); one result per call."""
-    from orchestration.streaming.calls import LiveSettings, new_live_call
-    from orchestration.streaming.client import paced
+    from orchestration.defs.streaming.calls import LiveSettings, new_live_call
+    from orchestration.defs.streaming.client import paced
     from sandbox.speech_carrier import render
 
     settings = LiveSettings.from_env()

@@ -1,4 +1,4 @@
-"""`make dev`: the sandbox and `dagster dev` together, sharing one environment."""
+"""`make dev`: the sandbox and `dg dev` (the Dagster UI and daemon) together, sharing one environment."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from convo_intel.demo import prepare_environment
+from orchestration.settings import PROJECT_ROOT
 
 DEMO_WORKDIR = Path("var/demo")
 DEV_WORKDIR = Path("var/dev")
@@ -40,10 +41,13 @@ def run_dev(workdir: Path | None = None, port: int = 3000, sandbox_port: int = 8
             f"sandbox on {base_url}; Dagster UI on http://127.0.0.1:{port}  (Ctrl-C stops both)", flush=True
         )
         print(f"drop recordings into {drop.resolve()}/manifests (see docs/drop-folder.md)", flush=True)
-        cmd = [sys.executable, "-m", "dagster", "dev", "-m", "orchestration.definitions", "-h", "127.0.0.1"]
+        # `dg dev` loads the project as pyproject.toml's [tool.dg] declares it (location `convo_intel`), with
+        # this interpreter's venv named as the active one so dg neither warns nor looks for another.
+        cmd = [str(Path(sys.executable).parent / "dg"), "dev", "--host", "127.0.0.1"]
         # SIGTERM (a supervisor, `timeout`) must stop dagster dev too, not orphan it: treat it like Ctrl-C.
         signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
-        dagster = subprocess.Popen([*cmd, "-p", str(port)], env=os.environ.copy())
+        env = {**os.environ, "VIRTUAL_ENV": sys.prefix}
+        dagster = subprocess.Popen([*cmd, "--port", str(port)], env=env, cwd=PROJECT_ROOT)
         try:
             return dagster.wait()
         except KeyboardInterrupt:

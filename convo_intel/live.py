@@ -13,9 +13,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from orchestration.streaming.audio import AudioError, read_pcm_wav
-from orchestration.streaming.calls import LiveSettings, new_live_call
-from orchestration.streaming.client import paced
+from orchestration.defs.streaming.audio import AudioError, read_pcm_wav
+from orchestration.defs.streaming.calls import LiveSettings, new_live_call
+from orchestration.defs.streaming.client import paced
 
 
 def load_call_audio(path: Path, encoding: str, sample_rate: int) -> bytes:

@@ -1,4 +1,10 @@
-"""The one Definitions object of the convo-intel code location, assembled from the domains.
+"""The one Definitions object of the convo-intel code location, assembled from the domains under ``defs/``.
+
+Each folder of ``orchestration/defs/`` is a domain (recordings, symbl, nebula, semarize, routing, streaming,
+webhooks, warehouse, operations) owning its assets, resources, checks, sensors and schedules, gathered in its own
+``definitions.py``; Dagster's defs-folder loading (the ``dg`` project in pyproject.toml) assembles them. What is
+the location's own is added here: the jobs that span domains, the executor, and the owner and freshness policy
+every asset carries by its group and key.
 
 Importing this module changes nothing in the process: configuration comes from the environment through
 ``orchestration.settings``, read by each resource when it is built (at load and again in every run).
@@ -6,81 +12,45 @@ Importing this module changes nothing in the process: configuration comes from t
 
 import dagster as dg
 
-from orchestration.checks import (
-    bricks_match_kit_types,
-    completed_recordings_are_complete,
-    every_recording_accounted_for,
-    speakers_match_participants,
-    unique_key_checks,
-    with_freshness_policies,
-)
-from orchestration.jobs import ALL_ASSETS, INGEST_ASSETS, JOBS, warehouse_build_job
-from orchestration.owners import with_owners
-from orchestration.partitions import PARTITIONS_TIMEZONE
-from orchestration.recordings.resource import DropFolderResource
-from orchestration.recordings.sensors import new_recordings_sensor
-from orchestration.routing.crm import CrmResource
-from orchestration.routing.slack import SlackResource
-from orchestration.run_reaper import dead_run_reaper
-from orchestration.schedules import recordings_catch_up_schedule, routing_schedule, warehouse_build_schedule
-from orchestration.semarize.resource import SemarizeResource
-from orchestration.status_checks import status_checks
-from orchestration.streaming.assets import live_definitions
-from orchestration.symbl.nebula import NebulaResource
-from orchestration.symbl.resource import SymblResource
-from orchestration.symbl.retry_failed import failed_recordings_retry_schedule
-from orchestration.warehouse.dbt import dbt_cli_resource
-from orchestration.warehouse.publish_sensor import build_publish_sensor
-from orchestration.warehouse.resource import WarehouseResource
-from orchestration.webhooks.resource import WebhookInboxResource
-from orchestration.webhooks.sensor import inbox_sensor
-
-publish_after_ingest_sensor = build_publish_sensor(
-    [key for asset in INGEST_ASSETS for key in asset.keys], warehouse_build_job
-)
+from orchestration.freshness import with_freshness_policy
+from orchestration.jobs import JOBS
+from orchestration.owners import with_owner
+from orchestration.settings import PROJECT_ROOT
 
 
-def build_resources() -> dict[str, object]:
-    # No field comes from here: each resource takes what it is not given from its settings section
-    # (orchestration/settings.py) in the process that runs it, and the vendor resources refuse the sandbox's
-    # credentials anywhere but loopback.
-    return {
-        "warehouse": WarehouseResource(),
-        "drop_folder": DropFolderResource(timezone=PARTITIONS_TIMEZONE),
-        "symbl": SymblResource(),
-        "semarize": SemarizeResource(),
-        "nebula": NebulaResource(),
-        "slack": SlackResource(),
-        "crm": CrmResource(),
-        "webhook_inbox": WebhookInboxResource(),
-        "dbt": dbt_cli_resource(),
-    }
+def _policies(spec: dg.AssetSpec) -> dg.AssetSpec:
+    return with_owner(with_freshness_policy(spec))
+
+
+def _each_once_with_policies(defs: dg.Definitions) -> dg.Definitions:
+    """The same Definitions with each object once, and each asset with its owner and freshness policy.
+
+    Defs-folder loading gathers every module's top-level objects as well as each domain's ``definitions.py``, so
+    an asset comes twice as one object. Dagster accepts that, but a spec mapping copies each occurrence, and two
+    copies of one asset are a duplicate key: so the policies are mapped over each asset once.
+    """
+
+    def once(objects: object) -> list[object]:
+        return list({id(o): o for o in objects or ()}.values())
+
+    return dg.Definitions(
+        assets=dg.map_asset_specs(_policies, once(defs.assets)),
+        asset_checks=once(defs.asset_checks),
+        jobs=once(defs.jobs),
+        schedules=once(defs.schedules),
+        sensors=once(defs.sensors),
+        resources=defs.resources,
+        executor=defs.executor,
+        metadata=defs.metadata,
+    )
 
 
 defs = dg.Definitions.merge(
+    _each_once_with_policies(dg.load_from_defs_folder(path_within_project=PROJECT_ROOT)),
     dg.Definitions(
-        assets=with_owners(with_freshness_policies(ALL_ASSETS)),
-        asset_checks=[
-            every_recording_accounted_for,
-            speakers_match_participants,
-            bricks_match_kit_types,
-            completed_recordings_are_complete,
-            *unique_key_checks,
-            *status_checks,
-        ],
         jobs=JOBS,
-        sensors=[new_recordings_sensor, inbox_sensor, dead_run_reaper, publish_after_ingest_sensor],
-        schedules=[
-            recordings_catch_up_schedule,
-            routing_schedule,
-            warehouse_build_schedule,
-            failed_recordings_retry_schedule,
-        ],
-        resources=build_resources(),
         # In-process: the steps are I/O-bound async code, DuckDB wants one writer, and per-step overhead drops
         # from ~1.4 s (multiprocess) to ~0.05 s. Parallelism lives inside each step (asyncio), not across steps.
         executor=dg.in_process_executor,
     ),
-    # Live calls (Streaming API): their own folder, merged in here.
-    live_definitions(),
 )

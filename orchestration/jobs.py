@@ -5,17 +5,20 @@ Partitioning is not declared here: Dagster infers it from the selected assets (t
 
 import dagster as dg
 
-from orchestration.recordings.assets import recordings
-from orchestration.routing.assets import crm_activity, risk_alerts
-from orchestration.semarize.assets import semarize_bricks, transcripts
-from orchestration.symbl.conversations import symbl_conversations
-from orchestration.symbl.nebula import nebula_summaries
-from orchestration.symbl.signals import signal_assets
-from orchestration.symbl.speaker_events import symbl_speaker_events
-from orchestration.symbl.tracker_sync import symbl_tracker_definitions, symbl_tracker_drift
-from orchestration.warehouse.dbt import convo_intel_dbt_assets
-from orchestration.warehouse.report import scorecard_report
-from orchestration.warehouse.snapshot import analyst_warehouse
+from orchestration.defs.nebula.assets import nebula_summaries
+from orchestration.defs.recordings.assets import recordings
+from orchestration.defs.routing.assets import crm_activity, risk_alerts
+from orchestration.defs.semarize.assets import semarize_bricks, transcripts
+from orchestration.defs.symbl.conversations import symbl_conversations
+from orchestration.defs.symbl.signals import signal_assets
+from orchestration.defs.symbl.speaker_events import symbl_speaker_events
+from orchestration.defs.symbl.tracker_sync import symbl_tracker_definitions, symbl_tracker_drift
+from orchestration.defs.warehouse.dbt import convo_intel_dbt_assets
+from orchestration.defs.warehouse.report import scorecard_report
+from orchestration.defs.warehouse.snapshot import analyst_warehouse
+
+# Tag on every run a schedule or sensor requests: which automation asked for it.
+SCHEDULE_TAG = "convo-intel/trigger"
 
 INGEST_ASSETS = [
     recordings,

@@ -24,13 +24,14 @@ OWNERS_BY_GROUP: dict[str, str] = {
 }
 
 
+def with_owner(spec: dg.AssetSpec) -> dg.AssetSpec:
+    """The spec with its group's owner added (an owner an asset declares itself is kept)."""
+    owner = OWNERS_BY_GROUP.get(spec.group_name or "")
+    if owner is None or owner in spec.owners:
+        return spec
+    return spec.replace_attributes(owners=[*spec.owners, owner])
+
+
 def with_owners(assets: Iterable[Any]) -> Sequence[Any]:
     """The assets with their group's owner added (an owner an asset declares itself is kept)."""
-
-    def attach(spec: dg.AssetSpec) -> dg.AssetSpec:
-        owner = OWNERS_BY_GROUP.get(spec.group_name or "")
-        if owner is None or owner in spec.owners:
-            return spec
-        return spec.replace_attributes(owners=[*spec.owners, owner])
-
-    return list(dg.map_asset_specs(attach, assets))
+    return list(dg.map_asset_specs(with_owner, assets))

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 from dagster import AssetExecutionContext
@@ -38,3 +39,10 @@ DAILY_WAREHOUSE_WRITER = {
 }
 # For assets that call an external API: transient outages beyond the clients' own retries re-run the step.
 NETWORK_RETRY = dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL)
+
+
+def catch_up_days(scheduled_time: datetime) -> list[str]:
+    """Yesterday's and today's partition keys in the partitions' timezone, those that exist, oldest first."""
+    today = scheduled_time.astimezone(ZoneInfo(recordings_daily_partition.timezone)).date()
+    days = [(today - timedelta(days=1)).isoformat(), today.isoformat()]
+    return [day for day in days if recordings_daily_partition.has_partition_key(day)]

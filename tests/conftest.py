@@ -159,7 +159,7 @@ def webhook_receiver() -> Iterator[WebhookReceiver]:
 @pytest.fixture(autouse=True)
 def fresh_symbl_tokens() -> Iterator[None]:
     """Each test is its own "run": Symbl tokens are cached per process (one per account), so start clean."""
-    from orchestration.symbl.auth import forget_tokens
+    from orchestration.defs.symbl.auth import forget_tokens
 
     forget_tokens()
     yield

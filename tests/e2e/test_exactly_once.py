@@ -204,7 +204,7 @@ def test_a_killed_runs_pool_slot_is_freed_without_a_person_and_the_next_run_comp
     import dagster as dg
     from dagster._core.storage.dagster_run import DagsterRunStatus
 
-    from orchestration.run_reaper import dead_run_reaper
+    from orchestration.defs.operations.run_reaper import dead_run_reaper
 
     dep = Deployment(tmp_path, sandbox.base_url, pool_limit=1)  # duckdb_writer limited to 1, as deployed
     day = "2026-09-05"

@@ -230,7 +230,7 @@ def test_insight_authors_land_their_email_from_user_id(world: World) -> None:
 
 
 def test_rederiving_from_raw_makes_no_api_call_and_rebuilds_identical_tables(world: World) -> None:
-    from orchestration.symbl.signals import SIGNALS
+    from orchestration.defs.symbl.signals import SIGNALS
 
     tables = [t for spec in SIGNALS for t in spec.tables] + ["semarize_bricks"]
     before = {t: _table_fingerprint(world, t) for t in tables}
@@ -457,7 +457,7 @@ def test_code_location_loads_without_errors() -> None:
 def test_symbl_callbacks_complete_jobs_with_zero_job_polls(
     world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from orchestration.webhooks.app import WebhookSettings, build_webhook_app
+    from orchestration.defs.webhooks.app import WebhookSettings, build_webhook_app
 
     token = "callback-token-0123456789abcdef"
     inbox = tmp_path / "inbox"
@@ -490,7 +490,7 @@ def test_symbl_callbacks_complete_jobs_with_zero_job_polls(
 def test_a_callback_that_arrives_after_the_run_completes_the_job_in_the_next_run_with_zero_polls(
     world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from orchestration.webhooks.app import WebhookSettings, build_webhook_app
+    from orchestration.defs.webhooks.app import WebhookSettings, build_webhook_app
 
     token = "callback-token-fedcba9876543210"
     inbox = tmp_path / "inbox"
@@ -517,7 +517,7 @@ def test_a_callback_that_arrives_after_the_run_completes_the_job_in_the_next_run
         )[0]
         assert status in ("submitted", "scheduled", "in_progress")
         deadline = time.monotonic() + 30
-        from orchestration.webhooks.inbox import latest_job_status
+        from orchestration.defs.webhooks.inbox import latest_job_status
 
         while "completed" not in latest_job_status(inbox).values():
             assert time.monotonic() < deadline, "the sandbox never called back"

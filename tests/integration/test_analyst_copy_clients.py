@@ -22,7 +22,7 @@ import duckdb
 import pytest
 
 from convo_intel.sql import DUCKDB1_DIR, duckdb_cli
-from orchestration.warehouse.duckdb_store import publish_snapshot
+from orchestration.defs.warehouse.duckdb_store import publish_snapshot
 from tests.integration.test_dbt_build import WAREHOUSE_ENV_VAR, dbt_build, load_raw
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -6,13 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from orchestration.checks import (
-    bricks_match_kit_types,
-    every_recording_accounted_for,
-    speakers_match_participants,
-)
-from orchestration.warehouse import duckdb_store
-from orchestration.warehouse.resource import WarehouseResource
+from orchestration.defs.semarize.checks import bricks_match_kit_types
+from orchestration.defs.symbl.checks import every_recording_accounted_for, speakers_match_participants
+from orchestration.defs.warehouse import duckdb_store
+from orchestration.defs.warehouse.resource import WarehouseResource
 
 DAY = date(2026, 5, 5)
 NOW = datetime(2026, 5, 5, 12, tzinfo=UTC)

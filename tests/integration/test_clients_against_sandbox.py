@@ -12,10 +12,10 @@ from typing import Any
 import httpx
 import pytest
 
+from orchestration.defs.recordings.source import DropFolderSource
+from orchestration.defs.semarize.client import SemarizeClient
+from orchestration.defs.symbl.client import SIGNALS, SubmitOptions, SymblAPIError, SymblClient
 from orchestration.http import Retries, Waits
-from orchestration.recordings.source import DropFolderSource
-from orchestration.semarize.client import SemarizeClient
-from orchestration.symbl.client import SIGNALS, SubmitOptions, SymblAPIError, SymblClient
 from sandbox.app import build_app
 from sandbox.config import SandboxConfig
 from sandbox.media import wav_bytes
@@ -240,7 +240,7 @@ def test_semarize_sync_run_and_idempotent_replay(sandbox: str) -> None:
 
 def test_speaker_events_reach_symbl_and_reattribute_the_conversation(sandbox: str) -> None:
     """The client's PUT /speakers against the sandbox: diarized voices become the people who spoke."""
-    from orchestration.symbl.submission import speaker_events_payload
+    from orchestration.defs.symbl.submission import speaker_events_payload
 
     rep, buyer = Speaker("Maya Chen", "maya@lumen.example"), Speaker("Hank Scorpio", "hank@globex.example")
     lines = [(rep, "What is your budget?"), (buyer, "About eighty thousand."), (rep, "Great, thanks.")]

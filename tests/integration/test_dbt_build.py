@@ -20,8 +20,8 @@ from typing import Any
 import duckdb
 import pytest
 
-from orchestration.warehouse.dbt import WAREHOUSE_ENV_VAR, dbt_cli_resource
-from orchestration.warehouse.schema import create_statements
+from orchestration.defs.warehouse.dbt import WAREHOUSE_ENV_VAR, dbt_cli_resource
+from orchestration.defs.warehouse.schema import create_statements
 
 MAYA = "maya.chen@lumen.example"
 DANIEL = "daniel.okafor@lumen.example"
@@ -629,3 +629,42 @@ def test_views_no_model_defines_are_dropped_after_a_run(
     # Every view the project defines is still there, and so is every mart.
     assert {("staging", "stg_symbl__messages"), ("intermediate", "int_conversations_completed")} <= views
     assert query(warehouse, marts_sql) == marts_before and len(marts_before) >= 10
+
+
+def test_dagster_materializations_carry_each_tables_row_count_and_column_types(
+    warehouse: Path, calendar_build: dict[str, Any]
+) -> None:
+    """The UI's row counts and column types for dbt models are the built tables' own, read after dbt exits."""
+    import dagster as dg
+
+    from orchestration.defs.warehouse.dbt import convo_intel_dbt_assets
+
+    selection = ["fct_conversations", "rep_quarter_scorecard", "stg_symbl__messages"]
+    result = dg.materialize(
+        [convo_intel_dbt_assets],
+        resources={"dbt": dbt_cli_resource()},
+        selection=selection,
+        raise_on_error=True,
+    )
+    metadata = {
+        m.asset_key.to_user_string(): m.metadata
+        for m in result.asset_materializations_for_node(convo_intel_dbt_assets.op.name)
+    }
+    assert set(metadata) == set(selection)
+    for table in ("fct_conversations", "rep_quarter_scorecard"):
+        expected_rows = query(warehouse, f"select count(*) as n from marts.{table}")[0]["n"]
+        assert expected_rows > 0
+        assert metadata[table]["dagster/row_count"].value == expected_rows, table
+        declared = {
+            r["column_name"]: r["data_type"]
+            for r in query(
+                warehouse,
+                "select column_name, data_type from information_schema.columns "
+                f"where table_schema = 'marts' and table_name = '{table}'",
+            )
+        }
+        schema = metadata[table]["dagster/column_schema"].value
+        assert {c.name: c.type.upper() for c in schema.columns} == {k: v.upper() for k, v in declared.items()}
+    # A view is not counted (counting would run its whole query), but its columns are still typed.
+    assert "dagster/row_count" not in metadata["stg_symbl__messages"]
+    assert metadata["stg_symbl__messages"]["dagster/column_schema"].value.columns

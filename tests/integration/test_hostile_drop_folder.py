@@ -22,15 +22,15 @@ import duckdb
 import httpx
 import pytest
 
+from orchestration.defs.recordings.assets import recordings
+from orchestration.defs.recordings.resource import DropFolderResource
+from orchestration.defs.recordings.sensors import new_recordings_sensor
+from orchestration.defs.symbl.client import SymblClient
+from orchestration.defs.symbl.conversations import symbl_conversations
+from orchestration.defs.symbl.resource import SymblResource
+from orchestration.defs.warehouse.resource import WarehouseResource
+from orchestration.defs.webhooks.resource import WebhookInboxResource
 from orchestration.http import Retries, Waits
-from orchestration.recordings.assets import recordings
-from orchestration.recordings.resource import DropFolderResource
-from orchestration.recordings.sensors import new_recordings_sensor
-from orchestration.symbl.client import SymblClient
-from orchestration.symbl.conversations import symbl_conversations
-from orchestration.symbl.resource import SymblResource
-from orchestration.warehouse.resource import WarehouseResource
-from orchestration.webhooks.resource import WebhookInboxResource
 
 DAY = "2026-04-07"
 PASSWD = "/etc/passwd"

@@ -12,8 +12,8 @@ from typing import Any
 
 import httpx
 
-from orchestration.symbl.client import SubmitOptions, SymblClient
-from orchestration.symbl.resource import SymblResource
+from orchestration.defs.symbl.client import SubmitOptions, SymblClient
+from orchestration.defs.symbl.resource import SymblResource
 from tests.conftest import RunningSandbox
 
 TOKEN_CALL = "POST /symbl/oauth2/token:generate"

@@ -14,12 +14,12 @@ import dagster as dg
 import httpx
 import pytest
 
-from orchestration.recordings.manifest import parse_manifest
-from orchestration.recordings.resource import DropFolderResource
-from orchestration.webhooks import inbox, signing
-from orchestration.webhooks.app import WebhookSettings, build_webhook_app
-from orchestration.webhooks.resource import WebhookInboxResource
-from orchestration.webhooks.sensor import UNKNOWN_JOB_GRACE_SECONDS, inbox_sensor, manifest_path
+from orchestration.defs.recordings.manifest import parse_manifest
+from orchestration.defs.recordings.resource import DropFolderResource
+from orchestration.defs.webhooks import inbox, signing
+from orchestration.defs.webhooks.app import WebhookSettings, build_webhook_app
+from orchestration.defs.webhooks.resource import WebhookInboxResource
+from orchestration.defs.webhooks.sensor import UNKNOWN_JOB_GRACE_SECONDS, inbox_sensor, manifest_path
 from sandbox.server import ServedApp
 
 SECRET = "platform-shared-secret-0123456789"

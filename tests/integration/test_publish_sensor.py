@@ -6,7 +6,9 @@ import dagster as dg
 import pytest
 from dagster import DagsterRunStatus
 
-from orchestration.definitions import defs, publish_after_ingest_sensor, warehouse_build_job
+from orchestration.definitions import defs
+from orchestration.defs.warehouse.publish_sensor import publish_after_ingest_sensor
+from orchestration.jobs import warehouse_build_job
 
 
 @pytest.fixture

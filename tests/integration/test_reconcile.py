@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
+from orchestration.defs.symbl import reconcile
+from orchestration.defs.symbl.client import SubmitOptions, SymblAPIError, SymblClient
 from orchestration.http import Retries, Waits
-from orchestration.symbl import reconcile
-from orchestration.symbl.client import SubmitOptions, SymblAPIError, SymblClient
 
 START = datetime(2026, 4, 7, 15, 0, tzinfo=UTC)
 MESSAGES = [

@@ -22,12 +22,12 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from orchestration.defs.routing.assets import crm_activity, risk_alerts
+from orchestration.defs.routing.crm import CrmAPIError, CrmClient, CrmResource
+from orchestration.defs.routing.slack import SlackResource, SlackWebhookClient, SlackWebhookError
+from orchestration.defs.warehouse.resource import WarehouseResource
+from orchestration.defs.warehouse.schema import create_statements
 from orchestration.http import Retries
-from orchestration.routing.assets import crm_activity, risk_alerts
-from orchestration.routing.crm import CrmAPIError, CrmClient, CrmResource
-from orchestration.routing.slack import SlackResource, SlackWebhookClient, SlackWebhookError
-from orchestration.warehouse.resource import WarehouseResource
-from orchestration.warehouse.schema import create_statements
 from sandbox.config import SandboxConfig
 from sandbox.server import ServedApp
 

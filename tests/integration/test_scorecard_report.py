@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.warehouse.report import KEY_CHART, REPORT_FILE_NAME, build_report, write_report
+from orchestration.defs.warehouse.report import KEY_CHART, REPORT_FILE_NAME, build_report, write_report
 
 TEAMS = [
     # team, fiscal_quarter, conversations, avg_talk_ratio, avg_discovery_depth, risk_flag_rate

@@ -14,10 +14,10 @@ import duckdb
 import httpx
 import pytest
 
-from orchestration.semarize.assets import semarize_bricks
-from orchestration.semarize.resource import SemarizeResource
-from orchestration.warehouse import duckdb_store
-from orchestration.warehouse.resource import WarehouseResource
+from orchestration.defs.semarize.assets import semarize_bricks
+from orchestration.defs.semarize.resource import SemarizeResource
+from orchestration.defs.warehouse import duckdb_store
+from orchestration.defs.warehouse.resource import WarehouseResource
 from tests.conftest import RunningSandbox
 
 DAY = "2026-04-07"

@@ -6,9 +6,11 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from orchestration.status_checks import no_recordings_rejected, no_semarize_runs_failed, no_symbl_jobs_failed
-from orchestration.warehouse import duckdb_store
-from orchestration.warehouse.resource import WarehouseResource
+from orchestration.defs.recordings.status_checks import no_recordings_rejected
+from orchestration.defs.semarize.status_checks import no_semarize_runs_failed
+from orchestration.defs.symbl.status_checks import no_symbl_jobs_failed
+from orchestration.defs.warehouse import duckdb_store
+from orchestration.defs.warehouse.resource import WarehouseResource
 
 DAY = date(2026, 5, 5)
 T0 = datetime(2026, 5, 5, 12, tzinfo=UTC)

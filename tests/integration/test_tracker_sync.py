@@ -15,8 +15,8 @@ import httpx
 import pytest
 import yaml
 
-from orchestration.symbl.resource import SymblResource
-from orchestration.symbl.tracker_sync import (
+from orchestration.defs.symbl.resource import SymblResource
+from orchestration.defs.symbl.tracker_sync import (
     MANAGED_CATEGORY,
     NO_REMOTE_DRIFT_CHECK,
     UNUSED_TERM,
@@ -24,9 +24,9 @@ from orchestration.symbl.tracker_sync import (
     symbl_tracker_definitions,
     symbl_tracker_drift,
 )
-from orchestration.symbl.trackers import DEFAULT_TRACKERS_FILE, load_tracker_definitions
-from orchestration.warehouse import duckdb_store
-from orchestration.warehouse.resource import WarehouseResource
+from orchestration.defs.symbl.trackers import DEFAULT_TRACKERS_FILE, load_tracker_definitions
+from orchestration.defs.warehouse import duckdb_store
+from orchestration.defs.warehouse.resource import WarehouseResource
 from tests.conftest import symbl_token_for
 
 

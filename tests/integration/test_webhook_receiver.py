@@ -14,9 +14,9 @@ from typing import Any
 import httpx
 import pytest
 
-from orchestration.webhooks import inbox, signing
-from orchestration.webhooks.app import WebhookSettings, build_webhook_app
-from orchestration.webhooks.replay import IN_FLIGHT_SECONDS
+from orchestration.defs.webhooks import inbox, signing
+from orchestration.defs.webhooks.app import WebhookSettings, build_webhook_app
+from orchestration.defs.webhooks.replay import IN_FLIGHT_SECONDS
 from sandbox.server import ServedApp
 
 SECRET = "platform-shared-secret-0123456789"

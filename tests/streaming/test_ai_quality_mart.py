@@ -11,13 +11,13 @@ import dagster as dg
 import duckdb
 import pytest
 
-from orchestration.recordings.resource import DropFolderResource
-from orchestration.streaming.assets import LiveCallsResource, live_call_events
-from orchestration.streaming.calls import LiveSettings, new_live_call
-from orchestration.streaming.client import paced
-from orchestration.streaming.quality_gate import GateSettings
-from orchestration.warehouse.dbt import WAREHOUSE_ENV_VAR, dbt_cli_resource
-from orchestration.warehouse.resource import WarehouseResource
+from orchestration.defs.recordings.resource import DropFolderResource
+from orchestration.defs.streaming.assets import LiveCallsResource, live_call_events
+from orchestration.defs.streaming.calls import LiveSettings, new_live_call
+from orchestration.defs.streaming.client import paced
+from orchestration.defs.streaming.quality_gate import GateSettings
+from orchestration.defs.warehouse.dbt import WAREHOUSE_ENV_VAR, dbt_cli_resource
+from orchestration.defs.warehouse.resource import WarehouseResource
 from sandbox.config import SandboxConfig
 from sandbox.speech_carrier import render
 from sandbox.transcript import Transcript, Utterance

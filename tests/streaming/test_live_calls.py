@@ -9,14 +9,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from orchestration.streaming.client import (
+from orchestration.defs.streaming.client import (
     LiveCall,
     LiveCallConfig,
     paced,
     streaming_url,
     symbl_token_provider,
 )
-from orchestration.streaming.eventlog import read_events
+from orchestration.defs.streaming.eventlog import read_events
 from sandbox.config import SandboxConfig
 from sandbox.speech_carrier import render
 from sandbox.transcript import Transcript

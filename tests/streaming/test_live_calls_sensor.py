@@ -6,8 +6,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from orchestration.streaming.assets import LiveCallsResource, live_calls_sensor
-from orchestration.streaming.eventlog import EventLog
+from orchestration.defs.streaming.assets import LiveCallsResource, live_calls_sensor
+from orchestration.defs.streaming.eventlog import EventLog
 
 
 def tick(live_dir: Path, cursor: str | None) -> dg.SensorResult:

@@ -15,8 +15,8 @@ import duckdb
 import httpx
 import pytest
 
-from orchestration.streaming.calls import LiveSettings, new_live_call
-from orchestration.streaming.client import paced
+from orchestration.defs.streaming.calls import LiveSettings, new_live_call
+from orchestration.defs.streaming.client import paced
 from sandbox.app import build_app
 from sandbox.config import SandboxConfig
 from sandbox.media import write_wav
@@ -256,7 +256,7 @@ def test_a_call_played_into_the_twilio_bridge_ends_in_the_warehouse_scored(
 
     from websockets.asyncio.client import connect
 
-    from orchestration.streaming.twilio_bridge import TwilioBridge
+    from orchestration.defs.streaming.twilio_bridge import TwilioBridge
 
     wav, transcript = call_transcript(tmp_path)
     with world.symbl() as symbl:

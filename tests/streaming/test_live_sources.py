@@ -15,8 +15,8 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from orchestration.streaming.calls import LiveSettings
-from orchestration.streaming.twilio_bridge import TwilioBridge
+from orchestration.defs.streaming.calls import LiveSettings
+from orchestration.defs.streaming.twilio_bridge import TwilioBridge
 from sandbox.config import SandboxConfig
 from sandbox.server import ServedApp
 from sandbox.speech_carrier import render

@@ -9,10 +9,10 @@ from typing import Any
 
 import httpx
 
-from orchestration.streaming.calls import LiveSettings, new_live_call
-from orchestration.streaming.client import paced
-from orchestration.streaming.eventlog import read_events
-from orchestration.streaming.quality_gate import GateSettings, QualityGate
+from orchestration.defs.streaming.calls import LiveSettings, new_live_call
+from orchestration.defs.streaming.client import paced
+from orchestration.defs.streaming.eventlog import read_events
+from orchestration.defs.streaming.quality_gate import GateSettings, QualityGate
 from sandbox.config import SandboxConfig
 from sandbox.speech_carrier import render
 from sandbox.transcript import Speaker, Transcript, Utterance

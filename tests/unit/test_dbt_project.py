@@ -12,9 +12,8 @@ from dagster import AssetKey
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 
-from orchestration.settings import PROJECT_ROOT
-from orchestration.warehouse import schema
-from orchestration.warehouse.dbt import (
+from orchestration.defs.warehouse import schema
+from orchestration.defs.warehouse.dbt import (
     DBT_PROJECT_DIR,
     WAREHOUSE_ENV_VAR,
     convo_intel_dbt_assets,
@@ -22,6 +21,7 @@ from orchestration.warehouse.dbt import (
     dbt_cli_resource,
     warehouse_path,
 )
+from orchestration.settings import PROJECT_ROOT
 
 MARTS = {"dim_reps", "fct_conversations", "rep_quarter_scorecard", "team_quarter_scorecard", "rejections"}
 

@@ -12,13 +12,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from orchestration.recordings import discovery as discovery_module
-from orchestration.recordings import source as source_module
-from orchestration.recordings.discovery import DiscoveryCursor, discover
-from orchestration.recordings.manifest import ManifestError, parse_manifest
-from orchestration.recordings.policy import InputPolicy
-from orchestration.recordings.source import DropFolderSource, MediaError
-from orchestration.symbl.submission import _read
+from orchestration.defs.recordings import discovery as discovery_module
+from orchestration.defs.recordings import source as source_module
+from orchestration.defs.recordings.discovery import DiscoveryCursor, discover
+from orchestration.defs.recordings.manifest import ManifestError, parse_manifest
+from orchestration.defs.recordings.policy import InputPolicy
+from orchestration.defs.recordings.source import DropFolderSource, MediaError
+from orchestration.defs.symbl.submission import _read
 
 NOW = datetime(2026, 4, 7, 18, 0, tzinfo=UTC)
 DAY = (datetime(2026, 4, 7, tzinfo=UTC), datetime(2026, 4, 8, tzinfo=UTC))

@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from orchestration.recordings.manifest import ManifestError, parse_manifest
-from orchestration.recordings.source import DropFolderSource, MediaError
-from orchestration.warehouse.schema import TABLES
+from orchestration.defs.recordings.manifest import ManifestError, parse_manifest
+from orchestration.defs.recordings.source import DropFolderSource, MediaError
+from orchestration.defs.warehouse.schema import TABLES
 
 VALID: dict[str, Any] = {
     "recording_id": "rec-20260407-maya-0001",

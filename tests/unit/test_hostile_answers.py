@@ -16,18 +16,18 @@ from typing import Any
 import httpx
 import pytest
 
-from orchestration.http import DeadlineExceeded, Retries, Waits
-from orchestration.routing.crm import CrmAPIError, CrmClient
-from orchestration.routing.slack import SlackWebhookClient, SlackWebhookError
-from orchestration.semarize.client import SemarizeAPIError, SemarizeClient
-from orchestration.symbl.client import (
+from orchestration.defs.nebula.assets import NebulaResource
+from orchestration.defs.routing.crm import CrmAPIError, CrmClient
+from orchestration.defs.routing.slack import SlackWebhookClient, SlackWebhookError
+from orchestration.defs.semarize.client import SemarizeAPIError, SemarizeClient
+from orchestration.defs.symbl.client import (
     SymblAPIError,
     SymblClient,
     SymblContractError,
     SymblJobTimeout,
     SymblJobUnavailable,
 )
-from orchestration.symbl.nebula import NebulaResource
+from orchestration.http import DeadlineExceeded, Retries, Waits
 
 JOB_ID = "0f8fad5b-d9cb-469f-a165-70867728950e"
 GOOD_TOKEN = httpx.Response(200, json={"accessToken": "header.payload.signature", "expiresIn": 86400})

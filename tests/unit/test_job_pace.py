@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from orchestration.symbl.client import SymblClient
-from orchestration.symbl.job_pace import PollPlan, ProcessingPace
+from orchestration.defs.symbl.client import SymblClient
+from orchestration.defs.symbl.job_pace import PollPlan, ProcessingPace
 from tests.unit.test_symbl_client import APP_SECRET, FakeSymbl, FakeTime, make_client
 
 PLAN = PollPlan(prior_rate=0.1, margin=0.1, retry_fraction=0.2, growth=2.0, probe=0.6)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestration.symbl.journal import Journal, StaleAttempt, journal_path_for, new_owner
+from orchestration.defs.symbl.journal import Journal, StaleAttempt, journal_path_for, new_owner
 
 DAY = date(2026, 9, 1)
 
@@ -83,7 +83,7 @@ def test_a_live_claim_blocks_another_owner_and_a_dead_holders_claim_is_taken_ove
         import os, sys
         sys.path.insert(0, {str(Path(__file__).resolve().parents[2])!r})
         from datetime import date
-        from orchestration.symbl.journal import Journal, new_owner
+        from orchestration.defs.symbl.journal import Journal, new_owner
         j = Journal({journal.path!r})
         assert j.claim("r2", date(2026, 9, 1), new_owner())
         os._exit(0)
@@ -100,7 +100,7 @@ def test_two_processes_never_both_hold_a_claim(journal: Journal) -> None:
         import sys, time
         sys.path.insert(0, {str(Path(__file__).resolve().parents[2])!r})
         from datetime import date
-        from orchestration.symbl.journal import Journal, new_owner
+        from orchestration.defs.symbl.journal import Journal, new_owner
         j = Journal({journal.path!r})
         owner = new_owner()
         won = [f"r{{i}}" for i in range(200) if j.claim(f"r{{i}}", date(2026, 9, 1), owner)]

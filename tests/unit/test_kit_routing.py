@@ -2,7 +2,7 @@
 
 import pytest
 
-from orchestration.semarize.kit_routing import KitRoutingError, kits_for, parse_routes
+from orchestration.defs.semarize.kit_routing import KitRoutingError, kits_for, parse_routes
 
 ROUTES = "discovery|Demo=SLSDISC1; support=PRODFDB1,SLSDISC1 ;ai_agent=AIQGATE1;*=SLSDISC1"
 

@@ -6,9 +6,9 @@ from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
-from orchestration.symbl import ledger
-from orchestration.symbl.journal import JournalEntry
-from orchestration.warehouse.resource import WarehouseResource
+from orchestration.defs.symbl import ledger
+from orchestration.defs.symbl.journal import JournalEntry
+from orchestration.defs.warehouse.resource import WarehouseResource
 
 
 def entry(state: str, updated_at: float, rid: str = "r1") -> JournalEntry:

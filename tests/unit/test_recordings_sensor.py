@@ -15,14 +15,14 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import pytest
 
-from orchestration.recordings.discovery import (
+from orchestration.defs.recordings.discovery import (
     DEFAULT_SETTLE_SECONDS,
     DiscoveryCursor,
     KnownRecordingIds,
     discover,
 )
-from orchestration.recordings.resource import DropFolderResource
-from orchestration.recordings.sensors import (
+from orchestration.defs.recordings.resource import DropFolderResource
+from orchestration.defs.recordings.sensors import (
     ARRIVALS_TAG,
     MAX_DAYS_PER_RUN,
     RANGE_END_TAG,

@@ -8,8 +8,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from orchestration.symbl.journal import Journal, journal_path_for, new_owner
-from orchestration.symbl.retry_failed import failed_recordings_retry_schedule
+from orchestration.defs.symbl.journal import Journal, journal_path_for, new_owner
+from orchestration.defs.symbl.retry_failed import failed_recordings_retry_schedule
 
 
 def _fail(journal: Journal, rid: str, day: date, times: int) -> None:

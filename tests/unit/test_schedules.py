@@ -8,8 +8,9 @@ import dagster as dg
 import pytest
 from dagster._utils.schedules import cron_string_iterator
 
+from orchestration.defs.recordings.schedules import recordings_catch_up_schedule
+from orchestration.defs.warehouse.schedules import warehouse_build_schedule
 from orchestration.partitions import PARTITIONS_START_DATE
-from orchestration.schedules import recordings_catch_up_schedule, warehouse_build_schedule
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +72,7 @@ def test_warehouse_build_runs_hourly_well_after_each_catch_up(repository: dg.Rep
 
 
 def test_routing_schedule_requests_yesterday_and_today_after_the_catch_up() -> None:
-    from orchestration.schedules import routing_schedule
+    from orchestration.defs.routing.schedules import routing_schedule
 
     tick = datetime(2026, 5, 6, 10, 35, tzinfo=UTC)
     requests = routing_schedule(dg.build_schedule_context(scheduled_execution_time=tick))

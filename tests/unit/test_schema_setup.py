@@ -6,7 +6,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from orchestration.warehouse import duckdb_store
+from orchestration.defs.warehouse import duckdb_store
 
 
 def test_set_up_once_then_skipped_and_redone_when_the_file_is_replaced_or_altered(tmp_path: Path) -> None:

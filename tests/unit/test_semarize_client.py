@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
+from orchestration.defs.semarize.client import SemarizeAPIError, SemarizeClient, SemarizeRunTimeout
 from orchestration.http import Retries, Waits
-from orchestration.semarize.client import SemarizeAPIError, SemarizeClient, SemarizeRunTimeout
 
 API_KEY = "smz_test_unit_key"
 Handler = Callable[[httpx.Request], httpx.Response]

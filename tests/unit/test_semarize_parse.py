@@ -11,7 +11,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from orchestration.semarize.parse import (
+from orchestration.defs.semarize.parse import (
     VALUE_TYPES,
     BrickTypeError,
     SemarizeParseError,
@@ -19,7 +19,7 @@ from orchestration.semarize.parse import (
     parse_run,
     run_row,
 )
-from orchestration.warehouse import schema
+from orchestration.defs.warehouse import schema
 
 CID, RID, KIT, DAY = "c-77", "rec-77", "A1B2C3D4", date(2026, 4, 7)
 

@@ -13,8 +13,13 @@ import dagster as dg
 import pytest
 from pydantic import ValidationError
 
-from orchestration.routing.crm import CrmResource
-from orchestration.semarize.resource import SemarizeResource
+from orchestration.defs.nebula.assets import NebulaResource
+from orchestration.defs.routing.crm import CrmResource
+from orchestration.defs.semarize.resource import SemarizeResource
+from orchestration.defs.symbl.resource import SymblResource
+from orchestration.defs.warehouse import duckdb_store
+from orchestration.defs.warehouse.resource import WarehouseResource
+from orchestration.defs.webhooks.resource import WebhookInboxResource
 from orchestration.settings import (
     ANALYST_WAREHOUSE_ENV,
     PROJECT_ROOT,
@@ -22,11 +27,6 @@ from orchestration.settings import (
     SemarizeSettings,
     warehouse_paths,
 )
-from orchestration.symbl.nebula import NebulaResource
-from orchestration.symbl.resource import SymblResource
-from orchestration.warehouse import duckdb_store
-from orchestration.warehouse.resource import WarehouseResource
-from orchestration.webhooks.resource import WebhookInboxResource
 
 REAL_SYMBL = "https://api.symbl.ai"
 

@@ -13,14 +13,14 @@ import httpx
 import jwt
 import pytest
 
-from orchestration.http import Retries, Waits
-from orchestration.symbl.client import (
+from orchestration.defs.symbl.client import (
     SIGNALS,
     SubmitOptions,
     SymblAPIError,
     SymblClient,
     SymblJobTimeout,
 )
+from orchestration.http import Retries, Waits
 
 APP_SECRET = "s3cret-app-secret-value"
 Handler = Callable[[httpx.Request], Any]

@@ -12,9 +12,9 @@ from typing import Any
 import duckdb
 import pytest
 
-from orchestration.symbl import parse
-from orchestration.symbl.parse import ParseError
-from orchestration.warehouse import schema
+from orchestration.defs.symbl import parse
+from orchestration.defs.symbl.parse import ParseError
+from orchestration.defs.warehouse import schema
 
 CID = "5179649407582208"
 DAY = date(2026, 4, 7)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from orchestration.symbl.tracker_sync import (
+from orchestration.defs.symbl.tracker_sync import (
     DESCRIPTION_DIFFERS,
     EXTRA_REMOTE,
     MANAGED_CATEGORY,
@@ -22,7 +22,7 @@ from orchestration.symbl.tracker_sync import (
     find_unused_terms,
     plan_sync,
 )
-from orchestration.symbl.trackers import Tracker, TrackerFileError, load_tracker_definitions
+from orchestration.defs.symbl.trackers import Tracker, TrackerFileError, load_tracker_definitions
 
 PRICING = Tracker("Pricing", ("price", "budget", "discount"), "Price talk.")
 COMPETITORS = Tracker("Competitors", ("Gong", "Chorus"))

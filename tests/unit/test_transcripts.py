@@ -9,14 +9,14 @@ from typing import Any
 
 import duckdb
 
-from orchestration.symbl.parse import parse_messages
-from orchestration.transcripts import (
+from orchestration.defs.semarize.transcripts import (
     UNKNOWN_SPEAKER,
     assemble_turns,
     transcript_text,
     transcript_turns_payload,
 )
-from orchestration.warehouse import schema
+from orchestration.defs.symbl.parse import parse_messages
+from orchestration.defs.warehouse import schema
 
 CID, RID, DAY = "c1", "rec-1", date(2026, 4, 7)
 T0 = datetime(2026, 4, 7, 15, tzinfo=UTC)

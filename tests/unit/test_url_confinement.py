@@ -15,9 +15,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from orchestration.defs.recordings.policy import InputPolicy
+from orchestration.defs.recordings.source import DropFolderSource
 from orchestration.netpolicy import UrlPolicy, UrlRejected
-from orchestration.recordings.policy import InputPolicy
-from orchestration.recordings.source import DropFolderSource
 from sandbox.symbl.media_input import MediaRejected, check_fetchable, fetch_and_recognise
 
 PUBLIC = "93.184.216.34"

@@ -10,8 +10,8 @@ from typing import Annotated, Any, Literal
 import pytest
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from orchestration.recordings.source import MediaError, validate_transcript
-from orchestration.symbl.trackers import TrackerFileError, load_tracker_definitions
+from orchestration.defs.recordings.source import MediaError, validate_transcript
+from orchestration.defs.symbl.trackers import TrackerFileError, load_tracker_definitions
 from orchestration.validation import (
     DuplicateKeyError,
     JsonInputError,

@@ -12,7 +12,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from orchestration.warehouse import duckdb_store
+from orchestration.defs.warehouse import duckdb_store
 
 
 class CommitFails:

@@ -9,8 +9,8 @@ from typing import Any
 import duckdb
 import pytest
 
-from orchestration.warehouse import duckdb_store, resource
-from orchestration.warehouse.resource import Subquery, WarehouseResource
+from orchestration.defs.warehouse import duckdb_store, resource
+from orchestration.defs.warehouse.resource import Subquery, WarehouseResource
 
 D1, D2, D3 = date(2026, 4, 1), date(2026, 4, 2), date(2026, 4, 3)
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from orchestration.webhooks import signing
-from orchestration.webhooks.events import EventError, parse_platform_event, parse_symbl_callback
+from orchestration.defs.webhooks import signing
+from orchestration.defs.webhooks.events import EventError, parse_platform_event, parse_symbl_callback
 
 SECRET = "platform-shared-secret-0123456789"
 BODY = b'{"type":"recording.completed","recording":{}}'

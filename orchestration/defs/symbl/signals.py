@@ -1,0 +1,404 @@
+"""One asset per Conversation API signal: fetch for the window's completed conversations, keep the raw JSON,
+derive the typed table. Fetch and parse errors are recorded per conversation and never stop the others."""
+
+import asyncio
+import json
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any, Literal
+
+import dagster as dg
+from dagster import AssetExecutionContext
+
+from orchestration.defs.symbl import parse
+from orchestration.defs.symbl.client import SymblClient
+from orchestration.defs.symbl.resource import SymblResource
+from orchestration.defs.warehouse.metadata import Stopwatch, column_schema_metadata, preview
+from orchestration.defs.warehouse.partition_metadata import scope_to_partitions
+from orchestration.defs.warehouse.resource import Subquery, WarehouseResource, WarehouseWriter
+from orchestration.partitions import (
+    DAILY_WAREHOUSE_WRITER,
+    NETWORK_RETRY,
+    window_dates,
+)
+from orchestration.progress import Progress
+
+FETCH_CONCURRENCY = 8
+
+
+class SignalSourceConfig(dg.Config):
+    """`api` fetches what has not landed yet from Symbl; `raw` re-derives the typed tables of the window from
+    raw.symbl_responses with no API call at all (after a parser fix, one backfill brings the whole history up
+    to date). A completed conversation's answers are final, so `api` never fetches one twice unless it was
+    re-attributed since (speaker events) or `refresh` asks for it."""
+
+    source: Literal["api", "raw"] = "api"
+    refresh: bool = False
+
+
+@dataclass(frozen=True)
+class SignalSpec:
+    signal: str  # client signal name, also the `endpoint` value in raw.symbl_responses
+    asset_name: str
+    tables: tuple[str, ...]
+    description: str
+    # Rows of the typed table(s) this asset owns, when it shares a table with another asset.
+    owned_rows_predicate: str = ""
+
+
+SIGNALS: tuple[SignalSpec, ...] = (
+    SignalSpec(
+        "messages",
+        "symbl_messages",
+        ("symbl_messages",),
+        "Transcript messages with speaker, timing and sentiment.",
+    ),
+    SignalSpec(
+        "topics",
+        "symbl_topics",
+        ("symbl_topics",),
+        "Topics with relevance score, sentiment and parent topics.",
+    ),
+    SignalSpec(
+        "action_items",
+        "symbl_action_items",
+        ("symbl_action_items",),
+        "Action items with assignee, due date and whether they were definitive.",
+    ),
+    SignalSpec("questions", "symbl_questions", ("symbl_questions",), "Questions asked, with who asked them."),
+    SignalSpec(
+        "follow_ups", "symbl_follow_ups", ("symbl_follow_ups",), "Follow-ups (commitments to reconnect)."
+    ),
+    SignalSpec(
+        "entities",
+        "symbl_entities",
+        ("symbl_entities",),
+        "Entities (people, organisations, money, dates, custom) - one row per match occurrence.",
+    ),
+    SignalSpec(
+        "analytics",
+        "symbl_analytics",
+        ("symbl_analytics_members", "symbl_analytics_metrics"),
+        "Talk/listen time, pace and overlap per member, and silence/talk/overlap totals per conversation.",
+    ),
+    SignalSpec(
+        "trackers", "symbl_trackers", ("symbl_tracker_hits",), "Tracker hits, one row per matched reference."
+    ),
+    SignalSpec(
+        "summary",
+        "symbl_summaries",
+        ("symbl_summaries",),
+        "Symbl's conversation summary.",
+        "source = 'symbl'",
+    ),
+)
+
+
+def completed_conversations(warehouse: WarehouseResource, first: date, end: date) -> list[dict[str, Any]]:
+    return warehouse.query(
+        """
+        SELECT c.recording_id, c.conversation_id, r.partition_date
+        FROM raw.symbl_conversations c JOIN raw.recordings r USING (recording_id)
+        WHERE r.partition_date >= ? AND r.partition_date < ? AND c.status = 'completed'
+        ORDER BY c.conversation_id
+        """,
+        [first, end],
+    )
+
+
+async def _fetch_all(
+    client: SymblClient, signal: str, conversations: list[dict[str, Any]]
+) -> list[tuple[dict[str, Any], Any, Exception | None]]:
+    gate = asyncio.Semaphore(FETCH_CONCURRENCY)
+
+    async def one(conv: dict[str, Any]) -> tuple[dict[str, Any], Any, Exception | None]:
+        async with gate:
+            try:
+                return conv, await client.get_signal(conv["conversation_id"], signal), None
+            except Exception as exc:  # recorded per conversation; the other fetches go on
+                return conv, None, exc
+
+    return list(await asyncio.gather(*(one(c) for c in conversations)))
+
+
+def _ids_clause(conversations: list[dict[str, Any]]) -> tuple[str, list[Any]]:
+    ids = [c["conversation_id"] for c in conversations]
+    return f"conversation_id IN ({', '.join('?' * len(ids))})", ids
+
+
+def current_responses(
+    warehouse: WarehouseResource, signal: str, conversations: list[dict[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    """The batch's stored answers for ``signal`` that are still current: fetched after any speaker events
+    were applied to the conversation (events re-attribute every signal, so older answers are stale)."""
+    if not conversations:
+        return {}
+    clause, ids = _ids_clause(conversations)
+    rows = warehouse.query(
+        f"""
+        SELECT r.conversation_id, r.body, r.fetched_at
+        FROM raw.symbl_responses r
+        LEFT JOIN raw.symbl_speaker_events s
+            ON s.conversation_id = r.conversation_id AND s.status = 'applied'
+        WHERE r.endpoint = ? AND r.{clause}
+          AND (s.sent_at IS NULL OR r.fetched_at >= s.sent_at)
+        """,
+        [signal, *ids],
+    )
+    return {r["conversation_id"]: r for r in rows}
+
+
+def stored_responses(
+    warehouse: WarehouseResource, signal: str, conversations: list[dict[str, Any]]
+) -> list[tuple[dict[str, Any], Any, Exception | None]]:
+    """The batch's verbatim answers for ``signal``, as if just fetched; a conversation never fetched has
+    none, which is an error for it (re-derive cannot invent what was never received)."""
+    if not conversations:
+        return []
+    clause, ids = _ids_clause(conversations)
+    rows = warehouse.query(
+        f"SELECT conversation_id, body FROM raw.symbl_responses WHERE endpoint = ? AND {clause}",
+        [signal, *ids],
+    )
+    bodies = {r["conversation_id"]: r["body"] for r in rows}
+    return [
+        (
+            conv,
+            bodies.get(conv["conversation_id"]),
+            None
+            if conv["conversation_id"] in bodies
+            else LookupError(f"no stored {signal} response to re-derive from"),
+        )
+        for conv in conversations
+    ]
+
+
+def _parse(spec: SignalSpec, conv: dict[str, Any], body: Any) -> dict[str, list[dict[str, Any]]]:
+    parser = parse.PARSERS[spec.signal]
+    result = parser(conv["conversation_id"], conv["partition_date"], body)
+    if len(spec.tables) == 1:
+        return {spec.tables[0]: result}
+    return dict(zip(spec.tables, result, strict=True))
+
+
+# Conversations handled per batch: answers, typed rows and their Arrow copies exist for one batch at a time.
+# Measured at 300 recordings (bench/pipeline_partition.py, resident memory by step): a batch of 100 verbose
+# transcripts (messages with sentiment) took the process from 428 to 936 MB; the other signals are far smaller.
+BATCH_SIZE = 25
+
+
+def _batches(items: list[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+@dataclass
+class _Tally:
+    """What a signal asset reports, accumulated batch by batch (counts per day, never the rows)."""
+
+    tables: tuple[str, ...]
+    rows: dict[str, Counter[Any]] = field(init=False)
+    rejections: Counter[Any] = field(default_factory=Counter)
+    fetched: int = 0
+    reused: int = 0
+    sample: list[dict[str, Any]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.rows = {t: Counter() for t in self.tables}
+
+
+async def _land_batch(
+    spec: SignalSpec,
+    config: SignalSourceConfig,
+    client: SymblClient,
+    warehouse: WarehouseResource,
+    batch: list[dict[str, Any]],
+    tally: _Tally,
+    context: AssetExecutionContext,
+) -> None:
+    """Fetch (or read back) one batch's answers, parse them, and replace the batch's rows in one transaction.
+
+    Each conversation's rows are replaced together, so a run stopped between batches leaves every conversation
+    either as before or as now, never half; the next run finishes the rest without refetching what landed.
+    """
+    from_raw = config.source == "raw"
+    kept: dict[str, dict[str, Any]] = {}
+    if from_raw:
+        fetched = await asyncio.to_thread(stored_responses, warehouse, spec.signal, batch)
+    else:
+        kept = (
+            {}
+            if config.refresh
+            else await asyncio.to_thread(current_responses, warehouse, spec.signal, batch)
+        )
+        to_fetch = [c for c in batch if c["conversation_id"] not in kept]
+        fetched = await _fetch_all(client, spec.signal, to_fetch) if to_fetch else []
+        fetched += [
+            (c, kept[c["conversation_id"]]["body"], None) for c in batch if c["conversation_id"] in kept
+        ]
+        tally.fetched += len(to_fetch)
+        tally.reused += len(kept)
+    now = datetime.now(UTC)
+    raw_rows: list[dict[str, Any]] = []
+    typed: dict[str, list[dict[str, Any]]] = {t: [] for t in spec.tables}
+    rejections: list[dict[str, Any]] = []
+    for conv, body, error in fetched:
+        stage = f"fetch:{spec.signal}"
+        if error is None and not from_raw:
+            previous = kept.get(conv["conversation_id"])
+            raw_rows.append(
+                {
+                    "conversation_id": conv["conversation_id"],
+                    "partition_date": conv["partition_date"],
+                    "endpoint": spec.signal,
+                    # A kept answer keeps its own fetch time (and its text exactly as it arrived).
+                    "fetched_at": previous["fetched_at"] if previous else now,
+                    "body": previous["body"] if previous else json.dumps(body),
+                }
+            )
+        if error is None:
+            try:
+                for table, rows in _parse(spec, conv, body).items():
+                    typed[table].extend(rows)
+                continue
+            except parse.ParseError as exc:
+                stage, error = f"parse:{spec.signal}", exc
+        context.log.error(f"{conv['recording_id']} / {conv['conversation_id']}: {stage} failed: {error}")
+        rejections.append(
+            {
+                "partition_date": conv["partition_date"],
+                "source_file": f"symbl:conversation/{conv['conversation_id']}",
+                "recording_id": conv["recording_id"],
+                "stage": stage,
+                "reason": f"{type(error).__name__}: {error}",
+                "rejected_at": now,
+            }
+        )
+    await warehouse.awrite(lambda w: _write_batch(spec, w, batch, raw_rows, typed, rejections, from_raw))
+    for table, rows in typed.items():
+        tally.rows[table].update(r["partition_date"] for r in rows)
+    tally.rejections.update(r["partition_date"] for r in rejections)
+    if len(tally.sample) < 5:
+        tally.sample.extend(typed[spec.tables[0]][: 5 - len(tally.sample)])
+
+
+def _write_batch(
+    spec: SignalSpec,
+    writer: WarehouseWriter,
+    batch: list[dict[str, Any]],
+    raw_rows: list[dict[str, Any]],
+    typed: dict[str, list[dict[str, Any]]],
+    rejections: list[dict[str, Any]],
+    from_raw: bool,
+) -> None:
+    ids = [c["conversation_id"] for c in batch]
+    if not from_raw:  # re-deriving leaves the verbatim answers exactly as they are
+        writer.replace_ids("symbl_responses", "conversation_id", ids, raw_rows, "endpoint = ?", [spec.signal])
+    for table, rows in typed.items():
+        writer.replace_ids(table, "conversation_id", ids, rows, spec.owned_rows_predicate)
+    writer.replace_ids(
+        "recording_rejections", "recording_id", [c["recording_id"] for c in batch], rejections,
+        "stage IN (?, ?)", [f"fetch:{spec.signal}", f"parse:{spec.signal}"],
+    )  # fmt: skip
+
+
+_COMPLETED = "SELECT {} FROM raw.symbl_conversations WHERE status = 'completed'"
+
+
+def _remove_not_completed(
+    spec: SignalSpec, warehouse: WarehouseResource, first: date, end: date, from_raw: bool
+) -> int:
+    """Delete the window's rows (and fetch/parse rejections) of conversations no longer completed in the ledger."""
+    completed = Subquery(_COMPLETED.format("conversation_id") + " AND conversation_id IS NOT NULL")
+    removed = 0
+    with warehouse.writer() as writer:
+        for table in spec.tables:
+            removed += writer.retain_ids(
+                table, first, end, "conversation_id", completed, spec.owned_rows_predicate
+            )
+        if not from_raw:
+            removed += writer.retain_ids(
+                "symbl_responses", first, end, "conversation_id", completed, "endpoint = ?", [spec.signal]
+            )
+        writer.retain_ids(
+            "recording_rejections", first, end, "recording_id", Subquery(_COMPLETED.format("recording_id")),
+            "stage IN (?, ?)", [f"fetch:{spec.signal}", f"parse:{spec.signal}"],
+        )  # fmt: skip
+    return removed
+
+
+def build_signal_asset(spec: SignalSpec) -> dg.AssetsDefinition:
+    @dg.asset(
+        name=spec.asset_name,
+        group_name="symbl",
+        kinds={"python", "duckdb"},
+        # Speaker events are applied first: every signal then reads the re-attributed speakers.
+        deps=["symbl_conversations", "symbl_speaker_events"],
+        **DAILY_WAREHOUSE_WRITER,
+        retry_policy=NETWORK_RETRY,
+        description=(
+            f"{spec.description} From GET /v1/conversations/{{id}}/{spec.signal.replace('_', '-')} for every "
+            "completed conversation of the partition; the verbatim response is kept in raw.symbl_responses."
+        ),
+        metadata=column_schema_metadata(*spec.tables),
+    )
+    def _signal_asset(
+        context: AssetExecutionContext,
+        config: SignalSourceConfig,
+        symbl: SymblResource,
+        warehouse: WarehouseResource,
+    ) -> dg.MaterializeResult:
+        clock = Stopwatch()
+        _, _, first, end = window_dates(context)
+        conversations = completed_conversations(warehouse, first, end)
+        from_raw = config.source == "raw"
+        context.log.info(
+            f"{'re-deriving' if from_raw else 'fetching'} {spec.signal} for {len(conversations)} "
+            f"conversations ({first}..{end})"
+        )
+
+        tally = _Tally(spec.tables)
+        progress = Progress(context.log, len(conversations), f"{spec.signal} conversations")
+
+        async def land_all() -> None:
+            async with symbl.client() as client:
+                for batch in _batches(conversations, BATCH_SIZE):
+                    await _land_batch(spec, config, client, warehouse, batch, tally, context)
+                    for _ in batch:
+                        progress.add("done")
+
+        if conversations:
+            asyncio.run(land_all())
+        # Rows of conversations that are no longer completed in the window (a job re-run that failed) go too.
+        removed = _remove_not_completed(spec, warehouse, first, end, from_raw)
+        if removed:
+            context.log.info(f"removed {removed} rows of conversations no longer completed")
+        typed_counts = tally.rows
+        rejections_count = tally.rejections
+        main_table = spec.tables[0]
+        metadata = {
+            "dagster/row_count": sum(sum(c.values()) for c in typed_counts.values()),
+            **{f"rows.{t}": sum(c.values()) for t, c in typed_counts.items()},
+            "conversations": len(conversations),
+            "source": config.source,
+            "fetched": tally.fetched,
+            "reused": tally.reused,
+            "errors": sum(rejections_count.values()),
+            "batches": -(-len(conversations) // BATCH_SIZE),
+            "preview": preview(main_table, tally.sample),
+            "seconds": clock.seconds,
+        }
+        own = {  # per-day figures of a ranged run
+            "dagster/row_count": sum((c for c in typed_counts.values()), Counter()).elements(),
+            **{f"rows.{t}": c.elements() for t, c in typed_counts.items()},
+            "conversations": [c["partition_date"] for c in conversations],
+            "errors": rejections_count.elements(),
+        }
+        return dg.MaterializeResult(metadata=scope_to_partitions(context, metadata, own))
+
+    return _signal_asset
+
+
+signal_assets = [build_signal_asset(spec) for spec in SIGNALS]

@@ -1,0 +1,378 @@
+"""Warehouse access: short, bulk, idempotent writes to the live DuckDB file, and the analysts' published copy.
+
+DuckDB allows one writing process per file, and while it holds the file nobody else can open it, not even read-only.
+So callers do their network work first and then write in one short transaction (`replace_partition_rows`), and
+analysts read a copy that `publish_snapshot` swaps in atomically.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import itertools
+import logging
+import os
+import re
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import dagster
+import duckdb
+import pyarrow as pa
+
+from orchestration.defs.warehouse.schema import RAW_SCHEMA, TABLES, create_statements
+from orchestration.settings import warehouse_paths
+
+LOCK_RETRY_SECONDS = 60.0
+# The analysts' copy is written in DuckDB 1.0's storage format (storage version 64), which every DuckDB 1.x client
+# (CLI, ODBC/JDBC, BI drivers) and 2.x reads; the live file stays in the writer's default format. Override with
+# CONVO_INTEL_ANALYST_STORAGE_VERSION (e.g. 'v1.4.0' for newer compression, 'latest' for the writer's own).
+ANALYST_STORAGE_VERSION = "v1.0.0"
+
+
+def default_warehouse_path() -> str:
+    """The live file (:func:`orchestration.settings.warehouse_paths`, shared with dbt's profile)."""
+    return str(warehouse_paths().live)
+
+
+def default_snapshot_path() -> str:
+    """The analysts' copy (:func:`orchestration.settings.warehouse_paths`)."""
+    return str(warehouse_paths().analyst)
+
+
+class WarehouseLocked(Exception):
+    """Another process held the live file's write lock for longer than the bounded wait."""
+
+
+def lock_wait_seconds() -> float:
+    """How long a writer waits for a held lock (env ``CONVO_INTEL_WAREHOUSE_LOCK_WAIT_SECONDS``, default 60)."""
+    raw = os.environ.get("CONVO_INTEL_WAREHOUSE_LOCK_WAIT_SECONDS", "").strip()
+    return float(raw) if raw else LOCK_RETRY_SECONDS
+
+
+def memory_limit() -> str:
+    """DuckDB's buffer-pool cap for the pipeline's connections (env ``CONVO_INTEL_DUCKDB_MEMORY_LIMIT``, default
+    512MB). DuckDB's own default is 80% of RAM, and each batch's DELETE + INSERT pages the growing tables in, so a
+    day of calls would hold the whole messages table in memory; past the cap DuckDB evicts or spills instead."""
+    return os.environ.get("CONVO_INTEL_DUCKDB_MEMORY_LIMIT", "").strip() or "512MB"
+
+
+_LOCK_PID = re.compile(r"\(PID (\d+)\)")
+
+
+def lock_holder(message: str) -> str:
+    """Who holds the lock, from DuckDB's error ("Conflicting lock is held in <exe> (PID 123) by user u").
+
+    The command line is read from /proc (Linux) so that the log says *which* program it is: an analyst's duckdb
+    shell, a BI tool, another run.
+    """
+    found = _LOCK_PID.search(message)
+    if not found:
+        return "an unknown process (DuckDB did not name it)"
+    pid = int(found.group(1))
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+        command = " ".join(part.decode(errors="replace") for part in raw.split(b"\0") if part)
+    except OSError:
+        command = ""
+    return f"PID {pid} ({command[:300]})" if command else f"PID {pid}"
+
+
+@contextlib.contextmanager
+def connect(path: str, read_only: bool = False, retry_seconds: float | None = None) -> Iterator[Any]:
+    """Open the file, waiting (bounded, logged with the holder) while another process holds its lock."""
+    if not read_only:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    budget = lock_wait_seconds() if retry_seconds is None else retry_seconds
+    started = time.monotonic()
+    delay = 0.05
+    next_log = started
+    while True:
+        try:
+            # A file can spill beside itself past the cap; an in-memory database (the publish copy) cannot.
+            config = {} if path == ":memory:" else {"memory_limit": memory_limit()}
+            con = duckdb.connect(path, read_only=read_only, config=config)
+            break
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise
+            waited = time.monotonic() - started
+            holder = lock_holder(str(exc))
+            if waited > budget:
+                raise WarehouseLocked(
+                    f"{path} is locked by {holder}; gave up after waiting {waited:.1f} s "
+                    f"(CONVO_INTEL_WAREHOUSE_LOCK_WAIT_SECONDS={budget:g}). Close that process: people read the "
+                    "analysts' copy, never the live file."
+                ) from exc
+            if time.monotonic() >= next_log:  # log at once, then every 10 s: visible, not noisy
+                _log().warning(
+                    f"warehouse {path} is locked by {holder}; waiting (waited {waited:.1f} s of {budget:g} s)"
+                )
+                next_log = time.monotonic() + 10.0
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def _log() -> logging.Logger:
+    # Dagster's logger: inside a run the wait shows in the run's log; outside it is ordinary Python logging.
+    return dagster.get_dagster_logger("convo_intel.warehouse")
+
+
+@contextlib.contextmanager
+def transaction(con: Any) -> Iterator[None]:
+    """BEGIN ... COMMIT; on failure roll back if a transaction is still open, and raise the *original* error.
+
+    A COMMIT that fails (disk full, I/O error) ends DuckDB's transaction, so a plain ROLLBACK would raise "cannot
+    rollback - no transaction is active" and hide the real cause.
+    """
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+        con.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(duckdb.Error):
+            con.execute("ROLLBACK")
+        raise
+
+
+def _schema_complete(con: Any) -> bool:
+    """Every declared raw table with every declared column, by one catalog query (~1 ms).
+
+    Each write used to run the ~21 CREATE IF NOT EXISTS statements and a column scan (~100 ms per connection);
+    asking the catalog first keeps that to a file made or upgraded by this version, and still notices a file that
+    was replaced or emptied since (a per-process "already done" flag would not).
+    """
+    found = con.execute(
+        "SELECT table_name, column_name FROM duckdb_columns() "
+        "WHERE database_name = current_database() AND schema_name = ?",
+        [RAW_SCHEMA],
+    ).fetchall()
+    return set(found) >= _declared_columns()
+
+
+@functools.cache
+def _declared_columns() -> frozenset[tuple[str, str]]:
+    return frozenset((table, column) for table in TABLES for column, _ in column_types(table))
+
+
+def ensure_schema(con: Any) -> None:
+    if _schema_complete(con):
+        return
+    for stmt in create_statements():
+        con.execute(stmt)
+    _add_missing_columns(con)
+
+
+def _add_missing_columns(con: Any) -> None:
+    """A warehouse made by an older version gains the columns added since (always nullable), in place."""
+    existing: dict[str, set[str]] = {}
+    for table, column in con.execute(
+        "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = ?", [RAW_SCHEMA]
+    ).fetchall():
+        existing.setdefault(table, set()).add(column)
+    for table in TABLES:
+        for name, sql_type in column_types(table):
+            if name not in existing.get(table, {name}):
+                con.execute(f"ALTER TABLE {RAW_SCHEMA}.{table} ADD COLUMN {name} {sql_type}")
+
+
+@functools.cache
+def column_types(table: str) -> list[tuple[str, str]]:
+    """(column, SQL type) in declaration order, from the table's DDL."""
+    columns = []
+    for line in TABLES[table].splitlines():
+        line = line.split("--", 1)[0].strip().rstrip(",")
+        if line:
+            name, sql_type = line.split()[:2]
+            columns.append((name, sql_type))
+    return columns
+
+
+def column_names(table: str) -> list[str]:
+    return [name for name, _ in column_types(table)]
+
+
+# Arrow types for the declared SQL types, so a column is converted once, in C, without type inference. JSON
+# columns are left to inference: parsers hand them over as text or as nested values.
+_ARROW_TYPES: dict[str, pa.DataType] = {
+    "VARCHAR": pa.string(),
+    "DATE": pa.date32(),
+    "TIMESTAMPTZ": pa.timestamp("us", tz="UTC"),
+    "DOUBLE": pa.float64(),
+    "INTEGER": pa.int32(),
+    "BIGINT": pa.int64(),
+    "BOOLEAN": pa.bool_(),
+    "VARCHAR[]": pa.list_(pa.string()),
+}
+
+
+def _column(values: list[Any], sql_type: str) -> pa.Array:
+    arrow_type = _ARROW_TYPES.get(sql_type)
+    if arrow_type is not None:
+        try:
+            return pa.array(values, type=arrow_type)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+            pass  # e.g. an ISO string for a timestamp: let Arrow infer, DuckDB casts on insert as before
+    return pa.array(values)
+
+
+def _arrow(table: str, rows: Sequence[dict[str, Any]]) -> pa.Table:
+    """Arrow's own converter over the rows (C, one pass), then each column cast to its declared type.
+
+    Arrow takes the columns from the *first* row, so it is used only when every row's keys are among the first
+    row's (parsers emit uniform rows); otherwise, or when Arrow cannot infer a column in one go (text mixed with
+    numbers), the rows are converted column by column. Unknown keys are an error either way.
+    """
+    types = column_types(table)
+    present = set(itertools.chain.from_iterable(rows))  # every key of every row, at C speed
+    unknown = present - {c for c, _ in types}
+    if unknown:
+        raise ValueError(f"rows for {table} carry unknown columns: {sorted(unknown)}")
+    inferred = None
+    if rows and present == set(rows[0]):
+        with contextlib.suppress(pa.ArrowInvalid, pa.ArrowTypeError):
+            inferred = pa.Table.from_pylist(list(rows))
+    if inferred is None:
+        return pa.table({c: _column([r.get(c) for r in rows], t) for c, t in types})
+    columns = {}
+    for c, t in types:
+        target = _ARROW_TYPES.get(t)
+        if c not in present:
+            columns[c] = pa.nulls(len(rows), target or pa.null())
+            continue
+        column = inferred.column(c)
+        if target is not None and column.type != target:
+            # Not castable here (e.g. ISO text for a timestamp): DuckDB casts it on insert, as before.
+            with contextlib.suppress(pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+                column = column.cast(target)
+        columns[c] = column
+    return pa.table(columns)
+
+
+def arrow_rows(table: str, rows: Sequence[dict[str, Any]]) -> pa.Table:
+    """Rows as an Arrow table with exactly the table's columns (unknown keys are an error)."""
+    return _arrow(table, rows)
+
+
+def insert_rows(con: Any, table: str, rows: Sequence[dict[str, Any]]) -> int:
+    """Bulk insert through Arrow (DuckDB scans the Arrow table directly; no per-row INSERTs)."""
+    if not rows:
+        return 0
+    data = _arrow(table, rows)
+    view = f"_rows_{uuid.uuid4().hex[:8]}"
+    con.register(view, data)
+    try:
+        con.execute(f"INSERT INTO {RAW_SCHEMA}.{table} BY NAME SELECT * FROM {view}")
+    finally:
+        con.unregister(view)
+    return len(rows)
+
+
+def replace_rows(
+    con: Any, table: str, where: str, params: Sequence[Any], rows: Sequence[dict[str, Any]]
+) -> int:
+    """Delete what `where` selects and insert `rows`, in one transaction: an idempotent upsert by key or window."""
+    with transaction(con):
+        con.execute(f"DELETE FROM {RAW_SCHEMA}.{table} WHERE {where}", list(params))
+        n = insert_rows(con, table, rows)
+    return n
+
+
+def replace_partition_rows(
+    con: Any,
+    table: str,
+    start: date,
+    end: date,
+    rows: Sequence[dict[str, Any]],
+    extra_predicate: str = "",
+    params: Sequence[Any] = (),
+) -> int:
+    """Replace the rows of [start, end), so a re-run of a partition never duplicates."""
+    where = "partition_date >= ? AND partition_date < ?"
+    if extra_predicate:
+        where += f" AND ({extra_predicate})"
+    return replace_rows(con, table, where, [start, end, *params], rows)
+
+
+def publish_snapshot(live_path: str, snapshot_path: str) -> dict[str, Any]:
+    """Copy the live warehouse to a new file, then atomically rename it over the analysts' copy.
+
+    Readers holding the old copy open keep reading the old inode; new readers see the new one. The live file is
+    attached read-only from a separate in-memory connection, so the copy holds no lock on the analysts' file.
+    """
+    target = Path(snapshot_path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_copies(target)
+    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
+    started = time.monotonic()
+    storage_version = os.environ.get("CONVO_INTEL_ANALYST_STORAGE_VERSION", "") or ANALYST_STORAGE_VERSION
+    try:
+        with connect(":memory:") as con:
+            con.execute(f"ATTACH '{_sql_path(live_path)}' AS live (READ_ONLY)")
+            con.execute(
+                f"ATTACH '{_sql_path(str(tmp))}' AS snap (STORAGE_VERSION '{_sql_path(storage_version)}')"
+            )
+            con.execute("COPY FROM DATABASE live TO snap")
+            write_published_marker(con, "snap", live_path, storage_version)
+            con.execute("DETACH snap")
+            con.execute("DETACH live")
+        os.replace(tmp, target)
+    except BaseException:
+        # A failed copy (disk full, lock, kill signal turned exception) must not leave a warehouse-sized file.
+        for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
+        raise
+    return {
+        "path": str(target),
+        "storage_version": storage_version,
+        "bytes": target.stat().st_size,
+        "seconds": round(time.monotonic() - started, 3),
+    }
+
+
+def write_published_marker(con: Any, catalog: str, live_path: str, storage_version: str) -> None:
+    """`main.published_at` in the copy: one row saying when it was published, from what, in which format."""
+    has_recordings = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'live' AND schema_name = 'raw'"
+        " AND table_name = 'recordings'"
+    ).fetchone()[0]
+    newest = "(SELECT max(loaded_at) FROM live.raw.recordings)" if has_recordings else "NULL::TIMESTAMPTZ"
+    con.execute(
+        f"""
+        CREATE OR REPLACE TABLE {catalog}.main.published_at AS
+        SELECT now() AS published_at,
+               {newest} AS newest_recording_loaded_at,
+               ? AS source_path, ? AS storage_version, version() AS written_by_duckdb
+        """,
+        [live_path, storage_version],
+    )
+    con.execute(
+        f"COMMENT ON TABLE {catalog}.main.published_at IS 'When this analyst copy was published (one row): "
+        "published_at (UTC timestamp), newest_recording_loaded_at (newest raw.recordings.loaded_at it contains), "
+        "the live file it was copied from, its storage version and the DuckDB that wrote it.'"
+    )
+
+
+STALE_COPY_SECONDS = 3600.0
+
+
+def _remove_stale_copies(target: Path) -> None:
+    """Temporary copies left by a publish that was killed outright (no exception handler ran) an hour ago or more."""
+    cutoff = time.time() - STALE_COPY_SECONDS
+    for leftover in target.parent.glob(f".{target.name}.*.tmp*"):
+        with contextlib.suppress(OSError):
+            if leftover.stat().st_mtime < cutoff:
+                leftover.unlink()
+
+
+def _sql_path(path: str) -> str:
+    return path.replace("'", "''")
