@@ -14,7 +14,6 @@ from pydantic import Field, model_validator
 from orchestration.defs.semarize import transcripts as transcript_lib
 from orchestration.defs.symbl import parse
 from orchestration.defs.symbl.signals import SignalSourceConfig
-from orchestration.defs.warehouse import duckdb_store
 from orchestration.defs.warehouse.metadata import Stopwatch, column_schema_metadata, preview
 from orchestration.defs.warehouse.partition_metadata import scope_to_partitions
 from orchestration.defs.warehouse.resource import WarehouseResource
@@ -194,13 +193,11 @@ def nebula_summaries(
                 "rejected_at": now,
             }
         )
-    with warehouse.connection() as con:
-        duckdb_store.replace_partition_rows(con, "nebula_summaries", first, end, summaries)
-        duckdb_store.replace_partition_rows(
-            con, "symbl_responses", first, end, raw_rows, "endpoint = 'nebula_summary'"
-        )
-        duckdb_store.replace_partition_rows(
-            con, "recording_rejections", first, end, rejections, "stage = 'fetch:nebula_summary'"
+    with warehouse.writer() as writer:
+        writer.replace_partition("nebula_summaries", first, end, summaries)
+        writer.replace_partition("symbl_responses", first, end, raw_rows, "endpoint = 'nebula_summary'")
+        writer.replace_partition(
+            "recording_rejections", first, end, rejections, "stage = 'fetch:nebula_summary'"
         )
     metadata = {
         "enabled": True,
@@ -231,8 +228,8 @@ def _rederive_summaries(warehouse: WarehouseResource, first: Any, end: Any, cloc
             summaries += parse.parse_nebula_summary(
                 row["conversation_id"], row["partition_date"], row["body"]
             )
-    with warehouse.connection() as con:
-        duckdb_store.replace_partition_rows(con, "nebula_summaries", first, end, summaries)
+    with warehouse.writer() as writer:
+        writer.replace_partition("nebula_summaries", first, end, summaries)
     return dg.MaterializeResult(
         metadata={
             "source": "raw",

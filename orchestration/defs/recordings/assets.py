@@ -7,7 +7,6 @@ import dagster as dg
 from dagster import AssetExecutionContext
 
 from orchestration.defs.recordings.resource import DropFolderResource
-from orchestration.defs.warehouse import duckdb_store
 from orchestration.defs.warehouse.metadata import Stopwatch, column_schema_metadata, preview
 from orchestration.defs.warehouse.partition_metadata import scope_to_partitions
 from orchestration.defs.warehouse.resource import WarehouseResource
@@ -57,14 +56,14 @@ def recordings(
     for r in dated + undated:
         context.log.warning(f"rejected {r['source_file']} ({r['recording_id'] or 'no id'}): {r['reason']}")
 
-    with warehouse.connection() as con:
-        duckdb_store.replace_partition_rows(con, "recordings", first_day, end_day, rows)
-        duckdb_store.replace_partition_rows(
-            con, "recording_rejections", first_day, end_day, dated, "stage IN ('manifest', 'media')"
+    with warehouse.writer() as writer:
+        writer.replace_partition("recordings", first_day, end_day, rows)
+        writer.replace_partition(
+            "recording_rejections", first_day, end_day, dated, "stage IN ('manifest', 'media')"
         )
         # Undated rejections (files too broken to date) are re-reported by every scan: keep exactly the current set.
-        duckdb_store.replace_rows(
-            con, "recording_rejections", "partition_date IS NULL AND stage = 'manifest'", [], undated
+        writer.replace_rows(
+            "recording_rejections", "partition_date IS NULL AND stage = 'manifest'", [], undated
         )
 
     context.log.info(

@@ -28,7 +28,6 @@ from orchestration.defs.routing import payloads
 from orchestration.defs.routing.crm import BATCH_LIMIT, CrmAPIError, CrmResource
 from orchestration.defs.routing.payloads import ALERT_CARD_COLUMNS, DISCOVERY, PRODUCT_FEEDBACK, RiskAlert
 from orchestration.defs.routing.slack import SlackResource, SlackWebhookError
-from orchestration.defs.warehouse import duckdb_store
 from orchestration.defs.warehouse.resource import WarehouseResource
 from orchestration.partitions import DAILY_WAREHOUSE_WRITER, window_dates
 
@@ -113,9 +112,9 @@ def _record_alert_attempt(
         "sent_at": now if sent else None,
         "updated_at": now,
     }
-    with warehouse.connection() as con:
-        duckdb_store.replace_rows(
-            con, "risk_alerts_sent", "conversation_id = ? AND run_id = ?", [row["conversation_id"], row["run_id"]],
+    with warehouse.writer() as writer:
+        writer.replace_rows(
+            "risk_alerts_sent", "conversation_id = ? AND run_id = ?", [row["conversation_id"], row["run_id"]],
             [ledger_row],
         )  # fmt: skip
 
@@ -187,9 +186,11 @@ def risk_alerts(
                 except SlackWebhookError as exc:
                     failed[cid] = exc.code
                     context.log.error(f"risk alert for {cid} not posted: {exc}")
-                    _record_alert_attempt(warehouse, row, exc.code, datetime.now(UTC))
+                    await asyncio.to_thread(
+                        _record_alert_attempt, warehouse, row, exc.code, datetime.now(UTC)
+                    )
                     continue
-                _record_alert_attempt(warehouse, row, None, datetime.now(UTC))
+                await asyncio.to_thread(_record_alert_attempt, warehouse, row, None, datetime.now(UTC))
                 sent.append(cid)
 
     asyncio.run(post_all())
@@ -270,13 +271,14 @@ def _record_sync(warehouse: WarehouseResource, object_type: str, rows: Sequence[
         }
         for r in rows
     ]
-    with warehouse.connection() as con:
-        duckdb_store.replace_rows(
-            con,
+    with warehouse.writer() as writer:
+        writer.replace_ids(
             "crm_sync",
-            "object_type = ? AND conversation_id IN (SELECT unnest(?::VARCHAR[]))",
-            [object_type, [r["conversation_id"] for r in rows]],
+            "conversation_id",
+            [r["conversation_id"] for r in rows],
             ledger_rows,
+            "object_type = ?",
+            [object_type],
         )
 
 
@@ -326,7 +328,8 @@ def crm_activity(
                         return
                     continue
                 now = datetime.now(UTC)
-                _record_sync(
+                await asyncio.to_thread(
+                    _record_sync,
                     warehouse,
                     crm.object_type,
                     [

@@ -1,7 +1,7 @@
 """The routing ledgers in the raw schema: which risk alerts went to Slack, and what was written to the CRM.
 
-``orchestration.defs.warehouse.schema.TABLES`` adopts them: every warehouse connection creates them with the rest of
-the raw schema.
+``orchestration.defs.warehouse.schema.TABLES`` adopts them: the first write of each process creates them with
+the rest of the raw schema.
 """
 
 from __future__ import annotations

@@ -16,10 +16,9 @@ from orchestration.defs.semarize import parse as brick_parse
 from orchestration.defs.semarize import transcripts as transcript_lib
 from orchestration.defs.semarize.client import SemarizeAPIError, SemarizeClient
 from orchestration.defs.semarize.resource import SemarizeResource
-from orchestration.defs.warehouse import duckdb_store
 from orchestration.defs.warehouse.metadata import Stopwatch, column_schema_metadata, preview
 from orchestration.defs.warehouse.partition_metadata import scope_to_partitions
-from orchestration.defs.warehouse.resource import WarehouseResource
+from orchestration.defs.warehouse.resource import Subquery, WarehouseResource, WarehouseWriter
 from orchestration.partitions import (
     DAILY_WAREHOUSE_WRITER,
     NETWORK_RETRY,
@@ -105,21 +104,13 @@ def transcripts(context: AssetExecutionContext, warehouse: WarehouseResource) ->
                 cid, msgs[0]["recording_id"], msgs[0]["partition_date"], msgs
             )
             conversations_per_day[msgs[0]["partition_date"]] += 1
-        with warehouse.connection() as con:
-            duckdb_store.replace_rows(
-                con, "transcripts", "conversation_id IN (SELECT unnest(?::VARCHAR[]))", [batch], rows
-            )
+        with warehouse.writer() as writer:
+            writer.replace_ids("transcripts", "conversation_id", batch, rows)
         turns_per_day.update(r["partition_date"] for r in rows)
         sample = sample or rows[:5]
     # Turns of conversations that no longer have completed messages in the window go.
-    with warehouse.connection() as con:
-        duckdb_store.replace_rows(
-            con,
-            "transcripts",
-            "partition_date >= ? AND partition_date < ? AND conversation_id NOT IN (SELECT unnest(?::VARCHAR[]))",
-            [first, end, ids],
-            [],
-        )
+    with warehouse.writer() as writer:
+        writer.retain_ids("transcripts", first, end, "conversation_id", ids)
     metadata = {
         "dagster/row_count": sum(turns_per_day.values()),
         "conversations": len(ids),
@@ -409,7 +400,9 @@ class _Scorer:
             else:
                 self._context.log.error(f"{rid} / {kit}: {error}")
                 rejections.append(_rejection(pdate, cid, rid, f"kit {kit}: {error}", now))
-        await asyncio.to_thread(_write_scores, warehouse, batch, recordings, run_rows, brick_rows, rejections)
+        await warehouse.awrite(
+            lambda w: _write_scores(w, batch, recordings, run_rows, brick_rows, rejections)
+        )
         tally.runs_total += len(jobs)
         tally.reused += sum(j[4] in reusable for j in jobs)
         tally.scored += sum(j[4] not in reusable for j in jobs)
@@ -421,23 +414,20 @@ class _Scorer:
 
 
 def _remove_untranscribed(warehouse: WarehouseResource, first: date, end: date, ids: list[str]) -> None:
-    window = "partition_date >= ? AND partition_date < ?"
-    with warehouse.connection() as con, duckdb_store.transaction(con):
+    transcribed = Subquery(
+        "SELECT recording_id FROM raw.transcripts WHERE partition_date >= ? AND partition_date < ?",
+        [first, end],
+    )
+    with warehouse.writer() as writer:
         for table in ("semarize_runs", "semarize_bricks"):
-            con.execute(
-                f"DELETE FROM raw.{table} WHERE {window} AND conversation_id NOT IN (SELECT unnest(?::VARCHAR[]))",
-                [first, end, ids],
-            )
-        con.execute(
-            f"DELETE FROM raw.recording_rejections WHERE {window} AND stage = 'semarize' "
-            "AND recording_id NOT IN (SELECT recording_id FROM raw.transcripts WHERE partition_date >= ? "
-            "AND partition_date < ?)",
-            [first, end, first, end],
+            writer.retain_ids(table, first, end, "conversation_id", ids)
+        writer.retain_ids(
+            "recording_rejections", first, end, "recording_id", transcribed, "stage = 'semarize'"
         )
 
 
 def _write_scores(
-    warehouse: WarehouseResource,
+    writer: WarehouseWriter,
     batch: list[str],
     recordings: list[str],
     run_rows: list[dict[str, Any]],
@@ -445,17 +435,9 @@ def _write_scores(
     rejections: list[dict[str, Any]],
 ) -> None:
     """The batch's runs, bricks and rejections replace its conversations' previous ones, in one transaction."""
-    by_conversation = "conversation_id IN (SELECT unnest(?::VARCHAR[]))"
-    with warehouse.connection() as con, duckdb_store.transaction(con):
-        for table, rows in (("semarize_runs", run_rows), ("semarize_bricks", brick_rows)):
-            con.execute(f"DELETE FROM raw.{table} WHERE {by_conversation}", [batch])
-            duckdb_store.insert_rows(con, table, rows)
-        con.execute(
-            "DELETE FROM raw.recording_rejections WHERE stage = 'semarize' "
-            "AND recording_id IN (SELECT unnest(?::VARCHAR[]))",
-            [recordings],
-        )
-        duckdb_store.insert_rows(con, "recording_rejections", rejections)
+    writer.replace_ids("semarize_runs", "conversation_id", batch, run_rows)
+    writer.replace_ids("semarize_bricks", "conversation_id", batch, brick_rows)
+    writer.replace_ids("recording_rejections", "recording_id", recordings, rejections, "stage = 'semarize'")
 
 
 def _bricks_of_run(
@@ -497,11 +479,9 @@ def _rederive_bricks(
         brick_rows += bricks
         rejections += problems
     context.log.info(f"re-derived {len(brick_rows)} bricks from {len(runs)} stored runs (no Semarize call)")
-    with warehouse.connection() as con:
-        duckdb_store.replace_partition_rows(con, "semarize_bricks", first, end, brick_rows)
-        duckdb_store.replace_partition_rows(
-            con, "recording_rejections", first, end, rejections, "stage = 'semarize'"
-        )
+    with warehouse.writer() as writer:
+        writer.replace_partition("semarize_bricks", first, end, brick_rows)
+        writer.replace_partition("recording_rejections", first, end, rejections, "stage = 'semarize'")
     return dg.MaterializeResult(
         asset_key="semarize_bricks",
         metadata={

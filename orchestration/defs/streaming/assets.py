@@ -30,7 +30,6 @@ from orchestration.defs.streaming.calls import DEFAULT_LIVE_DIR
 from orchestration.defs.symbl import ledger
 from orchestration.defs.symbl.journal import Journal, journal_path_for
 from orchestration.defs.symbl.ledger import LedgerEntry
-from orchestration.defs.warehouse import duckdb_store
 from orchestration.defs.warehouse.resource import WarehouseResource
 from orchestration.partitions import PARTITIONS_TIMEZONE, WAREHOUSE_WRITER_POOL
 from orchestration.settings import LiveCallsSettings, SettingsResource
@@ -105,9 +104,9 @@ def live_call_events(
         conversation_id = (known.get(call_id) or {}).get("conversation_id") or summary.get("conversation_id")
         rows, _ = landing.event_rows(path, partition, after, conversation_id)
         if rows:
-            with warehouse.connection() as con:
-                landed_rows += duckdb_store.replace_rows(
-                    con, "live_call_events", "call_id = ? AND seq > ?", [call_id, after], rows
+            with warehouse.writer() as writer:
+                landed_rows += writer.replace_rows(
+                    "live_call_events", "call_id = ? AND seq > ?", [call_id, after], rows
                 )
         if not summary:
             continue  # still live: only its events so far
@@ -124,8 +123,8 @@ def live_call_events(
             if entry is not None and entry.status == "completed" and entry.conversation_id:
                 row["superseded_by"] = entry.conversation_id
                 superseded += 1
-        with warehouse.connection() as con:
-            duckdb_store.replace_rows(con, "live_calls", "call_id = ?", [call_id], [row])
+        with warehouse.writer() as writer:
+            writer.replace_rows("live_calls", "call_id = ?", [call_id], [row])
     yield dg.MaterializeResult(asset_key="live_call_events", metadata={"landed_events": landed_rows})
     yield dg.MaterializeResult(
         asset_key="live_calls", metadata={"handed_over": handed_over, "superseded_marked": superseded}

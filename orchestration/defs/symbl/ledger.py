@@ -9,16 +9,12 @@ into failed by a slower run.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
 
 from orchestration.defs.symbl.journal import ACTIVE_STATES, AMBIGUOUS_STATES, JournalEntry
-from orchestration.defs.warehouse import duckdb_store
 from orchestration.defs.warehouse.resource import WarehouseResource
-from orchestration.defs.warehouse.schema import RAW_SCHEMA
 
 ACTIVE_STATUSES = ACTIVE_STATES
 TERMINAL_STATUSES = ("completed", "failed")
@@ -79,25 +75,6 @@ def project(warehouse: WarehouseResource, entries: Sequence[JournalEntry]) -> in
     rows = [vars(e) for e in (from_journal(j) for j in entries) if e is not None]
     if not rows:
         return 0
-    with warehouse.connection() as con:
-        return project_rows(con, rows)
-
-
-def project_rows(con: Any, rows: Sequence[dict[str, Any]]) -> int:
-    table = f"{RAW_SCHEMA}.symbl_conversations"
-    view = f"_ledger_{uuid.uuid4().hex[:8]}"
-    con.register(view, duckdb_store.arrow_rows("symbl_conversations", rows))
-    try:
-        with duckdb_store.transaction(con):
-            # Older versions go; a row newer than ours (another run projected later state) stays untouched.
-            con.execute(
-                f"DELETE FROM {table} t USING {view} v "
-                "WHERE t.recording_id = v.recording_id AND t.updated_at <= v.updated_at"
-            )
-            con.execute(
-                f"INSERT INTO {table} BY NAME SELECT v.* FROM {view} v "
-                f"WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE t.recording_id = v.recording_id)"
-            )
-    finally:
-        con.unregister(view)
-    return len(rows)
+    # Older versions go; a row newer than ours (another run projected later state) stays untouched.
+    with warehouse.writer() as writer:
+        return writer.upsert_newer("symbl_conversations", "recording_id", "updated_at", rows)

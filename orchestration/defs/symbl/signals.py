@@ -17,10 +17,9 @@ from orchestration.defs.symbl import parse, signal_registry
 from orchestration.defs.symbl.client import SymblClient
 from orchestration.defs.symbl.resource import SymblResource
 from orchestration.defs.symbl.signal_registry import Signal
-from orchestration.defs.warehouse import duckdb_store
 from orchestration.defs.warehouse.metadata import Stopwatch, column_schema_metadata, preview
 from orchestration.defs.warehouse.partition_metadata import scope_to_partitions
-from orchestration.defs.warehouse.resource import WarehouseResource
+from orchestration.defs.warehouse.resource import Subquery, WarehouseResource, WarehouseWriter
 from orchestration.partitions import (
     DAILY_WAREHOUSE_WRITER,
     NETWORK_RETRY,
@@ -212,7 +211,7 @@ async def _land_batch(
                 "rejected_at": now,
             }
         )
-    await asyncio.to_thread(_write_batch, spec, warehouse, batch, raw_rows, typed, rejections, from_raw)
+    await warehouse.awrite(lambda w: _write_batch(spec, w, batch, raw_rows, typed, rejections, from_raw))
     for table, rows in typed.items():
         tally.rows[table].update(r["partition_date"] for r in rows)
     tally.rejections.update(r["partition_date"] for r in rejections)
@@ -222,55 +221,44 @@ async def _land_batch(
 
 def _write_batch(
     spec: Signal,
-    warehouse: WarehouseResource,
+    writer: WarehouseWriter,
     batch: list[dict[str, Any]],
     raw_rows: list[dict[str, Any]],
     typed: dict[str, list[dict[str, Any]]],
     rejections: list[dict[str, Any]],
     from_raw: bool,
 ) -> None:
-    clause, ids = _ids_clause(batch)
-    recordings = [c["recording_id"] for c in batch]
-    by_recording = f"recording_id IN ({', '.join('?' * len(recordings))})"
-    with warehouse.connection() as con, duckdb_store.transaction(con):
-        if not from_raw:  # re-deriving leaves the verbatim answers exactly as they are
-            con.execute(f"DELETE FROM raw.symbl_responses WHERE endpoint = ? AND {clause}", [spec.name, *ids])
-            duckdb_store.insert_rows(con, "symbl_responses", raw_rows)
-        for table, rows in typed.items():
-            con.execute(f"DELETE FROM raw.{table} WHERE {clause}", ids)
-            duckdb_store.insert_rows(con, table, rows)
-        con.execute(
-            f"DELETE FROM raw.recording_rejections WHERE stage IN (?, ?) AND {by_recording}",
-            [f"fetch:{spec.name}", f"parse:{spec.name}", *recordings],
-        )
-        duckdb_store.insert_rows(con, "recording_rejections", rejections)
+    ids = [c["conversation_id"] for c in batch]
+    if not from_raw:  # re-deriving leaves the verbatim answers exactly as they are
+        writer.replace_ids("symbl_responses", "conversation_id", ids, raw_rows, "endpoint = ?", [spec.name])
+    for table, rows in typed.items():
+        writer.replace_ids(table, "conversation_id", ids, rows)
+    writer.replace_ids(
+        "recording_rejections", "recording_id", [c["recording_id"] for c in batch], rejections,
+        "stage IN (?, ?)", [f"fetch:{spec.name}", f"parse:{spec.name}"],
+    )  # fmt: skip
+
+
+_COMPLETED = "SELECT {} FROM raw.symbl_conversations WHERE status = 'completed'"
 
 
 def _remove_not_completed(
     spec: Signal, warehouse: WarehouseResource, first: date, end: date, from_raw: bool
 ) -> int:
     """Delete the window's rows (and fetch/parse rejections) of conversations no longer completed in the ledger."""
-    completed = (
-        "SELECT conversation_id FROM raw.symbl_conversations "
-        "WHERE status = 'completed' AND conversation_id IS NOT NULL"
-    )
-    window = "partition_date >= ? AND partition_date < ?"
+    completed = Subquery(_COMPLETED.format("conversation_id") + " AND conversation_id IS NOT NULL")
     removed = 0
-    with warehouse.connection() as con, duckdb_store.transaction(con):
-        for table in (*spec.tables, *(() if from_raw else ("symbl_responses",))):
-            owned = "endpoint = ?" if table == "symbl_responses" else ""
-            params: list[Any] = [spec.name] if table == "symbl_responses" else []
-            (n,) = con.execute(
-                f"DELETE FROM raw.{table} WHERE {window}{f' AND ({owned})' if owned else ''} "
-                f"AND conversation_id NOT IN ({completed})",
-                [first, end, *params],
-            ).fetchone()
-            removed += n
-        con.execute(
-            f"DELETE FROM raw.recording_rejections WHERE {window} AND stage IN (?, ?) AND recording_id NOT IN "
-            "(SELECT recording_id FROM raw.symbl_conversations WHERE status = 'completed')",
-            [first, end, f"fetch:{spec.name}", f"parse:{spec.name}"],
-        )
+    with warehouse.writer() as writer:
+        for table in spec.tables:
+            removed += writer.retain_ids(table, first, end, "conversation_id", completed)
+        if not from_raw:
+            removed += writer.retain_ids(
+                "symbl_responses", first, end, "conversation_id", completed, "endpoint = ?", [spec.name]
+            )
+        writer.retain_ids(
+            "recording_rejections", first, end, "recording_id", Subquery(_COMPLETED.format("recording_id")),
+            "stage IN (?, ?)", [f"fetch:{spec.name}", f"parse:{spec.name}"],
+        )  # fmt: skip
     return removed
 
 

@@ -18,7 +18,6 @@ from dagster import AssetExecutionContext
 
 from orchestration.defs.symbl.resource import SymblResource
 from orchestration.defs.symbl.submission import speaker_events_payload
-from orchestration.defs.warehouse import duckdb_store
 from orchestration.defs.warehouse.metadata import Stopwatch, column_schema_metadata, preview
 from orchestration.defs.warehouse.resource import WarehouseResource
 from orchestration.partitions import DAILY_WAREHOUSE_WRITER, NETWORK_RETRY, window_dates
@@ -111,13 +110,9 @@ def symbl_speaker_events(
         if row["error"]:
             context.log.error(f"{row['recording_id']}: speaker events not applied: {row['error']}")
     if rows:
-        with warehouse.connection() as con:
-            duckdb_store.replace_rows(
-                con,
-                "symbl_speaker_events",
-                "conversation_id IN (SELECT unnest(?::VARCHAR[]))",
-                [[r["conversation_id"] for r in rows]],
-                rows,
+        with warehouse.writer() as writer:
+            writer.replace_ids(
+                "symbl_speaker_events", "conversation_id", [r["conversation_id"] for r in rows], rows
             )
     return dg.MaterializeResult(
         metadata={

@@ -34,7 +34,6 @@ from orchestration.defs.symbl.trackers import (
     normalize_term,
     trackers_file,
 )
-from orchestration.defs.warehouse import duckdb_store
 from orchestration.defs.warehouse.resource import WarehouseResource
 from orchestration.partitions import WAREHOUSE_WRITER_POOL
 
@@ -473,8 +472,8 @@ def drift_rows(
 
 def replace_drift_rows(warehouse: WarehouseResource, rows: Sequence[dict[str, Any]]) -> None:
     """The table is a snapshot of the latest check: replaced as a whole, in one transaction."""
-    with warehouse.connection() as con:
-        duckdb_store.replace_rows(con, DRIFT_TABLE, "true", [], rows)
+    with warehouse.writer() as writer:
+        writer.replace_rows(DRIFT_TABLE, "true", [], rows)
 
 
 def _findings_markdown(findings: Sequence[DriftFinding], limit: int = 20) -> str:

@@ -1,8 +1,8 @@
 """Warehouse access: short, bulk, idempotent writes to the live DuckDB file, and the analysts' published copy.
 
 DuckDB allows one writing process per file, and while it holds the file nobody else can open it, not even read-only.
-So callers do their network work first and then write in one short transaction (`replace_partition_rows`), and
-analysts read a copy that `publish_snapshot` swaps in atomically.
+So callers do their network work first and then write in one short transaction (`WarehouseResource.writer()`,
+the only write API), and analysts read a copy that `publish_snapshot` swaps in atomically.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import re
 import time
 import uuid
 from collections.abc import Iterator, Sequence
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -253,32 +252,6 @@ def insert_rows(con: Any, table: str, rows: Sequence[dict[str, Any]]) -> int:
     finally:
         con.unregister(view)
     return len(rows)
-
-
-def replace_rows(
-    con: Any, table: str, where: str, params: Sequence[Any], rows: Sequence[dict[str, Any]]
-) -> int:
-    """Delete what `where` selects and insert `rows`, in one transaction: an idempotent upsert by key or window."""
-    with transaction(con):
-        con.execute(f"DELETE FROM {RAW_SCHEMA}.{table} WHERE {where}", list(params))
-        n = insert_rows(con, table, rows)
-    return n
-
-
-def replace_partition_rows(
-    con: Any,
-    table: str,
-    start: date,
-    end: date,
-    rows: Sequence[dict[str, Any]],
-    extra_predicate: str = "",
-    params: Sequence[Any] = (),
-) -> int:
-    """Replace the rows of [start, end), so a re-run of a partition never duplicates."""
-    where = "partition_date >= ? AND partition_date < ?"
-    if extra_predicate:
-        where += f" AND ({extra_predicate})"
-    return replace_rows(con, table, where, [start, end, *params], rows)
 
 
 def publish_snapshot(live_path: str, snapshot_path: str) -> dict[str, Any]:
