@@ -109,7 +109,7 @@ class NebulaResource(SettingsResource):
     ),
     metadata=column_schema_metadata("nebula_summaries"),
 )
-def nebula_summaries(
+async def nebula_summaries(
     context: AssetExecutionContext,
     config: SignalSourceConfig,
     nebula: NebulaResource,
@@ -163,7 +163,7 @@ def nebula_summaries(
 
     now = datetime.now(UTC)
     summaries, raw_rows, rejections = [], [], []
-    results = asyncio.run(run_all())
+    results = await run_all()
     results += [(cid, rows[0], kept[cid]["body"], None) for cid, rows in by_conv.items() if cid in kept]
     for cid, first_turn, body, error in results:
         if error is None:

@@ -154,7 +154,7 @@ def _alert(row: dict[str, Any]) -> RiskAlert:
         "recorded there and retried by the next run; the step fails so that they are seen."
     ),
 )
-def risk_alerts(
+async def risk_alerts(
     context: AssetExecutionContext,
     config: RiskAlertsConfig,
     slack: SlackResource,
@@ -193,7 +193,7 @@ def risk_alerts(
                 await asyncio.to_thread(_record_alert_attempt, warehouse, row, None, datetime.now(UTC))
                 sent.append(cid)
 
-    asyncio.run(post_all())
+    await post_all()
     metadata: dict[str, Any] = {
         "flagged_conversations": len(flagged),
         "already_alerted": len(flagged) - len(pending),
@@ -295,7 +295,7 @@ def _record_sync(warehouse: WarehouseResource, object_type: str, rows: Sequence[
         "columns (<kit>_<brick>). raw.crm_sync records what was written; unchanged conversations are not re-sent."
     ),
 )
-def crm_activity(
+async def crm_activity(
     context: AssetExecutionContext, crm: CrmResource, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
     started = datetime.now(UTC)
@@ -347,7 +347,7 @@ def crm_activity(
                 created += sum(r.new for r in results)
                 updated += sum(not r.new for r in results)
 
-    asyncio.run(upsert_all())
+    await upsert_all()
     metadata: dict[str, Any] = {
         "scored_conversations": len(ids),
         "unchanged": len(ids) - len(changed),

@@ -3,7 +3,6 @@
 import asyncio
 import json
 from collections import Counter, defaultdict
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, Literal
@@ -218,12 +217,12 @@ _KIT_RUNS = (
     **DAILY_WAREHOUSE_WRITER,
     retry_policy=NETWORK_RETRY,
 )
-def semarize_bricks(
+async def semarize_bricks(
     context: AssetExecutionContext,
     config: SemarizeBricksConfig,
     semarize: SemarizeResource,
     warehouse: WarehouseResource,
-) -> Iterator[dg.MaterializeResult]:
+):  # an async generator of MaterializeResult: Dagster reads no AsyncIterator annotation on a multi-asset
     clock = Stopwatch()
     _, _, first, end = window_dates(context)
     if config.source == "raw":
@@ -250,7 +249,7 @@ def semarize_bricks(
                     progress.add("done")
 
     if ids:
-        asyncio.run(run_all())
+        await run_all()
     # Runs, bricks and rejections of conversations no longer transcribed in the window go.
     _remove_untranscribed(warehouse, first, end, ids)
     context.log.info(

@@ -61,7 +61,7 @@ def events_sha256(payload: list[dict[str, Any]]) -> str:
     ),
     metadata=column_schema_metadata("symbl_speaker_events"),
 )
-def symbl_speaker_events(
+async def symbl_speaker_events(
     context: AssetExecutionContext, symbl: SymblResource, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
     clock = Stopwatch()
@@ -91,7 +91,7 @@ def symbl_speaker_events(
 
             return list(await asyncio.gather(*(one(t) for t in todo)))
 
-    results = asyncio.run(send_all()) if todo else []
+    results = await send_all() if todo else []
     now = datetime.now(UTC)
     rows = [
         {

@@ -16,7 +16,6 @@ serialises them): deletes first (they free names and slots towards the 500-track
 creates. A sync with nothing to change makes exactly one request, the list.
 """
 
-import asyncio
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -312,7 +311,9 @@ def changes_markdown(changes: Sequence[AppliedChange]) -> str:
         "Idempotent: with no change to the file it makes a single request (the list)."
     ),
 )
-def symbl_tracker_definitions(context: AssetExecutionContext, symbl: SymblResource) -> dg.MaterializeResult:
+async def symbl_tracker_definitions(
+    context: AssetExecutionContext, symbl: SymblResource
+) -> dg.MaterializeResult:
     # The result lives in metadata only: this asset writes Symbl, not the warehouse, so it stays out of the
     # duckdb_writer pool; symbl_tracker_drift records the account's state in the warehouse.
     path = trackers_file()
@@ -323,7 +324,7 @@ def symbl_tracker_definitions(context: AssetExecutionContext, symbl: SymblResour
             plan = plan_sync(desired, await client.list_trackers())
             return await apply_plan(client, plan)
 
-    outcome = asyncio.run(sync())
+    outcome = await sync()
     plan = outcome.plan
     metadata: dict[str, Any] = {
         "trackers_file": str(path),
@@ -508,7 +509,7 @@ NO_REMOTE_DRIFT_CHECK = "no_remote_tracker_drift"
         )
     ],
 )
-def symbl_tracker_drift(
+async def symbl_tracker_drift(
     context: AssetExecutionContext, symbl: SymblResource, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
     desired = load_tracker_definitions(required=True)
@@ -518,7 +519,7 @@ def symbl_tracker_drift(
             return await client.list_trackers()
 
     # Network first, then one short write: no warehouse connection is held while Symbl answers.
-    remote = asyncio.run(list_remote())
+    remote = await list_remote()
     remote_drift = find_remote_drift(desired, remote)
     usage = read_term_usage(warehouse)
     unused = find_unused_terms(desired, usage)
