@@ -18,6 +18,11 @@ one step again on it without resubmitting anything, give it with ``--work`` and 
 (a signal asset then refetches every answer, ``refresh``; ``--source raw`` re-derives from the stored answers):
 
     .venv/bin/python bench/ingest_memory.py --work /tmp/bench-memory-XXXX --asset symbl_messages
+
+Measured 2026-12-02 (2 shared cores, load 4-12): peak 576 MB at 100 recordings, 1,110 MB at 1,000 (concurrency 25);
+at 1,000 symbl_messages, symbl_questions, symbl_summaries and symbl_trackers all reach 1,040-1,100 MB. Each of
+those peaks is the close of a connection (DuckDB's checkpoint) after raw.symbl_responses gained rows while it
+holds the ~300 KB verbatim transcripts: see bench/duckdb_checkpoint_memory.py.
 """
 
 from __future__ import annotations
