@@ -18,6 +18,8 @@ one step again on it without resubmitting anything, give it with ``--work`` and 
 (a signal asset then refetches every answer, ``refresh``; ``--source raw`` re-derives from the stored answers):
 
     .venv/bin/python bench/ingest_memory.py --work /tmp/bench-memory-XXXX --asset symbl_messages
+    .venv/bin/python bench/ingest_memory.py --work /tmp/bench-memory-XXXX --asset symbl_messages \
+        --trace-connections 40 2>&1 | grep -F '[trace]'     # which DuckDB operation makes the peak
 
 Measured 2026-12-02 (2 shared cores, load 4-12): peak 576 MB at 100 recordings, 1,110 MB at 1,000 (concurrency 25);
 at 1,000 symbl_messages, symbl_questions, symbl_summaries and symbl_trackers all reach 1,040-1,100 MB. Each of
@@ -108,6 +110,56 @@ class Sampler:
         return [(step, v[1] - v[0], v[2], v[3], v[4]) for step, v in out.items()]
 
 
+class _TracedConnection:
+    """A DuckDB connection whose statements and close report their own memory peak (VmHWM reset before each),
+    printed when it is more than ``threshold`` MB above the RSS the operation started from."""
+
+    def __init__(self, con: Any, threshold: float) -> None:
+        self._con = con
+        self._threshold = threshold
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._con, name)
+
+    def _measured(self, label: str, call: Any, *args: Any) -> Any:
+        before = status_mb("VmRSS")
+        Path("/proc/self/clear_refs").write_text("5")  # resets VmHWM to the current RSS
+        started = time.monotonic()
+        out = call(*args)
+        peak = status_mb("VmHWM")
+        if peak - before > self._threshold:
+            print(
+                f"  [trace] {label[:60]:<60} RSS {before:5.0f} -> peak {peak:5.0f} MB "
+                f"({time.monotonic() - started:.2f} s)",
+                file=sys.stderr,
+                flush=True,
+            )
+        return out
+
+    def execute(self, sql: str, *args: Any) -> Any:
+        return self._measured(" ".join(sql.split()), self._con.execute, sql, *args)
+
+    def close(self) -> None:
+        self._measured("close (checkpoint)", self._con.close)
+
+
+def trace_connections(threshold: float) -> None:
+    """Every connection the pipeline opens reports the statements (and closes) that raise memory the most."""
+    import duckdb
+
+    from orchestration.warehouse import duckdb_store
+
+    class _Module:  # duckdb as duckdb_store sees it, with connect wrapped
+        def __getattr__(self, name: str) -> Any:
+            return getattr(duckdb, name)
+
+        @staticmethod
+        def connect(*args: Any, **kwargs: Any) -> _TracedConnection:
+            return _TracedConnection(duckdb.connect(*args, **kwargs), threshold)
+
+    duckdb_store.duckdb = _Module()  # type: ignore[assignment]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -118,7 +170,15 @@ def main() -> int:
     parser.add_argument("--work", type=Path, help="a kept work folder: re-run --asset on it")
     parser.add_argument("--asset", action="append", default=[], help="with --work: the asset(s) to run")
     parser.add_argument("--source", choices=("api", "raw"), default="api", help="signal assets' source")
+    parser.add_argument(
+        "--trace-connections",
+        type=float,
+        metavar="MB",
+        help="print (stderr) each DuckDB statement or close whose peak is more than MB above its start",
+    )
     args = parser.parse_args()
+    if args.trace_connections is not None:
+        trace_connections(args.trace_connections)
 
     reuse = args.work is not None
     work = args.work or Path(tempfile.mkdtemp(prefix="bench-memory-"))
@@ -174,7 +234,8 @@ def main() -> int:
         f"Arrow pool {pa.default_memory_pool().backend_name}, "
         f"DuckDB memory_limit {os.environ.get('CONVO_INTEL_DUCKDB_MEMORY_LIMIT') or '512MB (default)'}"
     )
-    print(f"RSS before the run {before:.0f} MB, after {after:.0f} MB; peak (VmHWM) {peak:.0f} MB")
+    traced = " (reset by --trace-connections: read the by-step highs)" if args.trace_connections else ""
+    print(f"RSS before the run {before:.0f} MB, after {after:.0f} MB; peak (VmHWM) {peak:.0f} MB{traced}")
     print("by step: seconds, RSS at start -> highest while it ran (MB), highest Arrow pool (MB)")
     for step, secs, at_start, high, arrow in steps:
         print(f"  {step:<48} {secs:6.1f} s {at_start:7.0f} -> {high:7.0f}   arrow {arrow:6.1f}")
