@@ -10,11 +10,16 @@ limit).
     .venv/bin/python bench/duckdb_checkpoint_memory.py --batches 40 --size 300000            # grows with the table
     .venv/bin/python bench/duckdb_checkpoint_memory.py --batches 40 --size 300000 --chunk 4000   # flat
 
-Measured 2026-12-02 (DuckDB 2.0.1, memory_limit 512MB, 25 values a batch): 300 KB values, close peak +4 MB at 25
-rows, +250 MB at 425, +592 MB at 1,000 (past the memory limit: not buffer-managed); 200 KB values +185 MB at 425
-rows whether the column is JSON, VARCHAR, BLOB or VARCHAR[] chunks, with memory_limit 128MB, FSST/dictionary/zstd
-disabled or compression forced off; values of 32 KB or less stay flat (+2-4 MB at 72 MB of values), 40 KB and
-more grow; 4,000-byte chunk rows stay at +3 MB up to 165 MB of values.
+Measured 2026-12-02 (DuckDB 2.0.1, memory_limit 512MB, 25 values a batch, load average 4-6):
+* whole 300 KB values: close peak +4 MB at 25 values, +273 MB at 425, +659 MB at 1,000 (past the memory limit:
+  not buffer-managed); the same with JSON, VARCHAR, BLOB or VARCHAR[] columns, memory_limit 128MB, FSST /
+  dictionary / zstd disabled or compression forced off, and with --row-group-size 2048 (+659 MB at 1,000);
+* values of 32 KB or less stay flat (+2-4 MB at 72 MB of values); 40 KB and more grow with the table;
+* --chunk 4000 alone: most closes +3 MB, but every 2nd, 4th, 8th, ... batch more (+21, +51, +109, +224,
+  +445 MB at batch 32): highest +460 MB over 60 batches (450 MB of values);
+* --chunk 4000 --row-group-size 2048: highest close peak +6 MB over 60 batches (450 MB of values): flat.
+
+    .venv/bin/python bench/duckdb_checkpoint_memory.py --batches 60 --size 300000 --chunk 4000 --row-group-size 2048
 """
 
 from __future__ import annotations
@@ -48,13 +53,23 @@ def main() -> int:
         "--chunk", type=int, default=0, help="store values as rows of at most this many bytes"
     )
     parser.add_argument("--memory-limit", default="512MB")
+    parser.add_argument("--row-group-size", type=int, default=0, help="ATTACH ... (ROW_GROUP_SIZE n), 2048k")
     args = parser.parse_args()
+
+    def connect() -> duckdb.DuckDBPyConnection:
+        if not args.row_group_size:
+            return duckdb.connect(str(path), config={"memory_limit": args.memory_limit})
+        con = duckdb.connect(config={"memory_limit": args.memory_limit})
+        con.execute(f"ATTACH '{path}' AS w (ROW_GROUP_SIZE {args.row_group_size})")
+        con.execute("USE w")
+        return con
 
     rng = random.Random(1)
     vocabulary = ["".join(rng.choice("abcdefghij") for _ in range(6)) for _ in range(2000)]
     path = Path(tempfile.mkdtemp(prefix="bench-ckpt-")) / "t.duckdb"
-    with duckdb.connect(str(path)) as con:
+    with connect() as con:
         con.execute("CREATE TABLE r (k VARCHAR, seq INTEGER, body VARCHAR)")
+    highest = 0.0
     for batch in range(args.batches):
         keys, seqs, parts = [], [], []
         for i in range(args.per_batch):
@@ -65,7 +80,7 @@ def main() -> int:
                 seqs.append(seq)
                 parts.append(value[at : at + step])
         rows = pa.table({"k": keys, "seq": seqs, "body": parts})
-        con = duckdb.connect(str(path), config={"memory_limit": args.memory_limit})
+        con = connect()
         con.execute("BEGIN TRANSACTION")
         con.register("batch_rows", rows)
         con.execute("INSERT INTO r SELECT * FROM batch_rows")
@@ -74,7 +89,8 @@ def main() -> int:
         before = status_mb("VmRSS")
         Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM: the next reading is this close's peak
         con.close()
-        if batch % 8 == 0 or batch == args.batches - 1:
+        highest = max(highest, status_mb("VmHWM") - before)
+        if batch % 8 == 0 or batch == args.batches - 1 or status_mb("VmHWM") - before > 20:
             print(
                 f"batch {batch + 1:3d}: {(batch + 1) * args.per_batch:5d} values "
                 f"({(batch + 1) * args.per_batch * args.size / 1e6:5.0f} MB), close peak "
@@ -82,6 +98,7 @@ def main() -> int:
                 f"file {os.path.getsize(path) / 1e6:4.0f} MB",
                 flush=True,
             )
+    print(f"highest close peak over all batches: +{highest:.0f} MB")
     path.unlink()
     return 0
 
