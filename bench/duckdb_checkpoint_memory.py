@@ -4,11 +4,10 @@ ingest run's memory growth: raw.symbl_responses keeps each verbatim answer, ~300
 Writes the way the signal assets write: per batch, open the file, insert ``--per-batch`` values of ``--size``
 bytes in one transaction, close. Closing checkpoints; the peak of that close (VmHWM, reset before it through
 /proc/self/clear_refs) is printed every few batches with the resident memory after it. ``--chunk C`` stores each
-value as rows of at most C bytes instead (the layout that stays flat when C is below DuckDB's 4 KB inline-string
-limit).
+value as rows of at most C bytes instead, ``--row-group-size`` attaches the file with smaller row groups; only
+both together (parts under DuckDB's 4 KB inline-string limit, 2,048-row groups) stay flat.
 
     .venv/bin/python bench/duckdb_checkpoint_memory.py --batches 40 --size 300000            # grows with the table
-    .venv/bin/python bench/duckdb_checkpoint_memory.py --batches 40 --size 300000 --chunk 4000   # flat
 
 Measured 2026-12-02 (DuckDB 2.0.1, memory_limit 512MB, 25 values a batch, load average 4-6):
 * whole 300 KB values: close peak +4 MB at 25 values, +273 MB at 425, +659 MB at 1,000 (past the memory limit:
