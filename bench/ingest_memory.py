@@ -147,7 +147,7 @@ def trace_connections(threshold: float) -> None:
     """Every connection the pipeline opens reports the statements (and closes) that raise memory the most."""
     import duckdb
 
-    from orchestration.warehouse import duckdb_store
+    from orchestration.defs.warehouse import duckdb_store
 
     class _Module:  # duckdb as duckdb_store sees it, with connect wrapped
         def __getattr__(self, name: str) -> Any:
