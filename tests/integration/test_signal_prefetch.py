@@ -3,7 +3,8 @@ sandbox over loopback HTTP, a real DuckDB file.
 
 What must hold: the signal assets then make no Conversation API call (the sandbox's own counters) and derive the
 typed rows the signal assets derive when they fetch everything themselves; a prefetch that fails leaves exactly the
-failed answers to the signal assets; with prefetch off nothing changes from before.
+failed answers to the signal assets; with prefetch off nothing changes from before. By default a run prefetches the
+signals whose assets it materialises; `prefetch_signals` can name others (for a later run's signal assets).
 """
 
 from __future__ import annotations
@@ -66,10 +67,11 @@ class World:
         assert result.success, [e.message for e in result.all_events if e.is_failure]
         return result
 
-    def ingest(self, *, prefetch: bool = True) -> Any:
+    def ingest(self, *, with_signals: bool, prefetch: list[str] | None = None) -> Any:
+        """`recordings`, then `symbl_conversations` (and, in the same run, every signal asset)."""
         self.materialize([recordings])
         config = {"ops": {"symbl_conversations": {"config": {"prefetch_signals": prefetch}}}}
-        return self.materialize([symbl_conversations], config)
+        return self.materialize([symbl_conversations, *(signal_assets if with_signals else [])], config)
 
     def signals(self, *, refresh: bool = False) -> Any:
         ops = {a.key.to_user_string(): {"config": {"refresh": refresh}} for a in signal_assets}
@@ -171,21 +173,17 @@ def world(tmp_path: Path, sandbox_factory: Callable[..., RunningSandbox]) -> Wor
 
 def test_prefetched_answers_leave_the_signal_assets_no_call_and_the_same_rows(world: World) -> None:
     before = world.calls()
-    ingest = world.ingest()
+    result = world.ingest(with_signals=True)  # one run: symbl_conversations, then the nine signal assets
     assert world.completed() == N
-    prefetched = delta(before, world.calls())
-    # Every signal of every conversation read exactly once, while symbl_conversations ran.
-    reads = signal_reads(prefetched)
-    assert len(reads) == len(SIGNALS) and set(reads.values()) == {N}, prefetched
-    assert step_metadata(ingest, "symbl_conversations")["prefetched_answers"] == N * len(SIGNALS)
-    assert len(world.raw_answers()) == N * len(SIGNALS)
-
-    before_signals = world.calls()
-    result = world.signals()
-    assert signal_reads(delta(before_signals, world.calls())) == {}  # no Conversation API call at all
+    # Every signal of every conversation was read exactly once in the run, and symbl_conversations landed all
+    # of them (each from a successful read of its own): so the signal assets read nothing.
+    reads = signal_reads(delta(before, world.calls()))
+    assert len(reads) == len(SIGNALS) and set(reads.values()) == {N}, reads
+    assert step_metadata(result, "symbl_conversations")["prefetched_answers"] == N * len(SIGNALS)
     for spec in SIGNALS:
         meta = step_metadata(result, spec.asset_name)
         assert (meta["fetched"], meta["reused"], meta["errors"]) == (0, N, 0), spec.asset_name
+    assert len(world.raw_answers()) == N * len(SIGNALS)
     derived, answers = world.typed_rows(), world.raw_answers()
     assert all(derived[t] for t in ("symbl_messages", "symbl_questions", "symbl_analytics_members")), derived
 
@@ -200,7 +198,8 @@ def test_prefetched_answers_leave_the_signal_assets_no_call_and_the_same_rows(wo
 def test_a_failed_prefetch_leaves_exactly_the_failed_answers_to_the_signal_assets(world: World) -> None:
     # Half the Conversation API reads answer 5xx while symbl_conversations runs (jobs and submits are unaffected).
     world.faults(fault_paths=[SIGNAL_PATH], fault_5xx_rate=0.5, fault_seed=12)
-    ingest = world.ingest()
+    # symbl_conversations alone, told to prefetch every signal (for the signal assets' run that follows).
+    ingest = world.ingest(with_signals=False, prefetch=[spec.signal for spec in SIGNALS])
     assert world.completed() == N  # no recording failed for it, and the step succeeded
     meta = step_metadata(ingest, "symbl_conversations")
     landed = world.raw_answers()
@@ -209,7 +208,7 @@ def test_a_failed_prefetch_leaves_exactly_the_failed_answers_to_the_signal_asset
 
     world.faults(fault_5xx_rate=0.0, fault_paths=[])
     before = world.calls()
-    result = world.signals()
+    result = world.signals()  # zero calls for what landed is the same as in the first test, now across runs
     reads = signal_reads(delta(before, world.calls()))
     for spec in SIGNALS:
         kept = sum(1 for (_, endpoint) in landed if endpoint == spec.signal)
@@ -230,17 +229,21 @@ def test_a_failed_prefetch_leaves_exactly_the_failed_answers_to_the_signal_asset
 
 def test_with_prefetch_off_the_signal_assets_fetch_everything_as_before(world: World) -> None:
     before = world.calls()
-    ingest = world.ingest(prefetch=False)
+    result = world.ingest(with_signals=True, prefetch=[])
     assert world.completed() == N
-    assert signal_reads(delta(before, world.calls())) == {}
-    assert step_metadata(ingest, "symbl_conversations")["prefetched_answers"] == 0
-    assert world.raw_answers() == {}
-
-    before = world.calls()
-    result = world.signals()
+    assert step_metadata(result, "symbl_conversations")["prefetched_answers"] == 0
     assert set(signal_reads(delta(before, world.calls())).values()) == {N}
     for spec in SIGNALS:
         assert step_metadata(result, spec.asset_name)["fetched"] == N, spec.asset_name
+
+
+def test_a_run_that_lands_no_signal_prefetches_none(world: World) -> None:
+    before = world.calls()
+    result = world.ingest(with_signals=False)
+    assert world.completed() == N
+    assert signal_reads(delta(before, world.calls())) == {}
+    assert step_metadata(result, "symbl_conversations")["prefetched_answers"] == 0
+    assert world.raw_answers() == {}
 
 
 def route_suffix(signal: str) -> str:

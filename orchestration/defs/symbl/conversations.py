@@ -42,7 +42,7 @@ from orchestration.defs.symbl.journal import (
     new_owner,
 )
 from orchestration.defs.symbl.ledger import TERMINAL_STATUSES
-from orchestration.defs.symbl.prefetch import SignalPrefetcher
+from orchestration.defs.symbl.prefetch import SignalPrefetcher, signals_to_prefetch
 from orchestration.defs.symbl.resource import SymblResource
 from orchestration.defs.symbl.submission import prepare_submit, submit_options
 from orchestration.defs.symbl.trackers import load_trackers
@@ -67,9 +67,11 @@ class SymblConversationsConfig(dg.Config):
     # How often one recording's submit is tried within a run (429s, and ambiguous failures that Symbl's conversation
     # list shows were never created) before it is left failed for the next run.
     max_submit_tries: int = 8
-    # Fetch each completed job's signal answers (every signal asset's) at once, overlapping the other jobs'
-    # waits, so the signal assets make no API call; off, they fetch everything after this step as before.
-    prefetch_signals: bool = True
+    # The signals whose answers are fetched the moment each job completes, overlapping the other jobs' waits, so
+    # that their signal assets make no API call. None: those whose assets this run materialises (this run's own
+    # fetches, moved earlier; a run of this step alone fetches none); [] turns it off (the signal assets fetch
+    # everything after this step, as before); a list names signals (`SIGNALS`), e.g. for a later run's assets.
+    prefetch_signals: list[str] | None = None
 
 
 class CallbackWatcher:
@@ -403,6 +405,8 @@ def symbl_conversations(
     context.log.info(
         "awaiting jobs by " + ("Symbl callbacks (polling as backstop)" if callbacks else "polling")
     )
+    signals = signals_to_prefetch(config.prefetch_signals, context.job_def.asset_layer.selected_asset_keys)
+    context.log.info(f"prefetching {', '.join(signals)} as each job completes" if signals else "no prefetch")
 
     with Journal(journal_path_for(warehouse.path)) as journal:
         _seed_journal(journal, warehouse, ids)
@@ -418,9 +422,9 @@ def symbl_conversations(
                 contextlib.AsyncExitStack() as stack,
             ):
                 prefetch = None
-                if config.prefetch_signals:
+                if signals:
                     prefetch = await stack.enter_async_context(
-                        SignalPrefetcher(client, warehouse, context.log)
+                        SignalPrefetcher(client, warehouse, context.log, signals=signals)
                     )
                     prefetched.append(prefetch.tally)
                 run = _Run(
@@ -467,7 +471,7 @@ def symbl_conversations(
         "failed": statuses["failed"],
         "completed": statuses["completed"],
         "still_running": outcomes["still_running"],
-        # Signal answers landed for the signal assets (0 with prefetch_signals off), and those left to them.
+        # Signal answers landed for the signal assets (0 without prefetch), and those left to them.
         "prefetched_answers": tally["answers"],
         "prefetch_failures": tally["fetch_failures"] + tally["read_failures"] + tally["write_failures"],
         "preview": preview("symbl_conversations", [vars(e) for e in rows.values()]),

@@ -16,18 +16,38 @@ import json
 import logging
 from collections import Counter
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
 
+import dagster as dg
+
 from orchestration.defs.symbl.client import SymblClient
-from orchestration.defs.symbl.signals import FETCH_CONCURRENCY, SIGNALS, current_responses
+from orchestration.defs.symbl.signals import BATCH_SIZE, FETCH_CONCURRENCY, SIGNALS, current_responses
 from orchestration.defs.warehouse import duckdb_store
 from orchestration.defs.warehouse.resource import WarehouseResource
 
-# Conversations landed per transaction, at most: answers are held in memory only until their batch is written, and
-# a crash loses at most the batch in flight (its conversations are then fetched by the signal assets).
-WRITE_BATCH = 10
+# Conversations landed per transaction, at most (the signal assets' batch): answers are held in memory only until
+# their batch is written, and a crash loses at most the batch in flight (the signal assets then fetch those).
+WRITE_BATCH = BATCH_SIZE
+
+
+def signals_to_prefetch(
+    configured: Sequence[str] | None, run_assets: AbstractSet[dg.AssetKey]
+) -> tuple[str, ...]:
+    """The signals named in the config, or else those whose signal assets are among ``run_assets``.
+
+    By default a run prefetches only what it will land itself: its own fetches, moved earlier to overlap the
+    waits, never more work than before (a run of `symbl_conversations` alone leaves every signal to the run
+    that materialises it).
+    """
+    if configured is not None:
+        unknown = sorted(set(configured) - {spec.signal for spec in SIGNALS})
+        if unknown:
+            raise ValueError(f"prefetch_signals: unknown signals {unknown}")
+        return tuple(spec.signal for spec in SIGNALS if spec.signal in configured)
+    return tuple(spec.signal for spec in SIGNALS if dg.AssetKey(spec.asset_name) in run_assets)
 
 
 class SignalPrefetcher:
@@ -56,7 +76,7 @@ class SignalPrefetcher:
         self._reads = asyncio.Semaphore(concurrency)
         self._batch_size = batch_size
         # Bounded: when the warehouse is slow (a lock held elsewhere), fetched answers wait here, not pile up.
-        self._landing: asyncio.Queue[list[dict[str, Any]] | None] = asyncio.Queue(maxsize=2 * batch_size)
+        self._landing: asyncio.Queue[list[dict[str, Any]] | None] = asyncio.Queue(maxsize=batch_size)
         self._started: set[str] = set()
         self._fetches: set[asyncio.Task[None]] = set()
         self._writer: asyncio.Task[None] | None = None
