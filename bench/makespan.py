@@ -341,22 +341,25 @@ def bound_section(args: argparse.Namespace, root: Path) -> None:
     print(
         f"   job polls per recording {figures['calls'].get(JOB_POLL, 0) / n:.2f}; load average {os.getloadavg()}"
     )
-    if args.stage:
-        stage_section(args, root, settings, bound)
 
 
-def stage_section(args: argparse.Namespace, root: Path, settings: Settings, bound: float) -> None:
-    """The whole Symbl stage: the conversations step and every signal asset, against the same bound."""
+def stage_section(args: argparse.Namespace, root: Path) -> None:
+    """The whole Symbl stage: the conversations step and every signal asset, against part 1's bound."""
     from orchestration.defs.symbl.signals import SIGNALS
 
-    n = args.bound_recordings
+    n, c, t = args.bound_recordings, args.bound_concurrency, args.job_seconds
+    settings = Settings(t, c, args.media_rate)
+    bound = math.ceil(n / c) * t
     signals = [spec.asset_name for spec in SIGNALS]
     figures = run_pipeline(
         root / "stage", n, settings, ["recordings", "symbl_conversations", *signals], args.prefetch
     )
     spans = figures["spans"]
     steps = ["symbl_conversations", *signals]
-    print(f"   whole Symbl stage (conversations + {len(signals)} signal assets), success={figures['ok']}:")
+    print(
+        f"1b. whole Symbl stage (conversations + {len(signals)} signal assets): N={n}, C={c}, T={t:g} s, "
+        f"bound {bound:.1f} s (success={figures['ok']})"
+    )
     if not figures["ok"] or any(s not in spans for s in steps):
         print("   a step did not run")
         return
@@ -448,7 +451,9 @@ def main() -> int:
         help="symbl_conversations does not prefetch signals (the path before it did)",
     )
     parser.add_argument(
-        "--stage", action="store_true", help="part 1 also times conversations + all nine signal assets"
+        "--stage",
+        action="store_true",
+        help="also time conversations + all nine signal assets (part 1's N, C)",
     )
     parser.add_argument("--skip-bound", action="store_true", help="only part 2")
     parser.add_argument("--skip-patterns", action="store_true", help="only part 1")
@@ -465,6 +470,8 @@ def main() -> int:
     )
     if not args.skip_bound:
         bound_section(args, root)
+    if args.stage:
+        stage_section(args, root)
     if not args.skip_patterns:
         patterns_section(args, root)
     return 0
