@@ -5,7 +5,8 @@ the sandbox's concurrent-job limit is C and so is the pipeline's SYMBL_CONCURREN
 transcripts of equal duration (written here as drop-folder manifests), all on one day partition.
 
 1. Bound: N recordings at concurrency C through `recordings` + `symbl_conversations` (Dagster, in this process);
-   the `symbl_conversations` step's duration against ceil(N/C) x T.
+   the `symbl_conversations` step's duration against ceil(N/C) x T. With --stage, also the whole Symbl stage:
+   `symbl_conversations` and the nine signal assets, from the first step's start to the last one's end.
 2. Patterns, each timed to "all N jobs completed and their messages fetched", on a fresh sandbox each:
    a. ours: `recordings` + `symbl_conversations` + `symbl_messages`, timed from the start of the
       `symbl_conversations` step to the end of the `symbl_messages` step (the drop-folder scan is left out, as
@@ -20,6 +21,9 @@ transcripts of equal duration (written here as drop-folder manifests), all on on
 Recordings last T / media-rate seconds (default rate 0.2, inside Symbl's ~0.1-0.3x real time), so that the
 pipeline's poll expectation (its prior rate x the media's duration) meets T as it would meet a real job.
 Job polls per recording come from the sandbox's counters (GET /_sandbox/stats).
+By default `symbl_conversations` prefetches, the moment each job completes, the signals whose assets the run
+materialises (messages in part 2, none in part 1's first figure, all nine in --stage); --no-prefetch runs the path
+before that (the signal assets fetch after the step).
 
     .venv/bin/python bench/makespan.py                      # T = 1 s: about 5 minutes on 2 busy cores
     .venv/bin/python bench/makespan.py --job-seconds 15     # the issue's jobs: most of an hour (sdk: 100 x T)
@@ -188,7 +192,9 @@ def step_times(instance: Any, run_id: str) -> dict[str, tuple[float, float]]:
     return spans
 
 
-def run_pipeline(work: Path, n: int, settings: Settings, assets: list[str]) -> dict[str, Any]:
+def run_pipeline(
+    work: Path, n: int, settings: Settings, assets: list[str], prefetch: bool = True
+) -> dict[str, Any]:
     """Materialise ``assets`` for N fresh recordings against a fresh sandbox; step spans, calls, success."""
     write_corpus(work / "drop", n, settings.media_seconds)
     with sandbox_process(work / "sandbox", env=settings.sandbox_env()) as base:
@@ -207,15 +213,21 @@ def run_pipeline(work: Path, n: int, settings: Settings, assets: list[str]) -> d
             instance=instance,
             asset_selection=[dg.AssetKey(a) for a in assets],
             raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+            run_config={
+                "loggers": {"console": {"config": {"log_level": "WARNING"}}},
+                **(
+                    {} if prefetch else {"ops": {"symbl_conversations": {"config": {"prefetch_signals": []}}}}
+                ),
+            },
         )
         wall = time.time() - began
         spans = step_times(instance, result.run_id)
         return {"spans": spans, "calls": calls_of(base), "ok": result.success, "wall": wall}
 
 
-def ours(work: Path, n: int, settings: Settings) -> Measured:
-    figures = run_pipeline(work, n, settings, ["recordings", "symbl_conversations", "symbl_messages"])
+def ours(work: Path, n: int, settings: Settings, prefetch: bool) -> Measured:
+    assets = ["recordings", "symbl_conversations", "symbl_messages"]
+    figures = run_pipeline(work, n, settings, assets, prefetch)
     spans = figures["spans"]
     ok = figures["ok"] and "symbl_conversations" in spans and "symbl_messages" in spans
     makespan = spans["symbl_messages"][1] - spans["symbl_conversations"][0] if ok else float("nan")
@@ -314,7 +326,7 @@ def load_text(load: tuple[float, float, float]) -> str:
 def bound_section(args: argparse.Namespace, root: Path) -> None:
     n, c, t = args.bound_recordings, args.bound_concurrency, args.job_seconds
     settings = Settings(t, c, args.media_rate)
-    figures = run_pipeline(root / "bound", n, settings, ["recordings", "symbl_conversations"])
+    figures = run_pipeline(root / "bound", n, settings, ["recordings", "symbl_conversations"], args.prefetch)
     bound = math.ceil(n / c) * t
     span = figures["spans"].get("symbl_conversations")
     print(f"1. Symbl stage at the concurrency bound: N={n}, C={c}, T={t:g} s (success={figures['ok']})")
@@ -328,6 +340,36 @@ def bound_section(args: argparse.Namespace, root: Path) -> None:
     )
     print(
         f"   job polls per recording {figures['calls'].get(JOB_POLL, 0) / n:.2f}; load average {os.getloadavg()}"
+    )
+
+
+def stage_section(args: argparse.Namespace, root: Path) -> None:
+    """The whole Symbl stage: the conversations step and every signal asset, against part 1's bound."""
+    from orchestration.defs.symbl.signals import SIGNALS
+
+    n, c, t = args.bound_recordings, args.bound_concurrency, args.job_seconds
+    settings = Settings(t, c, args.media_rate)
+    bound = math.ceil(n / c) * t
+    signals = [spec.asset_name for spec in SIGNALS]
+    figures = run_pipeline(
+        root / "stage", n, settings, ["recordings", "symbl_conversations", *signals], args.prefetch
+    )
+    spans = figures["spans"]
+    steps = ["symbl_conversations", *signals]
+    print(
+        f"1b. whole Symbl stage (conversations + {len(signals)} signal assets): N={n}, C={c}, T={t:g} s, "
+        f"bound {bound:.1f} s (success={figures['ok']})"
+    )
+    if not figures["ok"] or any(s not in spans for s in steps):
+        print("   a step did not run")
+        return
+    seconds = max(spans[s][1] for s in signals) - spans["symbl_conversations"][0]
+    conversations = spans["symbl_conversations"][1] - spans["symbl_conversations"][0]
+    reads = sum(v for k, v in figures["calls"].items() if k.startswith("GET /symbl/v1/conversations/"))
+    print(
+        f"   stage {seconds:.1f} s (conversations step {conversations:.1f} s, signal steps "
+        f"{seconds - conversations:.1f} s); stage / bound = {seconds / bound:.2f}; "
+        f"Conversation API reads {reads} ({reads / n:.1f} per recording); load average {os.getloadavg()}"
     )
 
 
@@ -346,7 +388,7 @@ def patterns_section(args: argparse.Namespace, root: Path) -> None:
     ours_at: dict[int, Measured] = {}
     for c in args.concurrency:
         settings = Settings(t, c, args.media_rate)
-        mine = ours(root / f"ours-{c}", n, settings)
+        mine = ours(root / f"ours-{c}", n, settings, args.prefetch)
         ours_at[c] = mine
         rows.append(mine)
         rows.append(
@@ -402,6 +444,17 @@ def main() -> int:
         default=0.2,
         help="processing s per media s the corpus stands for: recordings last T / media-rate",
     )
+    parser.add_argument(
+        "--no-prefetch",
+        dest="prefetch",
+        action="store_false",
+        help="symbl_conversations does not prefetch signals (the path before it did)",
+    )
+    parser.add_argument(
+        "--stage",
+        action="store_true",
+        help="also time conversations + all nine signal assets (part 1's N, C)",
+    )
     parser.add_argument("--skip-bound", action="store_true", help="only part 2")
     parser.add_argument("--skip-patterns", action="store_true", help="only part 1")
     args = parser.parse_args()
@@ -411,9 +464,14 @@ def main() -> int:
     for category in (dg.BetaWarning, dg.PreviewWarning, dg.SupersessionWarning):  # API-maturity notices only
         warnings.filterwarnings("ignore", category=category)
     root = Path(tempfile.mkdtemp(prefix="bench-makespan-"))
-    print(f"load average at the start: {os.getloadavg()}; work dir {root}")
+    print(
+        f"load average at the start: {os.getloadavg()}; work dir {root}; "
+        f"prefetch {'on' if args.prefetch else 'off'}"
+    )
     if not args.skip_bound:
         bound_section(args, root)
+    if args.stage:
+        stage_section(args, root)
     if not args.skip_patterns:
         patterns_section(args, root)
     return 0

@@ -5,11 +5,14 @@ Per recording, in order (each step is a function below, so further steps slot in
 2. reconcile an ambiguous earlier submit against Symbl's conversation list (adopt what exists);
 3. submit if nothing exists: intent committed before the request, ids committed the instant they arrive;
 4. await the job (callback, Job API, or the Conversation API for an adopted conversation);
-5. commit the outcome to the journal.
+5. commit the outcome to the journal;
+6. a completed job's signals are fetched at once, while the other jobs still wait (``prefetch.py``): the signal
+   assets then find their answers landed and only derive the typed tables.
 The warehouse ledger is then projected from the journal in one batch. See ``journal.py`` and ``reconcile.py``.
 """
 
 import asyncio
+import contextlib
 import random
 import time
 from collections import Counter
@@ -39,6 +42,7 @@ from orchestration.defs.symbl.journal import (
     new_owner,
 )
 from orchestration.defs.symbl.ledger import TERMINAL_STATUSES
+from orchestration.defs.symbl.prefetch import SignalPrefetcher, signals_to_prefetch
 from orchestration.defs.symbl.resource import SymblResource
 from orchestration.defs.symbl.submission import prepare_submit, submit_options
 from orchestration.defs.symbl.trackers import load_trackers
@@ -63,6 +67,11 @@ class SymblConversationsConfig(dg.Config):
     # How often one recording's submit is tried within a run (429s, and ambiguous failures that Symbl's conversation
     # list shows were never created) before it is left failed for the next run.
     max_submit_tries: int = 8
+    # The signals whose answers are fetched the moment each job completes, overlapping the other jobs' waits, so
+    # that their signal assets make no API call. None: those whose assets this run materialises (this run's own
+    # fetches, moved earlier; a run of this step alone fetches none); [] turns it off (the signal assets fetch
+    # everything after this step, as before); a list names signals (`SIGNALS`), e.g. for a later run's assets.
+    prefetch_signals: list[str] | None = None
 
 
 class CallbackWatcher:
@@ -119,6 +128,7 @@ class _Run:
     trackers: list[dict[str, Any]]
     inbox: WebhookInboxResource
     callbacks: CallbackWatcher | None
+    prefetch: SignalPrefetcher | None = None
 
 
 async def _process(run: _Run, recording: dict[str, Any]) -> str:
@@ -193,7 +203,24 @@ async def _process_claimed(run: _Run, recording: dict[str, Any], entry: JournalE
             raise
     crashpoints.reached("after_wait")
     # (Steps that must follow a completed job, before it counts as completed, go here.)
-    return _record_outcome(run, rid, entry, status, outcome)
+    result = _record_outcome(run, rid, entry, status, outcome)
+    if status.status == "completed":
+        _start_prefetch(run, recording, entry, outcome)
+    return result
+
+
+def _start_prefetch(run: _Run, recording: dict[str, Any], entry: JournalEntry, outcome: str) -> None:
+    """Hand the completed conversation to the prefetcher (returns at once; its failures are its own)."""
+    # Speaker events are sent after this step and re-attribute every signal: answers fetched now would be stale.
+    if run.prefetch is None or entry.conversation_id is None or recording.get("speaker_events") is not None:
+        return
+    conversation = {
+        "conversation_id": entry.conversation_id,
+        "recording_id": recording["recording_id"],
+        "partition_date": recording["partition_date"],
+    }
+    # A conversation submitted in this run has no stored answers; a resumed or adopted one may.
+    run.prefetch.start(conversation, may_have_answers=outcome != "submitted")
 
 
 def _record_outcome(run: _Run, rid: str, entry: JournalEntry, status: JobStatus, outcome: str) -> str:
@@ -378,15 +405,28 @@ def symbl_conversations(
     context.log.info(
         "awaiting jobs by " + ("Symbl callbacks (polling as backstop)" if callbacks else "polling")
     )
+    signals = signals_to_prefetch(config.prefetch_signals, context.job_def.asset_layer.selected_asset_keys)
+    context.log.info(f"prefetching {', '.join(signals)} as each job completes" if signals else "no prefetch")
 
     with Journal(journal_path_for(warehouse.path)) as journal:
         _seed_journal(journal, warehouse, ids)
         known = journal.get_many(ids)
         context.log.info(f"{len(recs)} recordings in {first}..{end}; {len(known)} already in the journal")
         owner = new_owner()
+        prefetched: list[Counter[str]] = []
 
         async def run_all() -> list[str]:
-            async with symbl.client() as client, symbl.client(retry_transient=False) as submitter:
+            async with (
+                symbl.client() as client,
+                symbl.client(retry_transient=False) as submitter,
+                contextlib.AsyncExitStack() as stack,
+            ):
+                prefetch = None
+                if signals:
+                    prefetch = await stack.enter_async_context(
+                        SignalPrefetcher(client, warehouse, context.log, signals=signals)
+                    )
+                    prefetched.append(prefetch.tally)
                 run = _Run(
                     context,
                     client,
@@ -398,6 +438,7 @@ def symbl_conversations(
                     trackers,
                     webhook_inbox,
                     callbacks,
+                    prefetch,
                 )
                 beat = asyncio.create_task(_heartbeat(journal, owner))
                 try:
@@ -417,6 +458,9 @@ def symbl_conversations(
     rows = ledger.load(warehouse, ids)
     statuses = Counter(e.status for e in rows.values())
     context.log.info(f"outcomes {dict(outcomes)}; ledger statuses {dict(statuses)}")
+    tally = prefetched[0] if prefetched else Counter()
+    if prefetched:
+        context.log.info(f"signals prefetched: {dict(tally)}")
     metadata = {
         "dagster/row_count": len(rows),
         "submitted": outcomes["submitted"],
@@ -427,6 +471,9 @@ def symbl_conversations(
         "failed": statuses["failed"],
         "completed": statuses["completed"],
         "still_running": outcomes["still_running"],
+        # Signal answers landed for the signal assets (0 without prefetch), and those left to them.
+        "prefetched_answers": tally["answers"],
+        "prefetch_failures": tally["fetch_failures"] + tally["read_failures"] + tally["write_failures"],
         "preview": preview("symbl_conversations", [vars(e) for e in rows.values()]),
         "seconds": clock.seconds,
     }
