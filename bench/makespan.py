@@ -345,14 +345,15 @@ def bound_section(args: argparse.Namespace, root: Path) -> None:
 
 def stage_section(args: argparse.Namespace, root: Path) -> None:
     """The whole Symbl stage: the conversations step and every signal asset, against part 1's bound."""
-    from orchestration.defs.symbl.signals import SIGNALS
+    from orchestration.defs.symbl.signal_registry import STORED
 
     n, c, t = args.bound_recordings, args.bound_concurrency, args.job_seconds
     settings = Settings(t, c, args.media_rate)
     bound = math.ceil(n / c) * t
-    signals = [spec.asset_name for spec in SIGNALS]
+    signals = [spec.asset_name for spec in STORED]  # the steps (one per signal; analytics writes two tables)
+    tables = [table for spec in STORED for table in spec.tables]
     figures = run_pipeline(
-        root / "stage", n, settings, ["recordings", "symbl_conversations", *signals], args.prefetch
+        root / "stage", n, settings, ["recordings", "symbl_conversations", *tables], args.prefetch
     )
     spans = figures["spans"]
     steps = ["symbl_conversations", *signals]

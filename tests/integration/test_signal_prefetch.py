@@ -23,7 +23,8 @@ from orchestration.defs.recordings.assets import recordings
 from orchestration.defs.recordings.resource import DropFolderResource
 from orchestration.defs.symbl.conversations import symbl_conversations
 from orchestration.defs.symbl.resource import SymblResource
-from orchestration.defs.symbl.signals import SIGNALS, signal_assets
+from orchestration.defs.symbl.signal_registry import STORED as SIGNALS
+from orchestration.defs.symbl.signals import signal_assets
 from orchestration.defs.warehouse.resource import WarehouseResource
 from orchestration.defs.webhooks.resource import WebhookInboxResource
 from tests.conftest import RunningSandbox
@@ -74,7 +75,7 @@ class World:
         return self.materialize([symbl_conversations, *(signal_assets if with_signals else [])], config)
 
     def signals(self, *, refresh: bool = False) -> Any:
-        ops = {a.key.to_user_string(): {"config": {"refresh": refresh}} for a in signal_assets}
+        ops = {a.op.name: {"config": {"refresh": refresh}} for a in signal_assets}
         return self.materialize(signal_assets, {"ops": ops})
 
     def calls(self) -> dict[str, int]:
@@ -199,7 +200,7 @@ def test_a_failed_prefetch_leaves_exactly_the_failed_answers_to_the_signal_asset
     # Half the Conversation API reads answer 5xx while symbl_conversations runs (jobs and submits are unaffected).
     world.faults(fault_paths=[SIGNAL_PATH], fault_5xx_rate=0.5, fault_seed=12)
     # symbl_conversations alone, told to prefetch every signal (for the signal assets' run that follows).
-    ingest = world.ingest(with_signals=False, prefetch=[spec.signal for spec in SIGNALS])
+    ingest = world.ingest(with_signals=False, prefetch=[spec.name for spec in SIGNALS])
     assert world.completed() == N  # no recording failed for it, and the step succeeded
     meta = step_metadata(ingest, "symbl_conversations")
     landed = world.raw_answers()
@@ -211,11 +212,11 @@ def test_a_failed_prefetch_leaves_exactly_the_failed_answers_to_the_signal_asset
     result = world.signals()  # zero calls for what landed is the same as in the first test, now across runs
     reads = signal_reads(delta(before, world.calls()))
     for spec in SIGNALS:
-        kept = sum(1 for (_, endpoint) in landed if endpoint == spec.signal)
+        kept = sum(1 for (_, endpoint) in landed if endpoint == spec.name)
         meta = step_metadata(result, spec.asset_name)
         # The signal asset fetched what the prefetch could not land, and nothing it did.
         assert (meta["fetched"], meta["reused"], meta["errors"]) == (N - kept, kept, 0), spec.asset_name
-        assert sum(n for route, n in reads.items() if route.endswith(route_suffix(spec.signal))) == N - kept
+        assert sum(n for route, n in reads.items() if route.endswith(route_suffix(spec.name))) == N - kept
     complete = world.raw_answers()
     assert len(complete) == N * len(SIGNALS)
     assert all(complete[key] == body for key, body in landed.items())  # prefetched answers kept as landed

@@ -70,7 +70,8 @@ class SymblConversationsConfig(dg.Config):
     # The signals whose answers are fetched the moment each job completes, overlapping the other jobs' waits, so
     # that their signal assets make no API call. None: those whose assets this run materialises (this run's own
     # fetches, moved earlier; a run of this step alone fetches none); [] turns it off (the signal assets fetch
-    # everything after this step, as before); a list names signals (`SIGNALS`), e.g. for a later run's assets.
+    # everything after this step, as before); a list names signals (`signal_registry.STORED`), e.g. for a later
+    # run's assets.
     prefetch_signals: list[str] | None = None
 
 

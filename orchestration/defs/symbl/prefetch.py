@@ -1,7 +1,7 @@
 """A conversation's signals fetched the moment its job completes, while the run's other jobs still wait.
 
 `symbl_conversations` hands each conversation whose job completed in the run to a ``SignalPrefetcher``. It makes the
-calls the signal assets would make (``SymblClient.get_signal`` for each of ``signals.SIGNALS``) while the remaining
+calls the signal assets would make (``SymblClient.get_signal`` per stored signal) while the remaining
 submits and waits go on, and lands the answers in raw.symbl_responses as a signal asset stores them (endpoint = the
 signal, the JSON text, fetched_at), a few conversations per transaction, from one writer off the event loop. The
 signal assets then find those answers current (``signals.current_responses``) and only derive their typed tables.
@@ -24,8 +24,8 @@ from typing import Any
 import dagster as dg
 
 from orchestration.defs.symbl.client import SymblClient
-from orchestration.defs.symbl.signals import BATCH_SIZE, FETCH_CONCURRENCY, SIGNALS, current_responses
-from orchestration.defs.warehouse import duckdb_store
+from orchestration.defs.symbl.signal_registry import STORED
+from orchestration.defs.symbl.signals import BATCH_SIZE, FETCH_CONCURRENCY, current_responses
 from orchestration.defs.warehouse.resource import WarehouseResource
 
 # Conversations landed per transaction, at most (the signal assets' batch): answers are held in memory only until
@@ -43,11 +43,13 @@ def signals_to_prefetch(
     that materialises it).
     """
     if configured is not None:
-        unknown = sorted(set(configured) - {spec.signal for spec in SIGNALS})
+        unknown = sorted(set(configured) - {spec.name for spec in STORED})
         if unknown:
             raise ValueError(f"prefetch_signals: unknown signals {unknown}")
-        return tuple(spec.signal for spec in SIGNALS if spec.signal in configured)
-    return tuple(spec.signal for spec in SIGNALS if dg.AssetKey(spec.asset_name) in run_assets)
+        return tuple(spec.name for spec in STORED if spec.name in configured)
+    return tuple(
+        spec.name for spec in STORED if any(dg.AssetKey(table) in run_assets for table in spec.tables)
+    )
 
 
 class SignalPrefetcher:
@@ -65,7 +67,7 @@ class SignalPrefetcher:
         warehouse: WarehouseResource,
         log: logging.Logger | Any,
         *,
-        signals: Sequence[str] = tuple(spec.signal for spec in SIGNALS),
+        signals: Sequence[str] = tuple(spec.name for spec in STORED),
         concurrency: int = FETCH_CONCURRENCY,
         batch_size: int = WRITE_BATCH,
     ) -> None:
@@ -184,17 +186,18 @@ class SignalPrefetcher:
             self.tally["answers"] += len(rows)
 
     def _land(self, rows: list[dict[str, Any]]) -> None:
-        by_endpoint: dict[str, list[str]] = {}
+        by_endpoint: dict[str, list[dict[str, Any]]] = {}
         for row in rows:
-            by_endpoint.setdefault(row["endpoint"], []).append(row["conversation_id"])
-        with self._warehouse.connection() as con, duckdb_store.transaction(con):
-            for endpoint, ids in by_endpoint.items():  # replaced, never duplicated (as the signal assets do)
-                con.execute(
-                    "DELETE FROM raw.symbl_responses WHERE endpoint = ? "
-                    f"AND conversation_id IN ({', '.join('?' * len(ids))})",
-                    [endpoint, *ids],
+            by_endpoint.setdefault(row["endpoint"], []).append(row)
+        with self._warehouse.writer() as writer:
+            for (
+                endpoint,
+                answers,
+            ) in by_endpoint.items():  # replaced, never duplicated (as the signal assets do)
+                ids = [a["conversation_id"] for a in answers]
+                writer.replace_ids(
+                    "symbl_responses", "conversation_id", ids, answers, "endpoint = ?", [endpoint]
                 )
-            duckdb_store.insert_rows(con, "symbl_responses", rows)
 
     def _cancel_fetches(self) -> None:
         for task in list(self._fetches):
