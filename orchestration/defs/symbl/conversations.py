@@ -390,7 +390,7 @@ async def _await_job(
     ),
     metadata=column_schema_metadata("symbl_conversations"),
 )
-def symbl_conversations(
+async def symbl_conversations(
     context: AssetExecutionContext,
     config: SymblConversationsConfig,
     symbl: SymblResource,
@@ -449,7 +449,7 @@ def symbl_conversations(
                     beat.cancel()
 
         try:
-            outcomes = Counter(asyncio.run(run_all()))
+            outcomes = Counter(await run_all())
         finally:
             journal.release_all(owner)
         entries = [e for e in journal.get_many(ids).values()]

@@ -291,12 +291,12 @@ def build_signal_asset(spec: Signal) -> dg.AssetsDefinition:
         **DAILY_WAREHOUSE_WRITER,
         retry_policy=NETWORK_RETRY,
     )
-    def _signal_asset(
+    async def _signal_asset(
         context: AssetExecutionContext,
         config: SignalSourceConfig,
         symbl: SymblResource,
         warehouse: WarehouseResource,
-    ) -> Iterator[dg.MaterializeResult]:
+    ):  # an async generator of MaterializeResult: Dagster reads no AsyncIterator annotation on a multi-asset
         clock = Stopwatch()
         _, _, first, end = window_dates(context)
         conversations = completed_conversations(warehouse, first, end)
@@ -318,7 +318,7 @@ def build_signal_asset(spec: Signal) -> dg.AssetsDefinition:
                         progress.add("done")
 
         if conversations:
-            asyncio.run(land_all())
+            await land_all()
         # Rows of conversations that are no longer completed in the window (a job re-run that failed) go too.
         removed = _remove_not_completed(spec, warehouse, first, end, from_raw)
         if removed:
