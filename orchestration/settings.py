@@ -54,11 +54,6 @@ DEFAULT_WAREHOUSE = "var/warehouse/convo_intel.duckdb"
 KITS_BY_CALL_TYPE_ENV = "SEMARIZE_KITS_BY_CALL_TYPE"
 DEFAULT_TRACKERS_FILE = PROJECT_ROOT / "trackers.yaml"
 DEFAULT_MAX_FUTURE_HOURS = 24.0
-LOCK_RETRY_SECONDS = 60.0
-# The analysts' copy is written in DuckDB 1.0's storage format (storage version 64), which every DuckDB 1.x client
-# (CLI, ODBC/JDBC, BI drivers) and 2.x reads; the live file stays in the writer's default format. Override with
-# CONVO_INTEL_ANALYST_STORAGE_VERSION (e.g. 'v1.4.0' for newer compression, 'latest' for the writer's own).
-ANALYST_STORAGE_VERSION = "v1.0.0"
 # Where a Slack alert's "Open the conversation" points: the day's partition of the bricks asset in a local UI.
 DEFAULT_CONVERSATION_URL_TEMPLATE = (
     "http://127.0.0.1:3000/assets/semarize_bricks?view=partitions&partition={partition_date}"
@@ -108,15 +103,6 @@ class _Section(BaseSettings):
     def resource_fields(self) -> dict[str, Any]:
         """The values a resource takes from this section: the set ones, so unset ones keep the field default."""
         return self.model_dump(exclude_none=True)
-
-
-def _blank_is_unset(value: Any) -> Any:
-    """A value of only whitespace takes the field's default, and others lose surrounding whitespace."""
-    if isinstance(value, str):
-        value = value.strip()
-        if not value:
-            raise PydanticUseDefault()
-    return value
 
 
 class SymblSettings(_Section):
@@ -210,7 +196,8 @@ class RoutingSettings(_Section):
 
 class DropFolderSettings(_Section):
     root: str | None = Field(default=None, validation_alias="CONVO_INTEL_DROP_FOLDER")
-    # The input policy's defaults (orchestration.defs.recordings.policy); the resource takes them from there.
+    # Defaults of the resource's input policy, read by orchestration.defs.recordings.policy's default_*
+    # functions (the resource's default factories), hence excluded from the section's resource fields.
     media_roots_csv: str = Field(default="", validation_alias="CONVO_INTEL_MEDIA_ROOTS", exclude=True)
     max_future_hours: float = Field(
         default=DEFAULT_MAX_FUTURE_HOURS, validation_alias="CONVO_INTEL_MAX_FUTURE_HOURS", exclude=True
@@ -253,22 +240,28 @@ class WarehouseSettings(_Section):
 
 
 class DuckDBSettings(_Section):
-    """How the pipeline's DuckDB connections behave (values of only whitespace count as unset)."""
+    """How the pipeline's DuckDB connections behave (orchestration.defs.warehouse.duckdb_store)."""
 
     # How long a writer waits for a lock someone else holds on the live file.
-    lock_wait_seconds: float = Field(
-        default=LOCK_RETRY_SECONDS, validation_alias="CONVO_INTEL_WAREHOUSE_LOCK_WAIT_SECONDS"
-    )
+    lock_wait_seconds: float = Field(default=60.0, validation_alias="CONVO_INTEL_WAREHOUSE_LOCK_WAIT_SECONDS")
     # DuckDB's buffer-pool cap (DuckDB's own default is 80% of RAM).
     memory_limit: str = Field(default="512MB", validation_alias="CONVO_INTEL_DUCKDB_MEMORY_LIMIT")
+    # The analysts' copy is written in DuckDB 1.0's storage format (storage version 64), which every DuckDB 1.x
+    # client (CLI, ODBC/JDBC, BI drivers) and 2.x reads; the live file stays in the writer's default format.
+    # 'v1.4.0' gives newer compression, 'latest' the writer's own.
     analyst_storage_version: str = Field(
-        default=ANALYST_STORAGE_VERSION, validation_alias="CONVO_INTEL_ANALYST_STORAGE_VERSION"
+        default="v1.0.0", validation_alias="CONVO_INTEL_ANALYST_STORAGE_VERSION"
     )
 
     @field_validator("lock_wait_seconds", "memory_limit", mode="before")
     @classmethod
-    def _strip(cls, value: Any) -> Any:
-        return _blank_is_unset(value)
+    def _blank_is_unset(cls, value: Any) -> Any:
+        # These two have always ignored surrounding whitespace, and taken only whitespace for unset.
+        if isinstance(value, str):
+            value = value.strip()
+            if not value:
+                raise PydanticUseDefault()
+        return value
 
 
 @dataclass(frozen=True)
