@@ -20,7 +20,8 @@ from typing import Any, ClassVar
 from urllib.parse import urlparse
 
 import dagster as dg
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_core import PydanticUseDefault
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The folder holding dbt_project/: relative warehouse paths resolve from here, in Python and in dbt's profile.
@@ -50,6 +51,13 @@ SANDBOX_SECRETS = frozenset(SANDBOX_CREDENTIALS.values())
 WAREHOUSE_ENV = "CONVO_INTEL_WAREHOUSE"
 ANALYST_WAREHOUSE_ENV = "CONVO_INTEL_ANALYST_WAREHOUSE"
 DEFAULT_WAREHOUSE = "var/warehouse/convo_intel.duckdb"
+KITS_BY_CALL_TYPE_ENV = "SEMARIZE_KITS_BY_CALL_TYPE"
+DEFAULT_TRACKERS_FILE = PROJECT_ROOT / "trackers.yaml"
+DEFAULT_MAX_FUTURE_HOURS = 24.0
+# Where a Slack alert's "Open the conversation" points: the day's partition of the bricks asset in a local UI.
+DEFAULT_CONVERSATION_URL_TEMPLATE = (
+    "http://127.0.0.1:3000/assets/semarize_bricks?view=partitions&partition={partition_date}"
+)
 
 
 def is_loopback(url: str) -> bool:
@@ -102,6 +110,10 @@ class SymblSettings(_Section):
     app_id: str | None = Field(default=None, validation_alias="SYMBL_APP_ID")
     app_secret: str | None = Field(default=None, validation_alias="SYMBL_APP_SECRET")
     concurrent_jobs: int | None = Field(default=None, validation_alias="SYMBL_CONCURRENT_JOBS")
+    # Tracker vocabulary as code (a relative path is taken from the working directory, as it always was).
+    trackers_file: Path = Field(
+        default=DEFAULT_TRACKERS_FILE, validation_alias="CONVO_INTEL_TRACKERS_FILE", exclude=True
+    )
 
     @model_validator(mode="after")
     def _sandbox_by_default(self) -> SymblSettings:
@@ -115,6 +127,8 @@ class SemarizeSettings(_Section):
     api_key: str | None = Field(default=None, validation_alias="SEMARIZE_API_KEY")
     # Comma-separated Kit codes run on every conversation.
     kits_csv: str = Field(default="SLSDISC1", validation_alias="SEMARIZE_KITS", exclude=True)
+    # Kits by call type (orchestration.defs.semarize.kit_routing parses it); empty: every call runs the kits.
+    kits_by_call_type: str = Field(default="", validation_alias=KITS_BY_CALL_TYPE_ENV, exclude=True)
 
     @model_validator(mode="after")
     def _sandbox_by_default(self) -> SemarizeSettings:
@@ -174,12 +188,43 @@ class WebhookInboxSettings(_Section):
     )
 
 
+class RoutingSettings(_Section):
+    conversation_url_template: str = Field(
+        default=DEFAULT_CONVERSATION_URL_TEMPLATE, validation_alias="CONVO_INTEL_CONVERSATION_URL_TEMPLATE"
+    )
+
+
 class DropFolderSettings(_Section):
     root: str | None = Field(default=None, validation_alias="CONVO_INTEL_DROP_FOLDER")
+    # Defaults of the resource's input policy, read by orchestration.defs.recordings.policy's default_*
+    # functions (the resource's default factories), hence excluded from the section's resource fields.
+    media_roots_csv: str = Field(default="", validation_alias="CONVO_INTEL_MEDIA_ROOTS", exclude=True)
+    max_future_hours: float = Field(
+        default=DEFAULT_MAX_FUTURE_HOURS, validation_alias="CONVO_INTEL_MAX_FUTURE_HOURS", exclude=True
+    )
+
+
+class MediaHostSettings(_Section):
+    """Here an empty value is a value: ``CONVO_INTEL_ALLOWED_MEDIA_HOSTS=`` allows no host, while unset allows
+    the sandbox's (and an empty ``CONVO_INTEL_SANDBOX_URL`` names no host)."""
+
+    model_config = SettingsConfigDict(env_ignore_empty=False, extra="ignore")
+
+    allowed_media_hosts_csv: str | None = Field(
+        default=None, validation_alias="CONVO_INTEL_ALLOWED_MEDIA_HOSTS", exclude=True
+    )
 
 
 class LiveCallsSettings(_Section):
     live_dir: str | None = Field(default=None, validation_alias="CONVO_INTEL_LIVE_DIR")
+    # The AI-agent quality gate's grounding: <policy dir>/<agent id>/ (relative: from the working directory).
+    agent_policy_dir: Path = Field(
+        default=Path("policies"), validation_alias="CONVO_INTEL_AGENT_POLICY_DIR", exclude=True
+    )
+    # The secret in the Twilio bridge's URL; a SecretStr so that no repr or log shows it.
+    twilio_bridge_token: SecretStr = Field(
+        default=SecretStr(""), validation_alias="CONVO_INTEL_TWILIO_BRIDGE_TOKEN", exclude=True
+    )
 
 
 class PartitionSettings(_Section):
@@ -192,6 +237,31 @@ class PartitionSettings(_Section):
 class WarehouseSettings(_Section):
     path: str = Field(default=DEFAULT_WAREHOUSE, validation_alias=WAREHOUSE_ENV)
     analyst_path: str | None = Field(default=None, validation_alias=ANALYST_WAREHOUSE_ENV)
+
+
+class DuckDBSettings(_Section):
+    """How the pipeline's DuckDB connections behave (orchestration.defs.warehouse.duckdb_store)."""
+
+    # How long a writer waits for a lock someone else holds on the live file.
+    lock_wait_seconds: float = Field(default=60.0, validation_alias="CONVO_INTEL_WAREHOUSE_LOCK_WAIT_SECONDS")
+    # DuckDB's buffer-pool cap (DuckDB's own default is 80% of RAM).
+    memory_limit: str = Field(default="512MB", validation_alias="CONVO_INTEL_DUCKDB_MEMORY_LIMIT")
+    # The analysts' copy is written in DuckDB 1.0's storage format (storage version 64), which every DuckDB 1.x
+    # client (CLI, ODBC/JDBC, BI drivers) and 2.x reads; the live file stays in the writer's default format.
+    # 'v1.4.0' gives newer compression, 'latest' the writer's own.
+    analyst_storage_version: str = Field(
+        default="v1.0.0", validation_alias="CONVO_INTEL_ANALYST_STORAGE_VERSION"
+    )
+
+    @field_validator("lock_wait_seconds", "memory_limit", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        # These two have always ignored surrounding whitespace, and taken only whitespace for unset.
+        if isinstance(value, str):
+            value = value.strip()
+            if not value:
+                raise PydanticUseDefault()
+        return value
 
 
 @dataclass(frozen=True)

@@ -8,22 +8,31 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import pytest
 from pydantic import ValidationError
 
 from orchestration.defs.nebula.assets import NebulaResource
+from orchestration.defs.recordings import policy
+from orchestration.defs.recordings.resource import DropFolderResource
+from orchestration.defs.routing.assets import RiskAlertsConfig
 from orchestration.defs.routing.crm import CrmResource
+from orchestration.defs.semarize import kit_routing
 from orchestration.defs.semarize.resource import SemarizeResource
+from orchestration.defs.streaming.quality_gate import GateSettings
+from orchestration.defs.symbl import trackers
 from orchestration.defs.symbl.resource import SymblResource
 from orchestration.defs.warehouse import duckdb_store
 from orchestration.defs.warehouse.resource import WarehouseResource
 from orchestration.defs.webhooks.resource import WebhookInboxResource
 from orchestration.settings import (
     ANALYST_WAREHOUSE_ENV,
+    DEFAULT_CONVERSATION_URL_TEMPLATE,
     PROJECT_ROOT,
     WAREHOUSE_ENV,
+    LiveCallsSettings,
     SemarizeSettings,
     warehouse_paths,
 )
@@ -44,6 +53,17 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         "NEBULA_API_KEY",
         "SEMARIZE_KITS",
         "CONVO_INTEL_INBOX_DIR",
+        "CONVO_INTEL_WAREHOUSE_LOCK_WAIT_SECONDS",
+        "CONVO_INTEL_DUCKDB_MEMORY_LIMIT",
+        "CONVO_INTEL_ANALYST_STORAGE_VERSION",
+        "CONVO_INTEL_CONVERSATION_URL_TEMPLATE",
+        "CONVO_INTEL_ALLOWED_MEDIA_HOSTS",
+        "CONVO_INTEL_MEDIA_ROOTS",
+        "CONVO_INTEL_MAX_FUTURE_HOURS",
+        "SEMARIZE_KITS_BY_CALL_TYPE",
+        "CONVO_INTEL_TRACKERS_FILE",
+        "CONVO_INTEL_AGENT_POLICY_DIR",
+        "CONVO_INTEL_TWILIO_BRIDGE_TOKEN",
     ):
         monkeypatch.delenv(name, raising=False)
 
@@ -133,6 +153,96 @@ def test_semarize_kits_from_a_comma_separated_list(monkeypatch: pytest.MonkeyPat
     assert SemarizeSettings().kits == ["SLSDISC1", "PRODFDB1"]
     assert SemarizeResource().kits == ["SLSDISC1", "PRODFDB1"]
     assert SemarizeResource(kits=["X"]).kits == ["X"]  # given explicitly: the environment does not override
+
+
+# variable, a value set after import, what the next call returns with it (and, unset, the default).
+CALL_TIME_SETTINGS = [
+    ("CONVO_INTEL_WAREHOUSE_LOCK_WAIT_SECONDS", " 0.5 ", duckdb_store.lock_wait_seconds, 0.5, 60.0),
+    ("CONVO_INTEL_DUCKDB_MEMORY_LIMIT", " 1GB ", duckdb_store.memory_limit, "1GB", "512MB"),
+    (
+        "CONVO_INTEL_CONVERSATION_URL_TEMPLATE",
+        "https://crm.example/c/{conversation_id}",
+        lambda: RiskAlertsConfig().url_template(),
+        "https://crm.example/c/{conversation_id}",
+        DEFAULT_CONVERSATION_URL_TEMPLATE,
+    ),
+    (
+        "CONVO_INTEL_ALLOWED_MEDIA_HOSTS",
+        "a.test, b.test:81,",
+        policy.default_allowed_media_hosts,
+        ["a.test", "b.test:81"],
+        ["127.0.0.1:8765"],
+    ),
+    (
+        "CONVO_INTEL_MEDIA_ROOTS",
+        "/media/a,/media/b",
+        lambda: DropFolderResource().media_roots,
+        ["/media/a", "/media/b"],
+        [],
+    ),
+    ("CONVO_INTEL_MAX_FUTURE_HOURS", "2", lambda: DropFolderResource().max_future_hours, 2.0, 24.0),
+    (
+        "SEMARIZE_KITS_BY_CALL_TYPE",
+        " support=PRODFDB1 ",
+        kit_routing.routes_from_env,
+        {"support": ["PRODFDB1"]},
+        None,
+    ),
+    (
+        "CONVO_INTEL_TRACKERS_FILE",
+        "elsewhere.yaml",
+        trackers.trackers_file,
+        Path("elsewhere.yaml"),
+        PROJECT_ROOT / "trackers.yaml",
+    ),
+    (
+        "CONVO_INTEL_AGENT_POLICY_DIR",
+        "/srv/policies",
+        lambda: GateSettings.from_env().policy_dir,
+        Path("/srv/policies"),
+        Path("policies"),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "read", "expected", "default"),
+    CALL_TIME_SETTINGS,
+    ids=[c[0] for c in CALL_TIME_SETTINGS],
+)
+def test_a_variable_set_after_import_takes_effect_on_the_next_call(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, read: Any, expected: Any, default: Any
+) -> None:
+    assert read() == default
+    monkeypatch.setenv(name, value)
+    assert read() == expected
+    monkeypatch.setenv(name, "")
+    # Empty is unset, except for the media hosts, where it is "none" (as it always was).
+    assert read() == ([] if name == "CONVO_INTEL_ALLOWED_MEDIA_HOSTS" else default)
+
+
+@pytest.mark.parametrize(
+    ("name", "read"),
+    [
+        ("CONVO_INTEL_WAREHOUSE_LOCK_WAIT_SECONDS", duckdb_store.lock_wait_seconds),
+        ("CONVO_INTEL_MAX_FUTURE_HOURS", policy.default_max_future_hours),
+        ("CONVO_INTEL_MAX_FUTURE_HOURS", DropFolderResource),
+    ],
+)
+def test_a_bad_value_is_refused_naming_its_variable(
+    monkeypatch: pytest.MonkeyPatch, name: str, read: Any
+) -> None:
+    monkeypatch.setenv(name, "soon")
+    with pytest.raises(ValueError, match=name):
+        read()
+
+
+def test_the_twilio_bridge_token_is_a_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CONVO_INTEL_TWILIO_BRIDGE_TOKEN", "bridge-token-0123456789")
+    settings = LiveCallsSettings()
+    assert settings.twilio_bridge_token.get_secret_value() == "bridge-token-0123456789"
+    assert "bridge-token" not in repr(settings) and "bridge-token" not in str(settings.model_dump())
+    assert settings.resource_fields() == {}  # nothing of it reaches a resource's (UI-visible) configuration
 
 
 IMPORT_PROBE = """

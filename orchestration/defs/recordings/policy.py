@@ -7,7 +7,6 @@ every scan, so a recording dated tomorrow is admitted once tomorrow comes and a 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -16,8 +15,7 @@ from urllib.parse import urlsplit
 
 from orchestration.defs.recordings.manifest import URL_KINDS, RecordingManifest
 from orchestration.netpolicy import Resolver, UrlPolicy, UrlRejected, system_resolver
-
-DEFAULT_MAX_FUTURE_HOURS = 24.0
+from orchestration.settings import DEFAULT_MAX_FUTURE_HOURS, DropFolderSettings, MediaHostSettings
 
 
 @dataclass(frozen=True)
@@ -73,19 +71,19 @@ def split_list(value: str | None) -> list[str]:
 
 def default_allowed_media_hosts() -> list[str]:
     """``$CONVO_INTEL_ALLOWED_MEDIA_HOSTS``, else the sandbox's host (so the demo's loopback media URLs work)."""
-    configured = os.environ.get("CONVO_INTEL_ALLOWED_MEDIA_HOSTS")
-    if configured is not None:
-        return split_list(configured)
-    sandbox = urlsplit(os.environ.get("CONVO_INTEL_SANDBOX_URL", "http://127.0.0.1:8765"))
+    settings = MediaHostSettings()
+    if settings.allowed_media_hosts_csv is not None:
+        return split_list(settings.allowed_media_hosts_csv)
+    sandbox = urlsplit(settings.sandbox_url)
     return [sandbox.netloc] if sandbox.netloc else []
 
 
 def default_media_roots() -> list[str]:
-    return split_list(os.environ.get("CONVO_INTEL_MEDIA_ROOTS"))
+    return split_list(DropFolderSettings().media_roots_csv)
 
 
 def default_max_future_hours() -> float:
-    return float(os.environ.get("CONVO_INTEL_MAX_FUTURE_HOURS") or DEFAULT_MAX_FUTURE_HOURS)
+    return DropFolderSettings().max_future_hours
 
 
 def build_policy(

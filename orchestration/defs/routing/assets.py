@@ -14,7 +14,6 @@ waiting on Slack or the CRM (each ledger write opens, writes and closes).
 
 import asyncio
 import json
-import os
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any
@@ -30,13 +29,8 @@ from orchestration.defs.routing.payloads import ALERT_CARD_COLUMNS, DISCOVERY, P
 from orchestration.defs.routing.slack import SlackResource, SlackWebhookError
 from orchestration.defs.warehouse.resource import WarehouseResource
 from orchestration.partitions import DAILY_WAREHOUSE_WRITER, window_dates
+from orchestration.settings import RoutingSettings
 
-# Where "Open the conversation" points. Placeholders: {conversation_id}, {recording_id}, {partition_date},
-# {kit_code}, {run_id}. Default: the day's partition of the bricks asset in a local Dagster UI.
-DEFAULT_CONVERSATION_URL_TEMPLATE = os.environ.get(
-    "CONVO_INTEL_CONVERSATION_URL_TEMPLATE",
-    "http://127.0.0.1:3000/assets/semarize_bricks?view=partitions&partition={partition_date}",
-)
 # CRM answers after which the other batches would fail the same way: stop instead of hammering.
 FATAL_CRM_STATUSES = frozenset({401, 403})
 
@@ -46,12 +40,19 @@ MART_DEPS = ["fct_conversations", "int_product_feedback_bricks_pivoted", "stg_se
 
 
 class RiskAlertsConfig(dg.Config):
-    conversation_url_template: str = Field(
-        default=DEFAULT_CONVERSATION_URL_TEMPLATE,
+    # None, not the environment's value, as the default: the run reads the variable, the module's import does not.
+    conversation_url_template: str | None = Field(
+        default=None,
         description="Link to the conversation (placeholders: {conversation_id}, {recording_id}, "
-        "{partition_date}, {kit_code}, {run_id}).",
+        "{partition_date}, {kit_code}, {run_id}). Default: $CONVO_INTEL_CONVERSATION_URL_TEMPLATE, else the "
+        "day's partition of semarize_bricks in a local Dagster UI.",
     )
     max_evidence_quotes: int = Field(default=3, description="Evidence quotes shown per alert.")
+
+    def url_template(self) -> str:
+        if self.conversation_url_template is not None:
+            return self.conversation_url_template
+        return RoutingSettings().conversation_url_template
 
 
 # --- risk_alerts ----------------------------------------------------------------------------------------------
@@ -166,9 +167,10 @@ async def risk_alerts(
     pending = [r for r in flagged if r["ledger_status"] != "sent"]
     # Build every message before sending any: a bad URL template fails the step before anything is posted.
     outbox = []
+    url_template = config.url_template()
     for row in pending:
         alert = _alert(row)
-        url = payloads.conversation_url(config.conversation_url_template, alert)
+        url = payloads.conversation_url(url_template, alert)
         outbox.append((row, payloads.risk_alert_message(alert, url, config.max_evidence_quotes)))
     context.log.info(f"{len(flagged)} flagged conversations, {len(flagged) - len(pending)} already alerted")
 

@@ -11,10 +11,11 @@ runs no Kit. Call types compare case-insensitively.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 
-ENV_VAR = "SEMARIZE_KITS_BY_CALL_TYPE"
+from orchestration.settings import KITS_BY_CALL_TYPE_ENV as ENV_VAR
+from orchestration.settings import SemarizeSettings
+
 ANY = "*"
 
 
@@ -42,7 +43,7 @@ def parse_routes(text: str) -> dict[str, list[str]]:
 
 
 def routes_from_env() -> dict[str, list[str]] | None:
-    text = os.environ.get(ENV_VAR, "").strip()
+    text = SemarizeSettings().kits_by_call_type.strip()
     return parse_routes(text) if text else None
 
 

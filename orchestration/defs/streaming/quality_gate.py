@@ -28,7 +28,7 @@ from typing import Any
 
 from orchestration.defs.routing.slack import SlackWebhookClient, SlackWebhookError
 from orchestration.defs.semarize.client import SemarizeAPIError, SemarizeClient
-from orchestration.settings import SemarizeSettings, SlackSettings, sandbox_credential
+from orchestration.settings import LiveCallsSettings, SemarizeSettings, SlackSettings, sandbox_credential
 
 AI_AGENT_TYPES = frozenset({"ai", "ai_agent", "voice_agent", "bot"})
 KIT_CODE = "AIQGATE1"
@@ -68,7 +68,7 @@ class GateSettings:
             semarize_base_url=base_url,
             semarize_api_key=semarize.api_key or sandbox_credential(base_url, "SEMARIZE_API_KEY"),
             slack_webhook_url=SlackSettings().webhook_url or "",
-            policy_dir=Path(os.environ.get("CONVO_INTEL_AGENT_POLICY_DIR") or "policies"),
+            policy_dir=LiveCallsSettings().agent_policy_dir,
         )
 
 

@@ -25,7 +25,6 @@ import binascii
 import hmac
 import json
 import logging
-import os
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,6 +37,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from orchestration.defs.streaming.audio import QueueSource
 from orchestration.defs.streaming.calls import LiveSettings, new_live_call
 from orchestration.defs.streaming.client import LiveCallResult
+from orchestration.settings import LiveCallsSettings
 
 log = logging.getLogger(__name__)
 
@@ -161,6 +161,6 @@ class TwilioBridge:
 def serve(host: str, port: int) -> None:
     import uvicorn
 
-    token = os.environ.get("CONVO_INTEL_TWILIO_BRIDGE_TOKEN", "")
+    token = LiveCallsSettings().twilio_bridge_token.get_secret_value()
     bridge = TwilioBridge(LiveSettings.from_env(), token)
     uvicorn.run(bridge.app(), host=host, port=port, log_level="warning")

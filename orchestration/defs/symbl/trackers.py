@@ -7,7 +7,6 @@ edit fails with a message naming the tracker instead of a 400 from Symbl halfway
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,10 +14,10 @@ from typing import Annotated, Any
 import yaml
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
-from orchestration.settings import PROJECT_ROOT
+# DEFAULT_TRACKERS_FILE is re-exported (tests copy the repo's file); it is declared with its setting.
+from orchestration.settings import DEFAULT_TRACKERS_FILE as DEFAULT_TRACKERS_FILE
+from orchestration.settings import SymblSettings
 from orchestration.validation import first_problem
-
-DEFAULT_TRACKERS_FILE = PROJECT_ROOT / "trackers.yaml"
 
 # Symbl's account and tracker limits (symbl-api.md, "Trackers management").
 MAX_TRACKERS = 500
@@ -52,7 +51,7 @@ def normalize_term(term: str) -> str:
 
 
 def trackers_file() -> Path:
-    return Path(os.environ.get("CONVO_INTEL_TRACKERS_FILE") or DEFAULT_TRACKERS_FILE)
+    return SymblSettings().trackers_file
 
 
 def load_tracker_definitions(path: Path | None = None, *, required: bool = False) -> list[Tracker]:

@@ -25,13 +25,7 @@ import pyarrow as pa
 
 from orchestration.defs.warehouse.schema import RAW_SCHEMA, TABLES, create_statements
 from orchestration.defs.warehouse.tables import Column
-from orchestration.settings import warehouse_paths
-
-LOCK_RETRY_SECONDS = 60.0
-# The analysts' copy is written in DuckDB 1.0's storage format (storage version 64), which every DuckDB 1.x client
-# (CLI, ODBC/JDBC, BI drivers) and 2.x reads; the live file stays in the writer's default format. Override with
-# CONVO_INTEL_ANALYST_STORAGE_VERSION (e.g. 'v1.4.0' for newer compression, 'latest' for the writer's own).
-ANALYST_STORAGE_VERSION = "v1.0.0"
+from orchestration.settings import DuckDBSettings, warehouse_paths
 
 
 def default_warehouse_path() -> str:
@@ -50,15 +44,14 @@ class WarehouseLocked(Exception):
 
 def lock_wait_seconds() -> float:
     """How long a writer waits for a held lock (env ``CONVO_INTEL_WAREHOUSE_LOCK_WAIT_SECONDS``, default 60)."""
-    raw = os.environ.get("CONVO_INTEL_WAREHOUSE_LOCK_WAIT_SECONDS", "").strip()
-    return float(raw) if raw else LOCK_RETRY_SECONDS
+    return DuckDBSettings().lock_wait_seconds
 
 
 def memory_limit() -> str:
     """DuckDB's buffer-pool cap for the pipeline's connections (env ``CONVO_INTEL_DUCKDB_MEMORY_LIMIT``, default
     512MB). DuckDB's own default is 80% of RAM, and each batch's DELETE + INSERT pages the growing tables in, so a
     day of calls would hold the whole messages table in memory; past the cap DuckDB evicts or spills instead."""
-    return os.environ.get("CONVO_INTEL_DUCKDB_MEMORY_LIMIT", "").strip() or "512MB"
+    return DuckDBSettings().memory_limit
 
 
 _LOCK_PID = re.compile(r"\(PID (\d+)\)")
@@ -265,7 +258,7 @@ def publish_snapshot(live_path: str, snapshot_path: str) -> dict[str, Any]:
     _remove_stale_copies(target)
     tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
     started = time.monotonic()
-    storage_version = os.environ.get("CONVO_INTEL_ANALYST_STORAGE_VERSION", "") or ANALYST_STORAGE_VERSION
+    storage_version = DuckDBSettings().analyst_storage_version
     try:
         with connect(":memory:") as con:
             con.execute(f"ATTACH '{_sql_path(live_path)}' AS live (READ_ONLY)")
