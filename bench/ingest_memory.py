@@ -30,7 +30,6 @@ holds the ~300 KB verbatim transcripts: see bench/duckdb_checkpoint_memory.py.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -43,22 +42,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import pyarrow as pa
 
+from bench.pipeline_partition import DAY, squash_to_one_day
 from convo_intel.demo import prepare_environment
 from sandbox.demo_data import generate
 from sandbox.server import free_port, sandbox_process
-
-DAY = "2026-05-05"
-
-
-def squash_to_one_day(drop: Path, day: str) -> int:
-    """Move every manifest onto one day, keeping its time of day, so the corpus is a single partition."""
-    n = 0
-    for path in sorted((drop / "manifests").rglob("*.json")):
-        doc = json.loads(path.read_text())
-        doc["start_time"] = day + doc["start_time"][10:]
-        path.write_text(json.dumps(doc, indent=2))
-        n += 1
-    return n
 
 
 def status_mb(field: str) -> float:

@@ -3,6 +3,8 @@
 Partitioning is not declared here: Dagster infers it from the selected assets (the daily partitions).
 """
 
+from collections.abc import Sequence
+
 import dagster as dg
 
 from orchestration.defs.nebula.assets import nebula_summaries
@@ -19,6 +21,16 @@ from orchestration.defs.warehouse.snapshot import analyst_warehouse
 
 # Tag on every run a schedule or sensor requests: which automation asked for it.
 SCHEDULE_TAG = "convo-intel/trigger"
+
+
+def day_runs(days: Sequence[str], trigger: str, key: str, occasion: str) -> list[dg.RunRequest]:
+    """One run per day partition, keyed by the day and the occasion (a tick, a build): a re-evaluated tick asks
+    for the same runs, which Dagster deduplicates; ``trigger`` names the schedule or sensor in the run's tags."""
+    return [
+        dg.RunRequest(partition_key=day, run_key=f"{key}:{day}:{occasion}", tags={SCHEDULE_TAG: trigger})
+        for day in days
+    ]
+
 
 INGEST_ASSETS = [
     recordings,

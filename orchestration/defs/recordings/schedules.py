@@ -8,7 +8,7 @@ partition).
 
 import dagster as dg
 
-from orchestration.jobs import SCHEDULE_TAG, conversation_ingest_job
+from orchestration.jobs import conversation_ingest_job, day_runs
 from orchestration.partitions import PARTITIONS_TIMEZONE, catch_up_days
 
 
@@ -29,12 +29,4 @@ def recordings_catch_up_schedule(
     days = catch_up_days(tick)
     if not days:
         return dg.SkipReason(f"no partition exists yet for {tick.date()} or the day before")
-    tick_id = tick.strftime("%Y-%m-%dT%H:%M%z")
-    return [
-        dg.RunRequest(
-            partition_key=day,
-            run_key=f"catch-up:{day}:{tick_id}",
-            tags={SCHEDULE_TAG: "recordings_catch_up_schedule"},
-        )
-        for day in days
-    ]
+    return day_runs(days, "recordings_catch_up_schedule", "catch-up", tick.strftime("%Y-%m-%dT%H:%M%z"))

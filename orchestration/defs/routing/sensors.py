@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from orchestration.jobs import SCHEDULE_TAG, routing_job
+from orchestration.jobs import day_runs, routing_job
 from orchestration.partitions import catch_up_days
 
 ROUTED_MART = dg.AssetKey("fct_conversations")
@@ -44,11 +44,4 @@ def routing_requests(built_at: datetime, build: str) -> list[dg.RunRequest] | dg
     days = catch_up_days(built_at)
     if not days:
         return dg.SkipReason(f"no partition exists yet for {built_at.date()} or the day before")
-    return [
-        dg.RunRequest(
-            partition_key=day,
-            run_key=f"routing-after:{build}:{day}",
-            tags={SCHEDULE_TAG: "routing_after_warehouse_build_sensor"},
-        )
-        for day in days
-    ]
+    return day_runs(days, "routing_after_warehouse_build_sensor", "routing-after", build)

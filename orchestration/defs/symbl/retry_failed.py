@@ -16,7 +16,7 @@ import dagster as dg
 
 from orchestration.defs.symbl.journal import AMBIGUOUS_STATES, journal_path_for
 from orchestration.defs.warehouse.duckdb_store import default_warehouse_path
-from orchestration.jobs import SCHEDULE_TAG, conversation_ingest_job
+from orchestration.jobs import conversation_ingest_job, day_runs
 from orchestration.partitions import PARTITIONS_TIMEZONE, recordings_daily_partition
 
 MAX_ATTEMPTS = 3  # the default of SymblConversationsConfig.max_attempts
@@ -55,11 +55,4 @@ def failed_recordings_retry_schedule(
     if not days:
         return dg.SkipReason("no failed or interrupted recordings under the attempt cap")
     tick = context.scheduled_execution_time.strftime("%Y-%m-%dT%H:%M%z")
-    return [
-        dg.RunRequest(
-            partition_key=day,
-            run_key=f"retry-failed:{day}:{tick}",
-            tags={SCHEDULE_TAG: "failed_recordings_retry_schedule"},
-        )
-        for day in days
-    ]
+    return day_runs(days, "failed_recordings_retry_schedule", "retry-failed", tick)
