@@ -66,13 +66,16 @@ def test_a_fresh_file_has_exactly_the_declared_tables_columns_types_and_nullabil
         [RAW_SCHEMA],
     ).fetchall():
         found.setdefault(table, []).append((column, data_type, nullable))
-    assert set(found) == set(TABLES)
-    for name, table in TABLES.items():
+    stored = {t.storage.name: t.storage for t in TABLES.values()}
+    assert set(found) == set(TABLES) | set(stored)
+    for name, table in {**TABLES, **stored}.items():
         # DuckDB's own spelling of each declared type (TIMESTAMPTZ reads back as TIMESTAMP WITH TIME ZONE).
         declared = [
             (c.name, con.execute(f"SELECT typeof(NULL::{c.sql_type})").fetchone()[0], c.nullable)
             for c in table.columns
         ]
+        if table.stored_in_parts:  # a view: DuckDB reports every column of a view nullable
+            declared = [(n, t, True) for n, t, _ in declared]
         assert found[name] == declared, name
     assert any(not c.nullable for t in TABLES.values() for c in t.columns)  # NOT NULL did reach the DDL
 
@@ -190,3 +193,90 @@ def test_a_declaration_that_could_not_be_checked_or_created_is_refused() -> None
         Table("t", (a,), key=("missing",))
     with pytest.raises(ValueError, match="table t is declared twice"):
         tables.registry([Table("t", (a,))], [Table("t", (a,))])
+
+
+def test_a_long_answer_is_stored_in_parts_of_at_most_part_bytes_and_reads_back_exactly(con: Any) -> None:
+    table = TABLES["symbl_responses"]
+    assert table.stored_in_parts == "body"
+    # Multi-byte characters straddle every part boundary; hostile text (quotes, NUL, newlines) stays verbatim.
+    body = json.dumps(
+        {"messages": [{"text": f"é€😀 'x' \\ \n {i}" * 40} for i in range(200)]}, ensure_ascii=False
+    )
+    small = json.dumps({"topics": []})
+    rows = [
+        {**sample_row(table, 0), "body": body},
+        {**sample_row(table, 1), "body": small},
+    ]
+    assert duckdb_store.insert_rows(con, "symbl_responses", rows) == 2
+    sizes = con.execute(
+        f"SELECT endpoint, count(*), max(octet_length(encode(text_part))) FROM {RAW_SCHEMA}.symbl_responses_parts "
+        "GROUP BY endpoint ORDER BY endpoint"
+    ).fetchall()
+    assert sizes[0][1] >= -(-len(body.encode()) // tables.PART_BYTES) > 1
+    assert all(biggest <= tables.PART_BYTES for _, _, biggest in sizes)
+    assert sizes[1][1] == 1
+    got = dict(con.execute(f"SELECT endpoint, body FROM {RAW_SCHEMA}.symbl_responses").fetchall())
+    assert got == {rows[0]["endpoint"]: body, rows[1]["endpoint"]: small}
+
+
+def test_the_parts_of_a_cut_text_are_whole_characters_and_join_to_it() -> None:
+    text = "aé€😀" * 3000
+    parts = tables.utf8_parts(text, 4000)
+    assert "".join(parts) == text and len(parts) > 1
+    assert all(len(p.encode()) <= 4000 for p in parts)
+    assert tables.utf8_parts("", 4000) == [""]
+
+
+def test_an_older_file_with_answers_in_one_table_has_them_moved_into_parts(tmp_path: Path) -> None:
+    table = TABLES["symbl_responses"]
+    old = Table(table.name, table.columns)  # the one-table layout of before
+    body = json.dumps({"messages": ["ü" * 9000]})
+    with duckdb.connect(str(tmp_path / "old.duckdb")) as con:
+        con.execute(f"CREATE SCHEMA {RAW_SCHEMA}")
+        con.execute(old.create_statement(RAW_SCHEMA))
+        for n in range(3):
+            row = {**sample_row(table, n), "body": body if n == 0 else sample(table.columns[-1], n)}
+            con.execute(
+                f"INSERT INTO {RAW_SCHEMA}.{table.name} VALUES (?, ?, ?, ?, ?)",
+                [row[c] for c in table.column_names],
+            )
+        before = con.execute(f"SELECT * FROM {RAW_SCHEMA}.{table.name} ORDER BY endpoint").fetchall()
+        duckdb_store.ensure_schema(con)
+        kinds = dict(
+            con.execute(
+                "SELECT table_name, table_type FROM information_schema.tables WHERE table_schema = ? "
+                "AND table_name LIKE 'symbl_responses%'",
+                [RAW_SCHEMA],
+            ).fetchall()
+        )
+        assert kinds == {"symbl_responses": "VIEW", "symbl_responses_parts": "BASE TABLE"}
+        assert con.execute(f"SELECT * FROM {RAW_SCHEMA}.{table.name} ORDER BY endpoint").fetchall() == before
+        assert con.execute(f"SELECT count(*) FROM {RAW_SCHEMA}.symbl_responses_parts").fetchone()[0] > 3
+
+
+def test_the_pipeline_writes_row_groups_of_at_most_row_group_size_rows(tmp_path: Path) -> None:
+    warehouse = WarehouseResource(path=str(tmp_path / "live.duckdb"))
+    table = TABLES["symbl_responses"]
+    rows = [{**sample_row(table, n % 50), "body": json.dumps({"text": "x" * 100})} for n in range(5000)]
+    with warehouse.writer() as writer:
+        writer.insert("symbl_responses", rows)
+    with duckdb.connect(warehouse.path, read_only=True) as con:
+        groups = con.execute(
+            "SELECT row_group_id, sum(count) FROM pragma_storage_info('raw.symbl_responses_parts') "
+            "WHERE column_name = 'text_part' AND column_path = '[5]' GROUP BY row_group_id"
+        ).fetchall()
+    assert max(n for _, n in groups) == duckdb_store.ROW_GROUP_SIZE  # DuckDB's default would be one group
+    assert sum(n for _, n in groups) == 5000
+
+
+def test_deleting_answers_counts_whole_answers_not_parts(tmp_path: Path) -> None:
+    warehouse = WarehouseResource(path=str(tmp_path / "live.duckdb"))
+    table = TABLES["symbl_responses"]
+    rows = [{**sample_row(table, n), "body": json.dumps({"text": "y" * 20_000})} for n in range(3)]
+    with warehouse.writer() as writer:
+        writer.insert("symbl_responses", rows)
+    with warehouse.writer() as writer:
+        assert writer.delete("symbl_responses", "endpoint <> ?", [rows[0]["endpoint"]]) == 2
+    assert [r["endpoint"] for r in warehouse.query("SELECT endpoint FROM raw.symbl_responses")] == [
+        rows[0]["endpoint"]
+    ]

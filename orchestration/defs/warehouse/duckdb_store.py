@@ -13,9 +13,11 @@ import itertools
 import logging
 import os
 import re
+import threading
 import time
 import uuid
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +26,7 @@ import duckdb
 import pyarrow as pa
 
 from orchestration.defs.warehouse.schema import RAW_SCHEMA, TABLES, create_statements
-from orchestration.defs.warehouse.tables import Column
+from orchestration.defs.warehouse.tables import Column, Table
 from orchestration.settings import DuckDBSettings, warehouse_paths
 
 
@@ -75,9 +77,87 @@ def lock_holder(message: str) -> str:
     return f"PID {pid} ({command[:300]})" if command else f"PID {pid}"
 
 
+# Rows per row group of what the pipeline writes. DuckDB's default (122,880) lets one open row group of answer
+# parts reach ~480 MB, and a checkpoint rewrites the open row group whole; 2,048 keeps that under ~8 MB
+# (bench/duckdb_checkpoint_memory.py). Only an ATTACH can set it, hence the attached instances below.
+ROW_GROUP_SIZE = 2048
+
+
+@dataclass
+class _Attached:
+    """This process's one database instance for a file: an in-memory DuckDB with the file attached. Connections
+    to the file are cursors of it, as DuckDB's own per-file instance cache would share one instance; the file is
+    detached (checkpointed, its lock released) when the last of them closes."""
+
+    base: Any
+    alias: str
+    read_only: bool
+    users: int = 0
+
+
+_attached: dict[str, _Attached] = {}
+_attached_lock = threading.Lock()
+
+
+def _alias(path: str) -> str:
+    # The catalog name DuckDB itself gives a file (its stem), so `current_database()` reads as before.
+    stem = re.sub(r"\W", "_", Path(path).stem) or "warehouse"
+    return f"file_{stem}" if stem.lower() in {"memory", "system", "temp", "main"} else stem
+
+
+def _attach(path: str, read_only: bool) -> _Attached:
+    config = {"memory_limit": memory_limit(), "temp_directory": f"{path}.tmp"}  # spills beside the file
+    base = duckdb.connect(":memory:", config=config)
+    alias = _alias(path)
+    options = ("READ_ONLY, " if read_only else "") + f"ROW_GROUP_SIZE {ROW_GROUP_SIZE}"
+    try:
+        base.execute(f"ATTACH '{_sql_path(path)}' AS \"{alias}\" ({options})")
+    except BaseException:
+        base.close()
+        raise
+    return _Attached(base, alias, read_only)
+
+
+def _open(path: str, read_only: bool) -> Any:
+    key = os.path.abspath(path)
+    with _attached_lock:
+        found = _attached.get(key)
+        if found is not None and found.read_only and not read_only:
+            raise duckdb.ConnectionException(
+                f"Can't open a connection to same database file with a different configuration than existing "
+                f"connections: {path} is open read-only in this process"
+            )
+        if found is None:
+            found = _attached[key] = _attach(path, read_only)
+        found.users += 1
+        try:
+            cursor = found.base.cursor()
+            cursor.execute(f'USE "{found.alias}"')
+        except BaseException:
+            _release(key)
+            raise
+    return cursor
+
+
+def _release(key: str) -> None:
+    """Caller holds _attached_lock."""
+    found = _attached[key]
+    found.users -= 1
+    if found.users == 0:
+        del _attached[key]
+        found.base.close()  # detaches: the checkpoint, and the file's lock released
+
+
 @contextlib.contextmanager
 def connect(path: str, read_only: bool = False, retry_seconds: float | None = None) -> Iterator[Any]:
     """Open the file, waiting (bounded, logged with the holder) while another process holds its lock."""
+    if path == ":memory:":  # the publish copy's scratch database
+        con = duckdb.connect(path)
+        try:
+            yield con
+        finally:
+            con.close()
+        return
     if not read_only:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     budget = lock_wait_seconds() if retry_seconds is None else retry_seconds
@@ -86,9 +166,7 @@ def connect(path: str, read_only: bool = False, retry_seconds: float | None = No
     next_log = started
     while True:
         try:
-            # A file can spill beside itself past the cap; an in-memory database (the publish copy) cannot.
-            config = {} if path == ":memory:" else {"memory_limit": memory_limit()}
-            con = duckdb.connect(path, read_only=read_only, config=config)
+            con = _open(path, read_only)
             break
         except duckdb.IOException as exc:
             if "lock" not in str(exc).lower():
@@ -111,7 +189,11 @@ def connect(path: str, read_only: bool = False, retry_seconds: float | None = No
     try:
         yield con
     finally:
-        con.close()
+        try:
+            con.close()
+        finally:
+            with _attached_lock:
+                _release(os.path.abspath(path))
 
 
 def _log() -> logging.Logger:
@@ -141,27 +223,71 @@ def _schema_complete(con: Any) -> bool:
 
     Each write used to run the ~21 CREATE IF NOT EXISTS statements and a column scan (~100 ms per connection);
     asking the catalog first keeps that to a file made or upgraded by this version, and still notices a file that
-    was replaced or emptied since (a per-process "already done" flag would not).
+    was replaced or emptied since (a per-process "already done" flag would not). A table now stored in parts that
+    is still a base table (a file from before) is incomplete too.
     """
     found = con.execute(
         "SELECT table_name, column_name FROM duckdb_columns() "
         "WHERE database_name = current_database() AND schema_name = ?",
         [RAW_SCHEMA],
     ).fetchall()
-    return set(found) >= _declared_columns()
+    return set(found) >= _declared_columns() and not _unsplit_tables(con)
 
 
 @functools.cache
 def _declared_columns() -> frozenset[tuple[str, str]]:
-    return frozenset((t.name, c.name) for t in TABLES.values() for c in t.columns)
+    # duckdb_columns() lists a view's columns too: a parts-stored table is complete with its view and its parts.
+    tables = {s for t in TABLES.values() for s in (t, t.storage)}
+    return frozenset((t.name, c.name) for t in tables for c in t.columns)
+
+
+def _unsplit_tables(con: Any) -> list[Table]:
+    """Parts-stored tables that this file still has as one base table (written before they were split)."""
+    split = [t for t in TABLES.values() if t.stored_in_parts]
+    if not split:
+        return []
+    names = {
+        n
+        for (n,) in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = ?",
+            [RAW_SCHEMA],
+        ).fetchall()
+    }
+    return [t for t in split if t.name in names]
 
 
 def ensure_schema(con: Any) -> None:
     if _schema_complete(con):
         return
+    for table in _unsplit_tables(con):
+        _move_into_parts(con, table)
     for stmt in create_statements():
         con.execute(stmt)
     _add_missing_columns(con)
+
+
+# Rows of an old one-table layout moved per statement: bounded memory for a table of large answers.
+_MOVE_BATCH_ROWS = 500
+
+
+def _move_into_parts(con: Any, table: Table) -> None:
+    """A file from before ``stored_in_parts``: its rows go into the parts table, in one transaction, and the old
+    table gives way to the view (created next by ``create_statements``)."""
+    _log().info(f"moving raw.{table.name} into raw.{table.storage.name} (stored in parts from now on)")
+    with transaction(con):
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}")
+        con.execute(table.storage.create_statement(RAW_SCHEMA))
+        (top,) = con.execute(f"SELECT coalesce(max(rowid) + 1, 0) FROM {RAW_SCHEMA}.{table.name}").fetchone()
+        for first in range(0, int(top), _MOVE_BATCH_ROWS):
+            cur = con.execute(
+                f"SELECT * FROM {RAW_SCHEMA}.{table.name} WHERE rowid >= ? AND rowid < ?",
+                [first, first + _MOVE_BATCH_ROWS],
+            )
+            names = [d[0] for d in cur.description]
+            rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+            known = set(table.column_names)
+            insert_rows(con, table.name, [{k: v for k, v in r.items() if k in known} for r in rows])
+        con.execute(f"DROP TABLE {RAW_SCHEMA}.{table.name}")
 
 
 def _add_missing_columns(con: Any) -> None:
@@ -172,17 +298,25 @@ def _add_missing_columns(con: Any) -> None:
         "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = ?", [RAW_SCHEMA]
     ).fetchall():
         existing.setdefault(table, set()).add(column)
-    for table in TABLES.values():
-        for column in table.columns:
-            if column.name not in existing.get(table.name, {column.name}):
+    for declared in TABLES.values():
+        stored = declared.storage
+        for column in stored.columns:
+            if column.name not in existing.get(stored.name, {column.name}):
                 con.execute(
-                    f"ALTER TABLE {RAW_SCHEMA}.{table.name} ADD COLUMN {column.name} {column.sql_type}"
+                    f"ALTER TABLE {RAW_SCHEMA}.{stored.name} ADD COLUMN {column.name} {column.sql_type}"
                 )
+        if (view := declared.view_statement(RAW_SCHEMA)) is not None:
+            con.execute(view)  # again: a column added to the parts table reaches the view
 
 
 def column_names(table: str) -> list[str]:
     """The table's columns in declaration order."""
     return list(TABLES[table].column_names)
+
+
+def storage_name(table: str) -> str:
+    """The table a declared table's rows are stored in (its parts table when stored in parts)."""
+    return TABLES[table].storage.name if table in TABLES else table
 
 
 def _column(values: list[Any], column: Column) -> pa.Array:
@@ -194,7 +328,7 @@ def _column(values: list[Any], column: Column) -> pa.Array:
     return pa.array(values)
 
 
-def _arrow(table: str, rows: Sequence[dict[str, Any]]) -> pa.Table:
+def _arrow(table: Table, rows: Sequence[dict[str, Any]]) -> pa.Table:
     """Arrow's own converter over the rows (C, one pass), then each column cast to its declared Arrow type
     (:data:`orchestration.defs.warehouse.tables.ARROW_TYPES`; JSON columns are left as inferred).
 
@@ -202,11 +336,11 @@ def _arrow(table: str, rows: Sequence[dict[str, Any]]) -> pa.Table:
     row's (parsers emit uniform rows); otherwise, or when Arrow cannot infer a column in one go (text mixed with
     numbers), the rows are converted column by column. Unknown keys are an error either way.
     """
-    declared = TABLES[table].columns
+    declared = table.columns
     present = set(itertools.chain.from_iterable(rows))  # every key of every row, at C speed
-    unknown = present.difference(TABLES[table].column_names)
+    unknown = present.difference(table.column_names)
     if unknown:
-        raise ValueError(f"rows for {table} carry unknown columns: {sorted(unknown)}")
+        raise ValueError(f"rows for {table.name} carry unknown columns: {sorted(unknown)}")
     inferred = None
     if rows and present == set(rows[0]):
         with contextlib.suppress(pa.ArrowInvalid, pa.ArrowTypeError):
@@ -230,18 +364,20 @@ def _arrow(table: str, rows: Sequence[dict[str, Any]]) -> pa.Table:
 
 def arrow_rows(table: str, rows: Sequence[dict[str, Any]]) -> pa.Table:
     """Rows as an Arrow table with exactly the table's columns (unknown keys are an error)."""
-    return _arrow(table, rows)
+    return _arrow(TABLES[table], rows)
 
 
 def insert_rows(con: Any, table: str, rows: Sequence[dict[str, Any]]) -> int:
-    """Bulk insert through Arrow (DuckDB scans the Arrow table directly; no per-row INSERTs)."""
+    """Bulk insert through Arrow (DuckDB scans the Arrow table directly; no per-row INSERTs). A table stored in
+    parts gets each row's parts. The number of (logical) rows inserted."""
     if not rows:
         return 0
-    data = _arrow(table, rows)
+    declared = TABLES[table]
+    data = _arrow(declared.storage, declared.storage_rows(rows))
     view = f"_rows_{uuid.uuid4().hex[:8]}"
     con.register(view, data)
     try:
-        con.execute(f"INSERT INTO {RAW_SCHEMA}.{table} BY NAME SELECT * FROM {view}")
+        con.execute(f"INSERT INTO {RAW_SCHEMA}.{declared.storage.name} BY NAME SELECT * FROM {view}")
     finally:
         con.unregister(view)
     return len(rows)

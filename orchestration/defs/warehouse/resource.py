@@ -23,7 +23,7 @@ import duckdb
 from pydantic import Field, model_validator
 
 from orchestration.defs.warehouse import duckdb_store
-from orchestration.defs.warehouse.schema import RAW_SCHEMA
+from orchestration.defs.warehouse.schema import RAW_SCHEMA, TABLES
 from orchestration.settings import warehouse_paths
 
 T = TypeVar("T")
@@ -50,12 +50,13 @@ class WarehouseWriter:
         return duckdb_store.insert_rows(self._connection(), table, rows)
 
     def delete(self, table: str, where: str, params: Sequence[Any] = ()) -> int:
-        """Delete what `where` selects; the number of rows deleted."""
-        (n,) = (
-            self._connection()
-            .execute(f"DELETE FROM {RAW_SCHEMA}.{table} WHERE {where}", list(params))
-            .fetchone()
-        )
+        """Delete what `where` selects; the number of rows deleted (of a table stored in parts, whole rows)."""
+        con = self._connection()
+        statement = f"DELETE FROM {RAW_SCHEMA}.{duckdb_store.storage_name(table)} WHERE {where}"
+        if table in TABLES and TABLES[table].stored_in_parts:
+            deleted = con.execute(statement + " RETURNING part", list(params)).fetchall()
+            return sum(1 for (part,) in deleted if part == 0)
+        (n,) = con.execute(statement, list(params)).fetchone()
         return int(n)
 
     def replace_rows(

@@ -132,6 +132,7 @@ SYMBL_TABLES: tuple[Table, ...] = (
             Column("body", JSON, nullable=False),
         ),
         doc="Verbatim Conversation API responses, one row per (conversation, endpoint).",
+        stored_in_parts="body",  # a transcript's answer is ~300 KB: see Table.stored_in_parts
     ),
     Table(
         "symbl_messages",
@@ -496,7 +497,9 @@ TABLES: dict[str, Table] = registry(
 
 
 def create_statements() -> list[str]:
+    """The schema, every table (a parts-stored one as its parts table), then the views over parts tables."""
     return [
         f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}",
-        *(t.create_statement(RAW_SCHEMA) for t in TABLES.values()),
+        *(t.storage.create_statement(RAW_SCHEMA) for t in TABLES.values()),
+        *(v for t in TABLES.values() if (v := t.view_statement(RAW_SCHEMA))),
     ]
