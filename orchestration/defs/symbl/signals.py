@@ -181,16 +181,15 @@ async def _land_batch(
     rejections: list[dict[str, Any]] = []
     for conv, body, error in fetched:
         stage = f"fetch:{spec.name}"
-        if error is None and not from_raw:
-            previous = kept.get(conv["conversation_id"])
+        # A kept answer stays as stored (written once, with its own fetch time); a new one is added.
+        if error is None and not from_raw and conv["conversation_id"] not in kept:
             raw_rows.append(
                 {
                     "conversation_id": conv["conversation_id"],
                     "partition_date": conv["partition_date"],
                     "endpoint": spec.name,
-                    # A kept answer keeps its own fetch time (and its text exactly as it arrived).
-                    "fetched_at": previous["fetched_at"] if previous else now,
-                    "body": previous["body"] if previous else json.dumps(body),
+                    "fetched_at": now,
+                    "body": json.dumps(body),
                 }
             )
         if error is None:
@@ -211,7 +210,9 @@ async def _land_batch(
                 "rejected_at": now,
             }
         )
-    await warehouse.awrite(lambda w: _write_batch(spec, w, batch, raw_rows, typed, rejections, from_raw))
+    await warehouse.awrite(
+        lambda w: _write_batch(spec, w, batch, raw_rows, typed, rejections, from_raw, set(kept))
+    )
     for table, rows in typed.items():
         tally.rows[table].update(r["partition_date"] for r in rows)
     tally.rejections.update(r["partition_date"] for r in rejections)
@@ -227,10 +228,14 @@ def _write_batch(
     typed: dict[str, list[dict[str, Any]]],
     rejections: list[dict[str, Any]],
     from_raw: bool,
+    kept: set[str],
 ) -> None:
     ids = [c["conversation_id"] for c in batch]
-    if not from_raw:  # re-deriving leaves the verbatim answers exactly as they are
-        writer.replace_ids("symbl_responses", "conversation_id", ids, raw_rows, "endpoint = ?", [spec.name])
+    if not from_raw:  # re-deriving leaves the verbatim answers exactly as they are, and so do kept ones
+        answered = [i for i in ids if i not in kept]
+        writer.replace_ids(
+            "symbl_responses", "conversation_id", answered, raw_rows, "endpoint = ?", [spec.name]
+        )
     for table, rows in typed.items():
         writer.replace_ids(table, "conversation_id", ids, rows)
     writer.replace_ids(
