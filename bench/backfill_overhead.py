@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import cProfile
 import os
 import shutil
 import sys
@@ -40,7 +41,14 @@ def _events_by_type(instance: Any, run_id: str) -> collections.Counter[str]:
     )
 
 
-def _run(work: Path, base: str, label: str, tags: dict[str, str] | None, partition_key: str | None) -> dict:
+def _run(
+    work: Path,
+    base: str,
+    label: str,
+    tags: dict[str, str] | None,
+    partition_key: str | None,
+    profile: Path | None = None,
+) -> dict:
     import dagster as dg
 
     from orchestration.definitions import defs
@@ -51,10 +59,16 @@ def _run(work: Path, base: str, label: str, tags: dict[str, str] | None, partiti
     os.environ.pop("CONVO_INTEL_ANALYST_WAREHOUSE", None)
     instance = dg.DagsterInstance.ephemeral()
     before = httpx.get(f"{base}/_sandbox/stats").json()["calls"]
+    profiler = cProfile.Profile() if profile else None
     started = time.monotonic()
+    if profiler:
+        profiler.enable()
     result = defs.resolve_job_def("conversation_ingest_job").execute_in_process(
         instance=instance, tags=tags, partition_key=partition_key, raise_on_error=False
     )
+    if profiler:
+        profiler.disable()
+        profiler.dump_stats(profile)
     seconds = time.monotonic() - started
     after = httpx.get(f"{base}/_sandbox/stats").json()["calls"]
     calls = sum(after.values()) - sum(before.values())
@@ -70,6 +84,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--days", type=int, default=180)
     parser.add_argument("--recordings", type=int, default=6)
+    parser.add_argument("--profile", type=Path, help="write a cProfile of the ranged run here (pstats file)")
     args = parser.parse_args()
 
     from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
@@ -97,6 +112,7 @@ def main() -> int:
                     ASSET_PARTITION_RANGE_END_TAG: last.isoformat(),
                 },
                 None,
+                args.profile,
             )
     finally:
         shutil.rmtree(work, ignore_errors=True)

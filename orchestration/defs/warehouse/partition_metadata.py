@@ -22,6 +22,12 @@ import dagster as dg
 _DESCRIPTIVE_KEYS = {"dagster/column_schema", "tables", "enabled"}
 
 
+def _is_bulky(name: str, value: Any) -> bool:
+    # Previews and tables are kilobytes each; as step metadata Dagster copies them into every day's event (and
+    # serializes and stores each copy), so a ranged run gives them to its last partition only.
+    return name.endswith("preview") or isinstance(value, (dg.MarkdownMetadataValue, dg.TableMetadataValue))
+
+
 def _key(value: Any) -> str:
     return value.isoformat() if isinstance(value, date) else str(value)
 
@@ -45,15 +51,19 @@ def scope_to_partitions(
     if len(keys) <= 1:
         return dict(metadata)
     counts = {name: Counter(_key(v) for v in values) for name, values in per_partition.items()}
+    bulky = {f"range/{name}": value for name, value in metadata.items() if _is_bulky(name, value)}
     for partition in keys:
         context.add_asset_metadata(
-            {name: counter.get(partition, 0) for name, counter in counts.items()},
+            {name: counter.get(partition, 0) for name, counter in counts.items()}
+            | (bulky if partition == keys[-1] else {}),
             asset_key=asset_key,
             partition_key=partition,
         )
     scoped: dict[str, Any] = {
-        "range": f"{keys[0]}..{keys[-1]} ({len(keys)} partitions in one run; range/* figures are the whole run's)"
+        "range": f"{keys[0]}..{keys[-1]} ({len(keys)} partitions in one run; range/* figures are the whole run's"
+        f"{'; previews on ' + keys[-1] if bulky else ''})"
     }
     for name, value in metadata.items():
-        scoped[name if name in _DESCRIPTIVE_KEYS else f"range/{name}"] = value
+        if not _is_bulky(name, value):
+            scoped[name if name in _DESCRIPTIVE_KEYS else f"range/{name}"] = value
     return scoped
