@@ -22,6 +22,7 @@ import pytest
 from orchestration.defs.recordings.assets import recordings
 from orchestration.defs.recordings.resource import DropFolderResource
 from orchestration.defs.symbl.conversations import symbl_conversations
+from orchestration.defs.symbl.journal import Journal, journal_path_for
 from orchestration.defs.symbl.resource import SymblResource
 from orchestration.defs.symbl.signal_registry import STORED as SIGNALS
 from orchestration.defs.symbl.signals import signal_assets
@@ -245,6 +246,10 @@ def test_a_run_that_lands_no_signal_prefetches_none(world: World) -> None:
     assert signal_reads(delta(before, world.calls())) == {}
     assert step_metadata(result, "symbl_conversations")["prefetched_answers"] == 0
     assert world.raw_answers() == {}
+    # The processing rate the run's jobs showed is kept for the next run's first polls (not the prior, 0.002).
+    with Journal(journal_path_for(world.warehouse.path)) as journal:
+        learnt = journal.learnt_rate()
+    assert learnt is not None and 0.002 < learnt < 1.0
 
 
 def route_suffix(signal: str) -> str:

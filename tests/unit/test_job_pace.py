@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from typing import Any
 
@@ -13,7 +14,7 @@ from orchestration.defs.symbl.client import SymblClient
 from orchestration.defs.symbl.job_pace import PollPlan, ProcessingPace
 from tests.unit.test_symbl_client import APP_SECRET, FakeSymbl, FakeTime, make_client
 
-PLAN = PollPlan(prior_rate=0.1, margin=0.1, retry_fraction=0.2, growth=2.0, probe=0.6)
+PLAN = PollPlan(prior_rate=0.1, min_step=0.06, max_step=0.25, linear_misses=3, growth=1.5, probe=0.95)
 
 
 def finishing_at(time_: FakeTime, done_at: dict[str, float]) -> Any:
@@ -33,7 +34,7 @@ def wait(client: SymblClient, job: str, media_seconds: float | None, submitted_a
     )
 
 
-def test_the_first_poll_is_aimed_past_the_expected_finish_and_finds_the_job_done() -> None:
+def test_the_first_poll_is_aimed_at_the_expected_finish_and_finds_the_job_done() -> None:
     fake, time_ = FakeSymbl(), FakeTime()
     start = time_.now
     fake.route("GET", "/v1/job/j1", finishing_at(time_, {"j1": start + 9.0}))
@@ -43,11 +44,11 @@ def test_the_first_poll_is_aimed_past_the_expected_finish_and_finds_the_job_done
             return (await wait(symbl, "j1", 100.0, start)).status
 
     assert asyncio.run(run()) == "completed"
-    assert time_.sleeps == [pytest.approx(11.0)]  # 0.1 s/s x 100 s x 1.1, then one poll
+    assert time_.sleeps == [pytest.approx(10.0)]  # 0.1 s/s x 100 s, then one poll
     assert len(fake.api_requests()) == 1
 
 
-def test_misses_poll_again_after_a_fraction_then_in_proportion_to_the_age() -> None:
+def test_misses_poll_again_a_step_apart_then_in_proportion_to_the_age() -> None:
     fake, time_ = FakeSymbl(), FakeTime()
     start = time_.now
     fake.route("GET", "/v1/job/j1", finishing_at(time_, {"j1": start + 40.0}))
@@ -58,10 +59,13 @@ def test_misses_poll_again_after_a_fraction_then_in_proportion_to_the_age() -> N
             return symbl.pace
 
     pace = asyncio.run(run())
-    # 11 s (aim), +2 s (a fifth of the expected 10 s), then the wait doubles the age: 13 -> 26 -> 52.
-    assert time_.sleeps == pytest.approx([11.0, 2.0, 13.0, 26.0])
-    # Seen unfinished at 26 s and finished at 52 s: the midpoint is observed, 0.39 s per second of media.
-    assert pace.rate == pytest.approx(0.39)
+    # Aim 10 s; no spread known yet, so three misses are re-polled max_step (a quarter) of the age apart:
+    # 10 -> 12.5 -> 15.625 -> 19.53; then each wait is half the age: -> 29.3 -> 43.9 (found).
+    polls = [10.0, 12.5, 15.625, 19.53125, 29.296875, 43.9453125]
+    assert time_.sleeps == pytest.approx([polls[0]] + [b - a for a, b in itertools.pairwise(polls)])
+    assert len(fake.api_requests()) == len(polls)
+    # Seen unfinished at 29.3 s and finished at 43.9 s: the midpoint is observed.
+    assert pace.rate == pytest.approx((polls[-2] + polls[-1]) / 2 / 100)
 
 
 def test_the_rate_learnt_from_one_job_aims_the_next() -> None:
@@ -71,23 +75,50 @@ def test_the_rate_learnt_from_one_job_aims_the_next() -> None:
 
     async def run() -> list[float]:
         async with make_client(fake, time_, pace=PLAN) as symbl:
-            await wait(symbl, "j1", 100.0, start)  # missed at 11 s, found at 13 s: 0.12 s/s observed
+            await wait(symbl, "j1", 100.0, start)  # missed at 10 s, found at 12.5 s: 0.1125 s/s observed
             second = time_.now
-            fake.route("GET", "/v1/job/j2", finishing_at(time_, {"j2": second + 23.0}))
+            fake.route("GET", "/v1/job/j2", finishing_at(time_, {"j2": second + 22.0}))
             before = len(time_.sleeps)
             await wait(symbl, "j2", 200.0, second)
             return time_.sleeps[before:]
 
-    assert asyncio.run(run()) == [pytest.approx(0.12 * 200 * 1.1)]
+    assert asyncio.run(run()) == [pytest.approx(0.1125 * 200)]
 
 
 def test_a_first_poll_hit_lets_the_estimate_fall() -> None:
     pace = ProcessingPace(PLAN)
-    pace.observe(100.0, None, 11.0)  # done at the first poll, 11 s: at most 0.11 s/s, observed as 0.066
-    assert pace.rate == pytest.approx(0.066)
+    pace.observe(100.0, None, 11.0)  # done at the first poll, 11 s: at most 0.11 s/s, observed as 0.1045
+    assert pace.rate == pytest.approx(0.1045)
     pace.observe(100.0, 20.0, 30.0)
     pace.observe(100.0, 20.0, 30.0)
     assert pace.rate == pytest.approx(0.25)  # the median: one low probe does not drag the estimate
+
+
+def test_the_retry_step_follows_the_observed_spread() -> None:
+    steady, varied = ProcessingPace(PLAN), ProcessingPace(PLAN)
+    assert steady.step == PLAN.max_step  # nothing observed: the widest step
+    for _ in range(PLAN.spread_after):
+        steady.observe(100.0, 19.0, 21.0)  # every job 0.2 s/s
+    assert steady.step == PLAN.min_step
+    for seconds in (10.0, 20.0, 30.0, 40.0, 50.0):
+        varied.observe(100.0, seconds - 1, seconds + 1)
+    assert varied.step == PLAN.max_step  # +-50 % around the median: bounded by max_step
+    # A miss of a steady job is re-polled min_step x its expected time later, not a quarter of it.
+    assert steady.next_poll(
+        submitted_at=0.0, media_seconds=100.0, last_poll_at=20.0, misses=1
+    ) == pytest.approx(20.0 + PLAN.min_step * 20.0)
+
+
+def test_a_rate_kept_from_an_earlier_run_aims_the_first_polls_until_this_run_observes_its_own() -> None:
+    pace = ProcessingPace(PLAN)
+    pace.start_from(0.2)
+    assert pace.next_poll(
+        submitted_at=5.0, media_seconds=100.0, last_poll_at=None, misses=0
+    ) == pytest.approx(25.0)
+    pace.observe(100.0, 29.0, 31.0)  # this run's jobs take 0.3 s/s: its own observation wins
+    assert pace.rate == pytest.approx(0.3)
+    pace.start_from(0.01)  # too late: the run has observed a job
+    assert pace.rate == pytest.approx(0.3)
 
 
 def test_unknown_duration_polls_at_once_as_before() -> None:
@@ -113,7 +144,7 @@ def test_a_waiting_job_replans_when_another_job_changes_the_rate() -> None:
             "app-id",
             APP_SECRET,
             transport=httpx.MockTransport(fake),
-            pace=PollPlan(prior_rate=0.3, margin=0.0),
+            pace=PollPlan(prior_rate=0.3),
         )
         began = time.monotonic()
         async with client as symbl:

@@ -114,3 +114,13 @@ def test_two_processes_never_both_hold_a_claim(journal: Journal) -> None:
     won = [set(p.communicate(timeout=60)[0].strip().split(",")) - {""} for p in procs]
     assert not (won[0] & won[1])
     assert len(won[0] | won[1]) == 200
+
+
+def test_the_learnt_processing_rate_outlives_the_connection(tmp_path: Path) -> None:
+    path = journal_path_for(str(tmp_path / "live.duckdb"))
+    with Journal(path) as first:
+        assert first.learnt_rate() is None  # a new warehouse: the resource's prior applies
+        first.save_rate(0.21, 40)
+        first.save_rate(0.18, 12)  # the latest run's figure replaces the earlier one
+    with Journal(path) as second:
+        assert second.learnt_rate() == pytest.approx(0.18)

@@ -92,3 +92,33 @@ def test_lock_holder_names_pid_and_command(tmp_path: Path) -> None:
 
 def test_lock_holder_without_a_pid_in_the_message() -> None:
     assert "unknown" in duckdb_store.lock_holder("Could not set lock on file")
+
+
+def test_a_file_being_opened_or_closed_does_not_hold_up_another_file(tmp_path: Path) -> None:
+    """While one file's attach or detach is in progress (its checkpoint can take seconds), another opens."""
+    import threading
+
+    slow, other = str(tmp_path / "live.duckdb"), str(tmp_path / "analyst.duckdb")
+    busy = duckdb_store._file_lock(os.path.abspath(slow))
+    opened = threading.Event()
+
+    def open_other() -> None:
+        with duckdb_store.connect(other) as con:
+            con.execute("SELECT 1").fetchall()
+        opened.set()
+
+    with busy:  # as a close of `slow` holds it while DuckDB checkpoints
+        worker = threading.Thread(target=open_other)
+        worker.start()
+        assert opened.wait(20), "connecting to another file waited for this file's open or close"
+
+        def open_slow() -> None:
+            with duckdb_store.connect(slow):
+                pass
+
+        blocked = threading.Thread(target=open_slow)
+        blocked.start()
+        blocked.join(0.5)
+        assert blocked.is_alive()  # the same file does wait: its open must not race its close
+    blocked.join(20)
+    worker.join(20)

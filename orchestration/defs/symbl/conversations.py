@@ -422,6 +422,9 @@ async def symbl_conversations(
                 symbl.client(retry_transient=False) as submitter,
                 contextlib.AsyncExitStack() as stack,
             ):
+                learnt = journal.learnt_rate()
+                if learnt is not None:
+                    client.pace.start_from(learnt)
                 prefetch = None
                 if signals:
                     prefetch = await stack.enter_async_context(
@@ -447,6 +450,12 @@ async def symbl_conversations(
                     return list(await asyncio.gather(*(progress.track(_process(run, r)) for r in recs)))
                 finally:
                     beat.cancel()
+                    if client.pace.observations:
+                        journal.save_rate(client.pace.rate, client.pace.observations)
+                        context.log.info(
+                            f"processing rate {client.pace.rate:.4f} s per second of media "
+                            f"({client.pace.observations} jobs observed) kept for the next run"
+                        )
 
         try:
             outcomes = Counter(await run_all())

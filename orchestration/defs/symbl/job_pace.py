@@ -1,17 +1,21 @@
-"""When to poll a Symbl job: near its expected finish, from the media's duration and this run's processing rate.
+"""When to poll a Symbl job: at its expected finish, from the media's duration and the observed processing rate.
 
 A job's processing time grows with its media, so polling on a fixed backoff spends most polls on jobs that
-cannot be done yet (a 5-minute job got ~28 polls). Instead the first poll is aimed a little past the expected
-finish, ``submitted_at + rate x media_seconds x (1 + margin)``, where ``rate`` (seconds of processing per second
-of media) starts from a configurable prior and is then learnt from the jobs of this run that completed:
+cannot be done yet (a 5-minute job got ~28 polls). Instead the first poll is aimed at the expected finish,
+``submitted_at + rate x media_seconds``, where ``rate`` (seconds of processing per second of media) starts from
+a prior (the resource's setting, or the rate the previous run of this warehouse ended with) and is then learnt
+from the jobs that completed. Each completed job tells an interval, not a time:
 
-- a job seen unfinished at elapsed ``lo`` and finished at ``hi`` finished in between: it observes the midpoint;
-- a job finished at its first poll only says "at most ``hi``": it observes ``hi x probe`` so that the estimate
+- seen unfinished at elapsed ``lo`` and finished at ``hi``: it finished in between, so it observes the midpoint;
+- finished at its first poll: it only says "at most ``hi``", observed as ``hi x probe`` so that the estimate
   can move *down* when jobs are faster than assumed (else it would never learn that it polls late).
 
-The estimate is the median of the last observations (one slow outlier does not move it). After a miss the next
-poll comes a fraction of the expected time later; after two misses the estimate is evidently wrong and the wait
-grows geometrically with the elapsed time. When the estimate changes, waiting jobs re-plan (``changed``).
+The estimate is the median of the last ``window`` observations: one slow outlier does not move it, and a short
+window follows a run whose first estimate was far off within a few completions. A miss is followed by polls a
+``step`` apart, where the step is the observed relative spread of the rate (twice its median absolute deviation,
+bounded): jobs that all take the same time are re-polled a few percent later, jobs of varied pace further apart.
+After ``linear_misses`` misses the estimate is evidently wrong for this job and the wait grows geometrically with
+its age. When the estimate changes, waiting jobs re-plan (``changed``).
 Jobs of unknown duration or submit time are not planned here: the caller falls back to jittered backoff.
 """
 
@@ -27,31 +31,49 @@ from dataclasses import dataclass
 class PollPlan:
     """Settings of expectation-based job polling."""
 
-    prior_rate: float = 0.05  # seconds of processing per second of media before any job of the run completed
-    margin: float = 0.1  # aim this fraction past the expected finish: a little late beats a wasted poll
-    retry_fraction: float = 0.2  # after the first miss, poll again after this fraction of the expected time
-    growth: float = 2.0  # after further misses, each wait is (growth - 1) x the elapsed time
+    prior_rate: float = 0.05  # seconds of processing per second of media before any job completed
+    min_step: float = 0.06  # after a miss, poll again at least this fraction of the expected time later
+    max_step: float = 0.25  # and at most this fraction (also the step before the spread is known)
+    linear_misses: int = 3  # misses re-polled a step apart; after that the wait grows with the job's age
+    growth: float = 1.5  # ... each wait then being (growth - 1) x the elapsed time
     min_wait_seconds: float = 0.25  # no two polls of one job closer than this
     max_wait_seconds: float = 30.0  # and never further apart than this
-    probe: float = 0.6  # a first-poll hit observes this fraction of its elapsed time (see the module doc)
-    window: int = 64  # observations the median is taken over
+    probe: float = 0.95  # a first-poll hit observes this fraction of its elapsed time (see the module doc)
+    window: int = 16  # observations the median is taken over
+    spread_after: int = 4  # observations needed before the step follows the observed spread
 
 
 class ProcessingPace:
-    """This run's processing rate, shared by every job a client waits on (one client per run)."""
+    """The processing rate of an account's jobs, shared by every job a client waits on (one client per run)."""
 
     def __init__(self, plan: PollPlan = PollPlan()) -> None:
         self.plan = plan
+        self._prior = plan.prior_rate
         self._observed: deque[float] = deque(maxlen=plan.window)
         self._changed: asyncio.Event | None = None
 
+    def start_from(self, rate: float) -> None:
+        """Use ``rate`` (e.g. the rate an earlier run ended with) until this run observes its own jobs."""
+        if rate > 0 and not self._observed:
+            self._prior = rate
+
     @property
     def rate(self) -> float:
-        return statistics.median(self._observed) if self._observed else self.plan.prior_rate
+        return statistics.median(self._observed) if self._observed else self._prior
 
     @property
     def observations(self) -> int:
         return len(self._observed)
+
+    @property
+    def step(self) -> float:
+        """How far apart (a fraction of the expected time) the polls after a miss are."""
+        plan = self.plan
+        if len(self._observed) < plan.spread_after:
+            return plan.max_step
+        median = statistics.median(self._observed)
+        spread = 2 * statistics.median(abs(x - median) for x in self._observed) / median
+        return min(plan.max_step, max(plan.min_step, spread))
 
     def changed(self) -> asyncio.Event:
         """An event set the next time the estimate changes (a fresh one after each change)."""
@@ -68,12 +90,13 @@ class ProcessingPace:
         """The moment (on the caller's clock) to poll next; ``misses`` = unfinished answers seen so far."""
         plan = self.plan
         expected = self.expected_seconds(media_seconds)
-        aim = submitted_at + max(plan.min_wait_seconds, expected * (1 + plan.margin))
+        aim = submitted_at + max(plan.min_wait_seconds, expected)
         if last_poll_at is None or aim >= last_poll_at + plan.min_wait_seconds:
             return aim  # the first poll, or the estimate moved past the last poll
-        # One miss: the aim was a little early. More: the estimate is off, so wait in proportion to the age.
         elapsed = last_poll_at - submitted_at
-        wait = plan.retry_fraction * expected if misses <= 1 else (plan.growth - 1) * elapsed
+        # Past linear_misses the estimate is off for this job: wait in proportion to its age.
+        linear = misses <= plan.linear_misses
+        wait = self.step * max(expected, elapsed) if linear else (plan.growth - 1) * elapsed
         return last_poll_at + min(plan.max_wait_seconds, max(plan.min_wait_seconds, wait))
 
     def observe(self, media_seconds: float, unfinished_at: float | None, finished_at: float) -> None:

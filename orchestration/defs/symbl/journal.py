@@ -74,6 +74,14 @@ _SCHEMA = (
         pid INTEGER NOT NULL,
         at REAL NOT NULL
     )""",
+    # The processing rate (seconds per second of media) the last run's jobs showed: the next run aims its first
+    # polls with it instead of the resource's prior (an account's pace changes little from one day to the next).
+    """CREATE TABLE IF NOT EXISTS pace (
+        key TEXT PRIMARY KEY,
+        rate REAL NOT NULL,
+        observations INTEGER NOT NULL,
+        updated_at REAL NOT NULL
+    )""",
 )
 
 
@@ -266,6 +274,19 @@ class Journal:
                 "UPDATE submissions SET claim_owner = NULL, claim_host = NULL, claim_pid = NULL, "
                 "claim_expires = NULL WHERE claim_owner = ?",
                 (owner,),
+            )
+
+    def learnt_rate(self) -> float | None:
+        """The processing rate the last run that saw a job complete ended with, if any."""
+        with self._lock:
+            row = self._con.execute("SELECT rate FROM pace WHERE key = 'symbl'").fetchone()
+        return float(row[0]) if row else None
+
+    def save_rate(self, rate: float, observations: int) -> None:
+        with self._write() as con:
+            con.execute(
+                "INSERT OR REPLACE INTO pace (key, rate, observations, updated_at) VALUES ('symbl', ?, ?, ?)",
+                (rate, observations, time.time()),
             )
 
     # --- transitions ----------------------------------------------------------------------------------------

@@ -96,7 +96,15 @@ class _Attached:
 
 
 _attached: dict[str, _Attached] = {}
-_attached_lock = threading.Lock()
+# One lock per file: opening or closing one file (an ATTACH replaying its WAL, a detach checkpointing it) never
+# holds up a connection to another file in this process, e.g. the analysts' copy while the live file checkpoints.
+_file_locks: dict[str, threading.Lock] = {}
+_file_locks_guard = threading.Lock()
+
+
+def _file_lock(key: str) -> threading.Lock:
+    with _file_locks_guard:
+        return _file_locks.setdefault(key, threading.Lock())
 
 
 def _alias(path: str) -> str:
@@ -120,7 +128,7 @@ def _attach(path: str, read_only: bool) -> _Attached:
 
 def _open(path: str, read_only: bool) -> Any:
     key = os.path.abspath(path)
-    with _attached_lock:
+    with _file_lock(key):
         found = _attached.get(key)
         if found is not None and found.read_only and not read_only:
             raise duckdb.ConnectionException(
@@ -140,7 +148,7 @@ def _open(path: str, read_only: bool) -> Any:
 
 
 def _release(key: str) -> None:
-    """Caller holds _attached_lock."""
+    """Caller holds the file's lock (``_file_lock(key)``)."""
     found = _attached[key]
     found.users -= 1
     if found.users == 0:
@@ -192,8 +200,9 @@ def connect(path: str, read_only: bool = False, retry_seconds: float | None = No
         try:
             con.close()
         finally:
-            with _attached_lock:
-                _release(os.path.abspath(path))
+            key = os.path.abspath(path)
+            with _file_lock(key):
+                _release(key)
 
 
 def _log() -> logging.Logger:
