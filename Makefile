@@ -32,8 +32,11 @@ $(DUCKDB1_STAMP): | $(STAMP)
 
 analyst-clients: $(DUCKDB1_STAMP)
 
+# Two workers by default (TEST_WORKERS=0 runs serially); a file's tests stay on one worker, so its module-scoped
+# fixtures (a dbt build, a sandbox run) are made once.
+TEST_WORKERS ?= 2
 test: $(STAMP) $(DUCKDB1_STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 # A read-only SQL shell (the DuckDB 1.x CLI) on the analysts' copy: make demo first, or set CONVO_INTEL_ANALYST_WAREHOUSE.
 sql: $(STAMP) $(DUCKDB1_STAMP)

@@ -40,6 +40,10 @@ FAST_SANDBOX: dict[str, Any] = {
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "sandbox_config(**overrides): SandboxConfig overrides for `sandbox`")
+    if not hasattr(config, "workerinput"):
+        # The controller (or a run without workers) parses the dbt project once, before any worker starts: the
+        # workers of `pytest -n` then find target/manifest.json current instead of each writing it at once.
+        import orchestration.defs.warehouse.dbt  # noqa: F401
 
 
 @dataclass
