@@ -14,7 +14,10 @@ from orchestration.defs.symbl.client import SymblClient
 from orchestration.defs.symbl.job_pace import PollPlan, ProcessingPace
 from tests.unit.test_symbl_client import APP_SECRET, FakeSymbl, FakeTime, make_client
 
-PLAN = PollPlan(prior_rate=0.1, min_step=0.06, max_step=0.25, linear_misses=3, growth=1.5, probe=0.95)
+# lead 0: the first poll exactly at the expected finish (the lead has its own test).
+PLAN = PollPlan(
+    prior_rate=0.1, min_step=0.03, max_step=0.25, growth=1.5, lead=0.0, probe=0.95, probe_low=0.85
+)
 
 
 def finishing_at(time_: FakeTime, done_at: dict[str, float]) -> Any:
@@ -48,7 +51,7 @@ def test_the_first_poll_is_aimed_at_the_expected_finish_and_finds_the_job_done()
     assert len(fake.api_requests()) == 1
 
 
-def test_misses_poll_again_a_step_apart_then_in_proportion_to_the_age() -> None:
+def test_misses_poll_again_a_widening_step_apart_up_to_half_the_age() -> None:
     fake, time_ = FakeSymbl(), FakeTime()
     start = time_.now
     fake.route("GET", "/v1/job/j1", finishing_at(time_, {"j1": start + 40.0}))
@@ -59,12 +62,12 @@ def test_misses_poll_again_a_step_apart_then_in_proportion_to_the_age() -> None:
             return symbl.pace
 
     pace = asyncio.run(run())
-    # Aim 10 s; no spread known yet, so three misses are re-polled max_step (a quarter) of the age apart:
-    # 10 -> 12.5 -> 15.625 -> 19.53; then each wait is half the age: -> 29.3 -> 43.9 (found).
-    polls = [10.0, 12.5, 15.625, 19.53125, 29.296875, 43.9453125]
+    # Aim 10 s; no spread known yet, so the step is max_step (a quarter of the age), x1.5 per further miss,
+    # until it reaches half the age: +2.5 -> 12.5, +4.69 -> 17.19, then half the age each time (found at 58 s).
+    polls = [10.0, 12.5, 17.1875, 25.78125, 38.671875, 58.0078125]
     assert time_.sleeps == pytest.approx([polls[0]] + [b - a for a, b in itertools.pairwise(polls)])
     assert len(fake.api_requests()) == len(polls)
-    # Seen unfinished at 29.3 s and finished at 43.9 s: the midpoint is observed.
+    # Seen unfinished at 38.7 s and finished at 58 s: the midpoint is observed.
     assert pace.rate == pytest.approx((polls[-2] + polls[-1]) / 2 / 100)
 
 
@@ -87,8 +90,10 @@ def test_the_rate_learnt_from_one_job_aims_the_next() -> None:
 
 def test_a_first_poll_hit_lets_the_estimate_fall() -> None:
     pace = ProcessingPace(PLAN)
-    pace.observe(100.0, None, 11.0)  # done at the first poll, 11 s: at most 0.11 s/s, observed as 0.1045
-    assert pace.rate == pytest.approx(0.1045)
+    # Done at the first poll, 11 s: at most 0.11 s/s. Every first poll so far hit (this one), so the estimate is
+    # evidently late and the hit observes probe_low: 0.0935.
+    pace.observe(100.0, None, 11.0)
+    assert pace.rate == pytest.approx(0.0935)
     pace.observe(100.0, 20.0, 30.0)
     pace.observe(100.0, 20.0, 30.0)
     assert pace.rate == pytest.approx(0.25)  # the median: one low probe does not drag the estimate
@@ -107,6 +112,26 @@ def test_the_retry_step_follows_the_observed_spread() -> None:
     assert steady.next_poll(
         submitted_at=0.0, media_seconds=100.0, last_poll_at=20.0, misses=1
     ) == pytest.approx(20.0 + PLAN.min_step * 20.0)
+
+
+def test_the_first_poll_leads_by_half_a_step_so_varied_jobs_are_mostly_found_at_once() -> None:
+    pace = ProcessingPace(PollPlan(prior_rate=0.1, lead=0.5, max_step=0.25))
+    # Nothing observed: the widest step, so the aim is 10 s x (1 + 0.5 x 0.25).
+    aim = pace.next_poll(submitted_at=0.0, media_seconds=100.0, last_poll_at=None, misses=0)
+    assert aim == pytest.approx(11.25)
+
+
+def test_a_hit_observes_less_of_its_elapsed_time_the_more_first_polls_hit() -> None:
+    pace = ProcessingPace(PLAN)
+    pace.observe(100.0, 9.0, 11.0)  # a miss: 0.10 observed
+    pace.observe(100.0, None, 10.0)  # half the first polls hit: the hit observes probe (0.95): 0.095
+    assert pace.rate == pytest.approx((0.095 + 0.10) / 2)
+    pace.observe(100.0, None, 10.0)  # two of three hit: the probe lies between probe and probe_low
+    assert pace.rate == pytest.approx(0.095)  # the median of 0.10, 0.095 and 0.1 x (0.95 - 0.1 / 3)
+    low = ProcessingPace(PLAN)
+    for _ in range(3):
+        low.observe(100.0, None, 10.0)
+    assert low.rate == pytest.approx(0.085)  # every first poll hit: probe_low
 
 
 def test_a_rate_kept_from_an_earlier_run_aims_the_first_polls_until_this_run_observes_its_own() -> None:

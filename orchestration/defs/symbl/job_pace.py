@@ -2,20 +2,22 @@
 
 A job's processing time grows with its media, so polling on a fixed backoff spends most polls on jobs that
 cannot be done yet (a 5-minute job got ~28 polls). Instead the first poll is aimed at the expected finish,
-``submitted_at + rate x media_seconds``, where ``rate`` (seconds of processing per second of media) starts from
-a prior (the resource's setting, or the rate the previous run of this warehouse ended with) and is then learnt
-from the jobs that completed. Each completed job tells an interval, not a time:
+``submitted_at + rate x media_seconds`` (plus half a ``step``, below, so that jobs of varied pace are mostly
+found at the first poll), where ``rate`` (seconds of processing per second of media) starts from a prior (the
+resource's setting, or the rate the previous run of this warehouse ended with, kept in the journal) and is then
+learnt from the jobs that completed. Each completed job tells an interval, not a time:
 
 - seen unfinished at elapsed ``lo`` and finished at ``hi``: it finished in between, so it observes the midpoint;
 - finished at its first poll: it only says "at most ``hi``", observed as ``hi x probe`` so that the estimate
-  can move *down* when jobs are faster than assumed (else it would never learn that it polls late).
+  can move *down* when jobs are faster than assumed (else it would never learn that it polls late); the more of
+  the recent first polls hit, the lower the probe (``probe`` down to ``probe_low``).
 
 The estimate is the median of the last ``window`` observations: one slow outlier does not move it, and a short
-window follows a run whose first estimate was far off within a few completions. A miss is followed by polls a
-``step`` apart, where the step is the observed relative spread of the rate (twice its median absolute deviation,
-bounded): jobs that all take the same time are re-polled a few percent later, jobs of varied pace further apart.
-After ``linear_misses`` misses the estimate is evidently wrong for this job and the wait grows geometrically with
-its age. When the estimate changes, waiting jobs re-plan (``changed``).
+window follows a run whose first estimate was far off within a few completions. A miss is followed by a poll a
+``step`` later, where the step is the observed relative spread of the rate (the median absolute deviation over
+the median, bounded): jobs that all take the same time are re-polled a few percent later, jobs of varied pace
+further apart. Each further miss widens the step by ``growth``, up to half the job's age. When the estimate
+changes, waiting jobs re-plan (``changed``). Figures: bench/makespan.py.
 Jobs of unknown duration or submit time are not planned here: the caller falls back to jittered backoff.
 """
 
@@ -32,13 +34,14 @@ class PollPlan:
     """Settings of expectation-based job polling."""
 
     prior_rate: float = 0.05  # seconds of processing per second of media before any job completed
-    min_step: float = 0.06  # after a miss, poll again at least this fraction of the expected time later
+    min_step: float = 0.03  # after a miss, poll again at least this fraction of the expected time later
     max_step: float = 0.25  # and at most this fraction (also the step before the spread is known)
-    linear_misses: int = 3  # misses re-polled a step apart; after that the wait grows with the job's age
-    growth: float = 1.5  # ... each wait then being (growth - 1) x the elapsed time
+    growth: float = 1.5  # each further miss multiplies the step by this, up to (growth - 1) x the job's age
     min_wait_seconds: float = 0.25  # no two polls of one job closer than this
     max_wait_seconds: float = 30.0  # and never further apart than this
+    lead: float = 0.5  # the first poll comes this many steps past the expected finish
     probe: float = 0.95  # a first-poll hit observes this fraction of its elapsed time (see the module doc)
+    probe_low: float = 0.85  # ... and this much when every first poll of the window hit
     window: int = 16  # observations the median is taken over
     spread_after: int = 4  # observations needed before the step follows the observed spread
 
@@ -50,6 +53,7 @@ class ProcessingPace:
         self.plan = plan
         self._prior = plan.prior_rate
         self._observed: deque[float] = deque(maxlen=plan.window)
+        self._hits: deque[bool] = deque(maxlen=plan.window)  # which of them were found at their first poll
         self._changed: asyncio.Event | None = None
 
     def start_from(self, rate: float) -> None:
@@ -72,8 +76,16 @@ class ProcessingPace:
         if len(self._observed) < plan.spread_after:
             return plan.max_step
         median = statistics.median(self._observed)
-        spread = 2 * statistics.median(abs(x - median) for x in self._observed) / median
+        spread = statistics.median(abs(x - median) for x in self._observed) / median
         return min(plan.max_step, max(plan.min_step, spread))
+
+    def _probe(self) -> float:
+        """The fraction a first-poll hit observes: ``probe`` while misses are common, falling to ``probe_low``
+        as the window's first polls all hit (then the estimate is evidently late, by an unknown amount)."""
+        plan = self.plan
+        share = sum(self._hits) / len(self._hits) if self._hits else 0.0
+        excess = max(0.0, share - 0.5) / 0.5
+        return plan.probe - (plan.probe - plan.probe_low) * excess
 
     def changed(self) -> asyncio.Event:
         """An event set the next time the estimate changes (a fresh one after each change)."""
@@ -90,13 +102,14 @@ class ProcessingPace:
         """The moment (on the caller's clock) to poll next; ``misses`` = unfinished answers seen so far."""
         plan = self.plan
         expected = self.expected_seconds(media_seconds)
-        aim = submitted_at + max(plan.min_wait_seconds, expected)
+        aim = submitted_at + max(plan.min_wait_seconds, expected * (1 + plan.lead * self.step))
         if last_poll_at is None or aim >= last_poll_at + plan.min_wait_seconds:
             return aim  # the first poll, or the estimate moved past the last poll
         elapsed = last_poll_at - submitted_at
-        # Past linear_misses the estimate is off for this job: wait in proportion to its age.
-        linear = misses <= plan.linear_misses
-        wait = self.step * max(expected, elapsed) if linear else (plan.growth - 1) * elapsed
+        # Each further miss widens the step by ``growth``, up to a wait in proportion to the job's age: a job
+        # just past the estimate is found a step late, one far past it within a few polls.
+        widened = self.step * max(expected, elapsed) * plan.growth ** (misses - 1)
+        wait = min(widened, (plan.growth - 1) * elapsed)
         return last_poll_at + min(plan.max_wait_seconds, max(plan.min_wait_seconds, wait))
 
     def observe(self, media_seconds: float, unfinished_at: float | None, finished_at: float) -> None:
@@ -104,10 +117,10 @@ class ProcessingPace:
         and finished ``finished_at`` s after submit."""
         if media_seconds <= 0 or finished_at <= 0:
             return
-        if unfinished_at is None or unfinished_at <= 0:
-            seconds = finished_at * self.plan.probe
-        else:
-            seconds = (unfinished_at + finished_at) / 2
+        lo = unfinished_at or 0.0
+        hit = lo <= 0
+        self._hits.append(hit)
+        seconds = finished_at * self._probe() if hit else (lo + finished_at) / 2
         self._observed.append(seconds / media_seconds)
         if self._changed is not None:
             self._changed.set()
