@@ -21,10 +21,11 @@ one step again on it without resubmitting anything, give it with ``--work`` and 
     .venv/bin/python bench/ingest_memory.py --work /tmp/bench-memory-XXXX --asset symbl_messages \
         --trace-connections 40 2>&1 | grep -F '[trace]'     # which DuckDB operation makes the peak
 
-Measured 2026-12-02 (2 shared cores, load 4-12): peak 576 MB at 100 recordings, 1,110 MB at 1,000 (concurrency 25);
-at 1,000 symbl_messages, symbl_questions, symbl_summaries and symbl_trackers all reach 1,040-1,100 MB. Each of
-those peaks is the close of a connection (DuckDB's checkpoint) after raw.symbl_responses gained rows while it
-holds the ~300 KB verbatim transcripts: see bench/duckdb_checkpoint_memory.py.
+Measured 2026-12-02 before raw.symbl_responses was stored in parts (2 shared cores, load 4-12): peak 576 MB at 100
+recordings, 1,110 MB at 1,000 (concurrency 25), each peak the close of a connection (DuckDB's checkpoint) after
+raw.symbl_responses gained rows holding the ~300 KB verbatim transcripts (bench/duckdb_checkpoint_memory.py).
+With the answers stored in 4,000-byte parts and 2,048-row groups (same day, --concurrency 25): 540 MB at 100,
+710 MB at 1,000 (1.31x); symbl_messages still grows from 504 to 704 MB between the two sizes.
 """
 
 from __future__ import annotations

@@ -48,8 +48,10 @@ class SymblResource(SettingsResource):
     )
     processing_rate_prior: float = Field(
         default=0.05,
-        description="Seconds of processing per second of media assumed until a job of the run completes: "
-        "the first poll of a job of known duration is aimed near its expected finish.",
+        description="Seconds of processing per second of media assumed until a job completes, on a warehouse "
+        "whose journal keeps no rate from an earlier run (after that, the last run's rate is the start): the "
+        "first poll of a job of known duration is aimed near its expected finish. Erring low costs polls in the "
+        "first run; erring high costs late detection.",
     )
     poll_max_seconds: float = Field(default=30.0, description="Largest job-status poll interval.")
     job_deadline_seconds: float = Field(
