@@ -28,9 +28,9 @@ before that (the signal assets fetch after the step).
     .venv/bin/python bench/makespan.py                      # T = 1 s: about 5 minutes on 2 busy cores
     .venv/bin/python bench/makespan.py --job-seconds 15     # the issue's jobs: most of an hour (sdk: 100 x T)
 
-Measured 2026-12-02, load under 0.4 (f7ae373's polling): part 1 at T=15 s, N=500, C=50: 1.04x the bound both cold
-(2.20 polls per recording) and --warm (1.40). Part 2 at T=5 s, --warm: ours 104-106 s at C=5 (flow 1.9x, sdk
-4.8x: its ceiling is N x T / (ceil(N/C) x T) = 5x) and 12-15 s at C=50 (flow 1.5-1.7x, sdk 35-41x).
+Measured 2026-12-02 with f7ae373's polling: part 1 at T=15 s, N=500, C=50, load under 0.2: 1.04x the bound both
+cold (2.20 polls per recording) and --warm (1.40). Part 2 at T=5 s, --warm, at load 1.7-2.3: ours 105.9 s at C=5
+(flow 1.90x, sdk 4.78x: its ceiling is N x T / (ceil(N/C) x T) = 5x) and 14.6 s at C=50 (flow 1.52x, sdk 34.7x).
 """
 
 from __future__ import annotations
