@@ -76,6 +76,14 @@ def sample_text(messages: Sequence[Message], budget_words: int = YAKE_WORD_BUDGE
     return " ".join(picked)
 
 
+@lru_cache(maxsize=256)
+def keyphrases(text: str) -> tuple[tuple[str, float], ...]:
+    """YAKE's candidates for ``text``. Kept per text because a speaker update re-analyses a conversation whose
+    words did not change: YAKE was two thirds of the sandbox's CPU on a 300-recording ingest, half of it the
+    re-analyses (py-spy over bench/ingest_memory.py)."""
+    return tuple((phrase, float(score)) for phrase, score in _extractor().extract_keywords(text))
+
+
 def extract_topics(
     messages: Sequence[Message],
     roster: Roster,
@@ -85,7 +93,7 @@ def extract_topics(
     if not messages:
         return []
     name_words = {w.lower() for m in roster.members for w in m.name.split()}
-    candidates = _extractor().extract_keywords(sample_text(messages))
+    candidates = keyphrases(sample_text(messages))
     kept: list[tuple[str, float, list[str]]] = []  # (text, yake score, message ids)
     seen: set[str] = set()
     for phrase, yake_score in candidates:

@@ -12,7 +12,7 @@ from sandbox.intelligence import AnalysisOptions, ConversationInsights, analyze
 from sandbox.intelligence.dates import find_dates
 from sandbox.intelligence.members import Roster
 from sandbox.intelligence.segmentation import segment, split_sentences
-from sandbox.intelligence.topics import YAKE_WORD_BUDGET, sample_text
+from sandbox.intelligence.topics import YAKE_WORD_BUDGET, keyphrases, sample_text
 from sandbox.transcript import Speaker, Utterance
 
 MONDAY = datetime(2026, 4, 6, 15, 0, tzinfo=UTC)  # a Monday
@@ -436,6 +436,20 @@ def test_yake_sees_a_bounded_sample_spanning_the_whole_call() -> None:
     assert len(sample.split()) <= YAKE_WORD_BUDGET
     assert "widget 0 " in sample
     assert any(f"widget {i} " in sample for i in range(550, 600))  # the end of the call is represented too
+
+
+def test_reanalysis_after_a_speaker_rename_reuses_the_keyphrases_and_drops_the_new_names() -> None:
+    call = discovery_call()
+    first = analyze("conv-rename", MONDAY, call)
+    before = keyphrases.cache_info()
+    renamed = Speaker("Onboarding Pricing", "op@globex.example")  # a name made of the call's own topic words
+    again = analyze("conv-rename", MONDAY, [u if u.speaker != HANK else Utterance(renamed, u.text, u.start, u.end) for u in call])
+    after = keyphrases.cache_info()
+    assert (after.hits, after.misses) == (before.hits + 1, before.misses)  # YAKE did not run again
+    first_topics = {t["text"] for t in first.topics}
+    assert "onboarding" in first_topics
+    # The cached candidates are filtered against the roster of this analysis, not the first one's.
+    assert not any(w in {"onboarding", "pricing"} for t in again.topics for w in str(t["text"]).split())
 
 
 def test_summary_is_extractive_in_time_order_with_message_refs(insights: ConversationInsights) -> None:

@@ -158,7 +158,7 @@ def test_semarize_kits_from_a_comma_separated_list(monkeypatch: pytest.MonkeyPat
 # variable, a value set after import, what the next call returns with it (and, unset, the default).
 CALL_TIME_SETTINGS = [
     ("CONVO_INTEL_WAREHOUSE_LOCK_WAIT_SECONDS", " 0.5 ", duckdb_store.lock_wait_seconds, 0.5, 60.0),
-    ("CONVO_INTEL_DUCKDB_MEMORY_LIMIT", " 1GB ", duckdb_store.memory_limit, "1GB", "512MB"),
+    ("CONVO_INTEL_DUCKDB_MEMORY_LIMIT", " 1GB ", duckdb_store.memory_limit, "1GB", "128MB"),
     (
         "CONVO_INTEL_CONVERSATION_URL_TEMPLATE",
         "https://crm.example/c/{conversation_id}",

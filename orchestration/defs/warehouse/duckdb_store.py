@@ -51,7 +51,7 @@ def lock_wait_seconds() -> float:
 
 def memory_limit() -> str:
     """DuckDB's buffer-pool cap for the pipeline's connections (env ``CONVO_INTEL_DUCKDB_MEMORY_LIMIT``, default
-    512MB). DuckDB's own default is 80% of RAM, and each batch's DELETE + INSERT pages the growing tables in, so a
+    128MB). DuckDB's own default is 80% of RAM, and each batch's DELETE + INSERT pages the growing tables in, so a
     day of calls would hold the whole messages table in memory; past the cap DuckDB evicts or spills instead."""
     return DuckDBSettings().memory_limit
 
