@@ -443,7 +443,11 @@ def test_reanalysis_after_a_speaker_rename_reuses_the_keyphrases_and_drops_the_n
     first = analyze("conv-rename", MONDAY, call)
     before = keyphrases.cache_info()
     renamed = Speaker("Onboarding Pricing", "op@globex.example")  # a name made of the call's own topic words
-    again = analyze("conv-rename", MONDAY, [u if u.speaker != HANK else Utterance(renamed, u.text, u.start, u.end) for u in call])
+    again = analyze(
+        "conv-rename",
+        MONDAY,
+        [u if u.speaker != HANK else Utterance(renamed, u.text, u.start, u.end) for u in call],
+    )
     after = keyphrases.cache_info()
     assert (after.hits, after.misses) == (before.hits + 1, before.misses)  # YAKE did not run again
     first_topics = {t["text"] for t in first.topics}

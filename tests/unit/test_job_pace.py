@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import time
 from typing import Any
@@ -14,8 +15,10 @@ from orchestration.defs.symbl.client import SymblClient
 from orchestration.defs.symbl.job_pace import PollPlan, ProcessingPace
 from tests.unit.test_symbl_client import APP_SECRET, FakeSymbl, FakeTime, make_client
 
-# lead 0: the first poll exactly at the expected finish (the lead has its own test).
-PLAN = PollPlan(prior_rate=0.1, min_step=0.03, max_step=0.25, growth=1.5, lead=0.0, probe=0.95)
+# lead 0: the first poll exactly at the expected finish (the lead has its own test); no early probes (their own
+# tests use PROBING).
+PLAN = PollPlan(prior_rate=0.1, min_step=0.03, max_step=0.25, growth=1.5, lead=0.0, probe=0.95, probe_after=0)
+PROBING = dataclasses.replace(PLAN, probe_after=4, probe_fraction=0.5)
 
 
 def finishing_at(time_: FakeTime, done_at: dict[str, float]) -> Any:
@@ -108,6 +111,70 @@ def test_the_retry_step_follows_the_observed_spread() -> None:
     assert steady.next_poll(
         submitted_at=0.0, media_seconds=100.0, last_poll_at=20.0, misses=1
     ) == pytest.approx(20.0 + PLAN.min_step * 20.0)
+
+
+def test_a_rate_learnt_from_wide_intervals_keeps_a_step_of_half_their_width() -> None:
+    # Jobs of one steady pace, each first seen unfinished at 10 s and found done at 20 s (a prior far too low):
+    # the rate is 0.15 s/s, known only to within +-1/3, so the next jobs are re-polled a sixth apart, not 3 %.
+    pace = ProcessingPace(PLAN)
+    for _ in range(PLAN.spread_after):
+        pace.observe(100.0, 10.0, 20.0)
+    assert pace.rate == pytest.approx(0.15)
+    assert pace.step == pytest.approx(PLAN.interval_weight / 3)
+    assert PLAN.min_step < pace.step < PLAN.max_step
+    # Jobs then found at their first poll (known to within the probe) narrow it back towards the spread.
+    for _ in range(PLAN.window):
+        pace.observe(100.0, None, 15.0)
+    assert pace.step == PLAN.min_step
+
+
+def test_a_prior_far_too_high_is_probed_at_half_and_restarted_from_the_first_fast_job() -> None:
+    """The prior says 10 s (0.1 s/s x 100 s); the jobs take 1 s. Without probes each first-poll hit lowers the
+    estimate by 5 %; with them the first job is polled at 5 s, the next at half of what it taught, and so on."""
+    fake, time_ = FakeSymbl(), FakeTime()
+    done_at: dict[str, float] = {}
+    started: list[float] = []
+
+    async def run() -> ProcessingPace:
+        async with make_client(fake, time_, pace=PROBING) as symbl:
+            for job in ("j1", "j2", "j3", "j4"):
+                started.append(time_.now)
+                done_at[job] = time_.now + 1.0
+                fake.route("GET", f"/v1/job/{job}", finishing_at(time_, done_at))
+                await wait(symbl, job, 100.0, time_.now)
+            return symbl.pace
+
+    pace = asyncio.run(run())
+    polled = [r.url.path.rsplit("/", 1)[-1] for r in fake.api_requests()]
+    # Each probe found its job done at one poll until j4's, at 0.53 s, came before its 1 s: probing then ends.
+    assert polled == ["j1", "j2", "j3", "j4", "j4"]
+    waits = time_.sleeps
+    assert waits[0] == pytest.approx(5.0)  # half the prior's 10 s
+    assert waits[1] == pytest.approx(0.5 * 0.95 * 5.0)  # half of what j1 taught (done by 5 s: 0.95 x 5)
+    assert waits[2] == pytest.approx(0.5 * 0.95 * waits[1])
+    assert waits[3] == pytest.approx(0.5 * 0.95 * waits[2])
+    assert 0.005 < pace.rate < 0.02  # from 0.1 to within 2x of the truth (0.01) in four jobs
+    assert not pace.probe_ticket()
+
+
+def test_a_right_estimate_is_probed_once_per_run_of_first_poll_hits_and_a_miss_ends_probing() -> None:
+    pace = ProcessingPace(PROBING)
+    assert pace.probe_ticket()  # the rate is only the prior: the first job is probed
+    assert not pace.probe_ticket()  # one probe at a time
+    assert pace.next_poll(
+        submitted_at=0.0, media_seconds=100.0, last_poll_at=None, misses=0, probed=True
+    ) == (pytest.approx(5.0))
+    pace.observe(100.0, 5.0, 10.0, probed=True)  # the probe missed: the estimate was not too high
+    pace.probe_ended()
+    assert not pace.probe_ticket()
+    for _ in range(PROBING.probe_after - 1):
+        pace.observe(100.0, None, 10.0)
+    assert not pace.probe_ticket()  # three first-poll hits in a row: not yet
+    pace.observe(100.0, None, 10.0)
+    assert pace.probe_ticket()  # four: one job is probed
+    pace.observe(100.0, 5.0, 10.0, probed=True)
+    pace.probe_ended()
+    assert not pace.probe_ticket()  # it missed: the streak starts over
 
 
 def test_the_first_poll_leads_by_half_a_step_so_varied_jobs_are_mostly_found_at_once() -> None:

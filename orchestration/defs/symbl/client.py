@@ -535,6 +535,26 @@ class SymblClient(VendorClient):
         give_up_at = self._monotonic() + deadline
         planned = media_seconds is not None and math.isfinite(media_seconds) and media_seconds > 0
         start = self._clock() if submitted_at is None else submitted_at
+        probed = planned and self._pace.probe_ticket()
+        try:
+            return await self._poll_job(
+                job_id, deadline, give_up_at, planned, probed, media_seconds, start, wake
+            )
+        finally:
+            if probed:
+                self._pace.probe_ended()
+
+    async def _poll_job(
+        self,
+        job_id: str,
+        deadline: float,
+        give_up_at: float,
+        planned: bool,
+        probed: bool,
+        media_seconds: float | None,
+        start: float,
+        wake: asyncio.Event | None,
+    ) -> JobStatus:
         misses = 0
         last_status: str | None = None
         unfinished_at: float | None = None  # seconds after submit of the last unfinished answer
@@ -542,12 +562,14 @@ class SymblClient(VendorClient):
         while True:
             if planned:
                 assert media_seconds is not None
-                await self._pause_until_planned(media_seconds, start, last_poll_at, misses, give_up_at, wake)
+                await self._pause_until_planned(
+                    media_seconds, start, last_poll_at, misses, give_up_at, wake, probed
+                )
             job = await self._job_or_verdict(job_id, last_status)
             now = self._clock()
             if job.is_terminal:
                 if planned and job.status == "completed" and media_seconds is not None:
-                    self._pace.observe(media_seconds, unfinished_at, now - start)
+                    self._pace.observe(media_seconds, unfinished_at, now - start, probed=probed)
                 return job
             last_status, unfinished_at, last_poll_at = job.status, now - start, now
             misses += 1
@@ -583,11 +605,16 @@ class SymblClient(VendorClient):
         misses: int,
         give_up_at: float,
         wake: asyncio.Event | None,
+        probed: bool,
     ) -> None:
         """Sleep until the planned poll; re-plan whenever the run's rate estimate changes meanwhile."""
         while True:
             at = self._pace.next_poll(
-                submitted_at=start, media_seconds=media_seconds, last_poll_at=last_poll_at, misses=misses
+                submitted_at=start,
+                media_seconds=media_seconds,
+                last_poll_at=last_poll_at,
+                misses=misses,
+                probed=probed,
             )
             delay = min(at - self._clock(), give_up_at - self._monotonic())
             if delay <= 0:

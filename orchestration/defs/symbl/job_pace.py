@@ -16,9 +16,18 @@ learnt from the jobs that completed. Each completed job tells an interval, not a
 The estimate is the median of the last ``window`` observations: one slow outlier does not move it, and a short
 window follows a run whose first estimate was far off within a few completions. A miss is followed by a poll a
 ``step`` later, where the step is the observed relative spread of the rate (the median absolute deviation over
-the median, bounded): jobs that all take the same time are re-polled a few percent later, jobs of varied pace
-further apart. Each further miss widens the step by ``growth``, up to half the job's age. When the estimate
-changes, waiting jobs re-plan (``changed``). Figures: bench/makespan.py.
+the median, bounded; at least half the observations' own uncertainty, as a job seen unfinished at ``lo`` and
+finished at ``hi`` is known only to within that interval): jobs that all take the same time are re-polled a few
+percent later, jobs of varied pace further apart. Each further miss widens the step by ``growth``, up to half the
+job's age. When the estimate changes, waiting jobs re-plan (``changed``). Figures: bench/makespan.py.
+
+An estimate that is too high never shows a miss, and first-poll hits lower it only by ``1 - probe`` a generation
+(a prior 50x too high took about 1,900 jobs to come down: bench/ingest_memory.py, where the sandbox's jobs take
+0.001 s per media second). So until the first job completes, and after ``probe_after`` first-poll hits in a row,
+one job (one at a time) is probed:
+its first poll comes at ``probe_fraction`` of the expected time. Found done there, the estimate is restarted from
+that job alone, and probing goes on until a probe misses; a miss costs that one job one poll, once per
+``probe_after`` completions when the estimate is right.
 Jobs of unknown duration or submit time are not planned here: the caller falls back to jittered backoff.
 """
 
@@ -44,6 +53,14 @@ class PollPlan:
     probe: float = 0.95  # a first-poll hit observes this fraction of its elapsed time (see the module doc)
     window: int = 16  # observations the median is taken over
     spread_after: int = 4  # observations needed before the step follows the observed spread
+    # A job found finished after misses is known only to within (last miss, hit]: the step is at least this
+    # share of the observations' median relative half-width, so that a rate learnt from wide intervals (the
+    # first jobs of a run whose prior was far off) is not trusted to within min_step.
+    interval_weight: float = 0.5
+    probe_after: int = (
+        16  # first-poll hits in a row after which one job is probed early (module doc); 0: never
+    )
+    probe_fraction: float = 0.5  # a probed job's first poll, as a fraction of its expected time
 
 
 class ProcessingPace:
@@ -53,7 +70,10 @@ class ProcessingPace:
         self.plan = plan
         self._prior = plan.prior_rate
         self._observed: deque[float] = deque(maxlen=plan.window)
+        self._widths: deque[float] = deque(maxlen=plan.window)  # each observation's half-width / its value
         self._changed: asyncio.Event | None = None
+        self._hits_in_a_row = 0
+        self._probing = False  # a probed job is being waited on
 
     def start_from(self, rate: float) -> None:
         """Use ``rate`` (e.g. the rate an earlier run ended with) until this run observes its own jobs."""
@@ -76,7 +96,9 @@ class ProcessingPace:
             return plan.max_step
         median = statistics.median(self._observed)
         spread = statistics.median(abs(x - median) for x in self._observed) / median
-        return min(plan.max_step, max(plan.min_step, spread))
+        return min(
+            plan.max_step, max(plan.min_step, spread, plan.interval_weight * statistics.median(self._widths))
+        )
 
     def changed(self) -> asyncio.Event:
         """An event set the next time the estimate changes (a fresh one after each change)."""
@@ -84,15 +106,36 @@ class ProcessingPace:
             self._changed = asyncio.Event()
         return self._changed
 
+    def probe_ticket(self) -> bool:
+        """Whether the job about to be waited on is probed early (at most one at a time); a caller given True
+        passes ``probed=True`` to ``next_poll`` and ``observe``, and calls ``probe_ended`` however it ends."""
+        # Also while the rate is only a prior: the first job tells at once whether it is far too high.
+        after = self.plan.probe_after
+        if after <= 0 or self._probing or (self._observed and self._hits_in_a_row < after):
+            return False
+        self._probing = True
+        return True
+
+    def probe_ended(self) -> None:
+        self._probing = False
+
     def expected_seconds(self, media_seconds: float) -> float:
         return self.rate * media_seconds
 
     def next_poll(
-        self, *, submitted_at: float, media_seconds: float, last_poll_at: float | None, misses: int
+        self,
+        *,
+        submitted_at: float,
+        media_seconds: float,
+        last_poll_at: float | None,
+        misses: int,
+        probed: bool = False,
     ) -> float:
         """The moment (on the caller's clock) to poll next; ``misses`` = unfinished answers seen so far."""
         plan = self.plan
         expected = self.expected_seconds(media_seconds)
+        if probed and misses == 0:
+            return submitted_at + max(plan.min_wait_seconds, expected * plan.probe_fraction)
         aim = submitted_at + max(plan.min_wait_seconds, expected * (1 + plan.lead * self.step))
         if last_poll_at is None or aim >= last_poll_at + plan.min_wait_seconds:
             return aim  # the first poll, or the estimate moved past the last poll
@@ -103,14 +146,22 @@ class ProcessingPace:
         wait = min(widened, (plan.growth - 1) * elapsed)
         return last_poll_at + min(plan.max_wait_seconds, max(plan.min_wait_seconds, wait))
 
-    def observe(self, media_seconds: float, unfinished_at: float | None, finished_at: float) -> None:
+    def observe(
+        self, media_seconds: float, unfinished_at: float | None, finished_at: float, *, probed: bool = False
+    ) -> None:
         """A job of ``media_seconds`` was last seen unfinished ``unfinished_at`` s after submit (None: never)
-        and finished ``finished_at`` s after submit."""
+        and finished ``finished_at`` s after submit; ``probed``: its first poll was a probe."""
         if media_seconds <= 0 or finished_at <= 0:
             return
         lo = unfinished_at or 0.0
+        self._hits_in_a_row = self._hits_in_a_row + 1 if lo <= 0 else 0
+        if probed and lo <= 0:  # done by half its expected time: the estimate is far too high, start over
+            self._observed.clear()
+            self._widths.clear()
+            self._hits_in_a_row = self.plan.probe_after  # and probe the next job too
         seconds = finished_at * self.plan.probe if lo <= 0 else (lo + finished_at) / 2
         self._observed.append(seconds / media_seconds)
+        self._widths.append(1 - self.plan.probe if lo <= 0 else (finished_at - lo) / (2 * seconds))
         if self._changed is not None:
             self._changed.set()
             self._changed = None
