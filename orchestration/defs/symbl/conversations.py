@@ -16,6 +16,7 @@ import contextlib
 import random
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
@@ -108,11 +109,63 @@ class CallbackWatcher:
             await asyncio.sleep(self._refresh)
 
 
-def recordings_in_window(warehouse: WarehouseResource, first: date, end: date) -> list[dict[str, Any]]:
+_IN_WINDOW = "FROM raw.recordings WHERE partition_date >= ? AND partition_date < ?"
+# Recordings read from the warehouse per query as the workers need them: a day of 10,000 is never held at once.
+RECORDING_CHUNK = 256
+
+
+def recording_ids_in_window(warehouse: WarehouseResource, first: date, end: date) -> list[str]:
+    rows = warehouse.query(f"SELECT recording_id {_IN_WINDOW} ORDER BY recording_id", [first, end])
+    return [r["recording_id"] for r in rows]
+
+
+def recordings_by_id(
+    warehouse: WarehouseResource, first: date, end: date, ids: Sequence[str]
+) -> list[dict[str, Any]]:
+    marks = ", ".join("?" * len(ids))
     return warehouse.query(
-        "SELECT * FROM raw.recordings WHERE partition_date >= ? AND partition_date < ? ORDER BY recording_id",
-        [first, end],
+        f"SELECT * {_IN_WINDOW} AND recording_id IN ({marks}) ORDER BY recording_id", [first, end, *ids]
     )
+
+
+def workers_for(concurrent_jobs: int) -> int:
+    """Recordings in hand at once: every job slot busy, and as many claimed and ready to submit the moment a slot
+    frees (a finished job's worker records its outcome while the next one submits)."""
+    return 2 * concurrent_jobs + 2
+
+
+async def process_in_pool(
+    ids: Sequence[str],
+    load: Callable[[Sequence[str]], list[dict[str, Any]]],
+    process: Callable[[dict[str, Any]], Awaitable[str]],
+    workers: int,
+) -> Counter[str]:
+    """``process`` every recording with ``workers`` at a time, reading them ``RECORDING_CHUNK`` ids a query.
+
+    Memory is the pool's, not the day's: a task per recording for 10,000 recordings held every row, coroutine
+    and claim from the start. The first error stops the pool (the other workers are cancelled) and is raised.
+    """
+    outcomes: Counter[str] = Counter()
+    queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(maxsize=workers)
+
+    async def feed() -> None:
+        for i in range(0, len(ids), RECORDING_CHUNK):
+            for recording in await asyncio.to_thread(load, ids[i : i + RECORDING_CHUNK]):
+                await queue.put(recording)
+        for _ in range(workers):
+            await queue.put(None)
+
+    async def work() -> None:
+        while (recording := await queue.get()) is not None:
+            outcomes[await process(recording)] += 1
+
+    tasks = [asyncio.create_task(feed()), *(asyncio.create_task(work()) for _ in range(workers))]
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        for task in tasks:
+            task.cancel()
+    return outcomes
 
 
 @dataclass
@@ -399,8 +452,7 @@ async def symbl_conversations(
 ) -> dg.MaterializeResult:
     clock = Stopwatch()
     _, _, first, end = window_dates(context)
-    recs = recordings_in_window(warehouse, first, end)
-    ids = [r["recording_id"] for r in recs]
+    ids = recording_ids_in_window(warehouse, first, end)
     trackers = [{"name": t["name"], "vocabulary": t["vocabulary"]} for t in load_trackers()]
     callbacks = CallbackWatcher(webhook_inbox) if webhook_inbox.callbacks_enabled else None
     context.log.info(
@@ -412,11 +464,11 @@ async def symbl_conversations(
     with Journal(journal_path_for(warehouse.path)) as journal:
         _seed_journal(journal, warehouse, ids)
         known = journal.get_many(ids)
-        context.log.info(f"{len(recs)} recordings in {first}..{end}; {len(known)} already in the journal")
+        context.log.info(f"{len(ids)} recordings in {first}..{end}; {len(known)} already in the journal")
         owner = new_owner()
         prefetched: list[Counter[str]] = []
 
-        async def run_all() -> list[str]:
+        async def run_all() -> Counter[str]:
             async with (
                 symbl.client() as client,
                 symbl.client(retry_transient=False) as submitter,
@@ -446,8 +498,13 @@ async def symbl_conversations(
                 )
                 beat = asyncio.create_task(_heartbeat(journal, owner))
                 try:
-                    progress = Progress(context.log, len(recs), "recordings")
-                    return list(await asyncio.gather(*(progress.track(_process(run, r)) for r in recs)))
+                    progress = Progress(context.log, len(ids), "recordings")
+                    return await process_in_pool(
+                        ids,
+                        lambda chunk: recordings_by_id(warehouse, first, end, chunk),
+                        lambda recording: progress.track(_process(run, recording)),
+                        workers_for(symbl.concurrent_jobs),
+                    )
                 finally:
                     beat.cancel()
                     if client.pace.observations:
@@ -458,7 +515,7 @@ async def symbl_conversations(
                         )
 
         try:
-            outcomes = Counter(await run_all())
+            outcomes = await run_all()
         finally:
             journal.release_all(owner)
         entries = [e for e in journal.get_many(ids).values()]
