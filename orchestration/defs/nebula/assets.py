@@ -3,8 +3,9 @@
 import asyncio
 import contextlib
 import json
-from collections import defaultdict
-from datetime import UTC, datetime
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from typing import Any
 
 import dagster as dg
@@ -12,17 +13,19 @@ from dagster import AssetExecutionContext
 from pydantic import Field, model_validator
 
 from orchestration.defs.semarize import transcripts as transcript_lib
+from orchestration.defs.semarize.transcript_store import conversation_turns, transcribed_conversations
 from orchestration.defs.symbl import parse
 from orchestration.defs.symbl.signals import SignalSourceConfig
 from orchestration.defs.warehouse.metadata import Stopwatch, column_schema_metadata, preview
 from orchestration.defs.warehouse.partition_metadata import scope_to_partitions
-from orchestration.defs.warehouse.resource import WarehouseResource
+from orchestration.defs.warehouse.resource import Subquery, WarehouseResource, WarehouseWriter
 from orchestration.http import Bounds, Retries, VendorClient, Waits
 from orchestration.partitions import (
     DAILY_WAREHOUSE_WRITER,
     NETWORK_RETRY,
     window_dates,
 )
+from orchestration.progress import Progress
 from orchestration.settings import NebulaSettings, SettingsResource, require_real_credentials
 
 SUMMARY_INSTRUCTION = (
@@ -30,6 +33,9 @@ SUMMARY_INSTRUCTION = (
     "and the next steps with owners and dates."
 )
 NEBULA_CONCURRENCY = 4
+# Conversations summarised per batch: their turns and answers are in memory at once, never a whole day's.
+SUMMARY_BATCH = 200
+REJECTION_STAGE = "fetch:nebula_summary"
 
 
 class NebulaClient(VendorClient):
@@ -122,97 +128,163 @@ async def nebula_summaries(
     if not nebula.enabled:
         context.log.info("NEBULA_API_KEY not set: Nebula summaries are disabled")
         return dg.MaterializeResult(metadata={"enabled": False, "dagster/row_count": 0})
-    turns = warehouse.query(
-        "SELECT * FROM raw.transcripts WHERE partition_date >= ? AND partition_date < ? "
-        "ORDER BY conversation_id, turn_index",
-        [first, end],
-    )
-    by_conv: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for t in turns:
-        by_conv[t["conversation_id"]].append(t)
-    # A summary generated from the conversation's current messages is kept: a re-run asks Nebula nothing.
-    kept = {
-        r["conversation_id"]: r
-        for r in warehouse.query(
-            """
-            SELECT n.conversation_id, n.body, n.fetched_at FROM raw.symbl_responses n
-            JOIN raw.symbl_responses m ON m.conversation_id = n.conversation_id AND m.endpoint = 'messages'
-            WHERE n.partition_date >= ? AND n.partition_date < ? AND n.endpoint = 'nebula_summary'
-              AND n.fetched_at >= m.fetched_at
-            """,
-            [first, end],
-        )
-        if not config.refresh
-    }
-    context.log.info(f"{len(by_conv)} conversations; {len(kept)} Nebula summaries already current")
-
-    async def run_all() -> list[tuple[str, Any, Any, Exception | None]]:
-        gate = asyncio.Semaphore(NEBULA_CONCURRENCY)
+    ids = transcribed_conversations(warehouse, first, end)
+    # A summary generated from the conversation's current messages is kept as it is (answer, typed rows and any
+    # rejection untouched): a re-run asks Nebula nothing and writes nothing for it.
+    current = set() if config.refresh else _current_summaries(warehouse, first, end)
+    todo = [cid for cid in ids if cid not in current]
+    context.log.info(f"{len(ids)} conversations; {len(current)} Nebula summaries already current")
+    progress = Progress(context.log, len(todo), "conversations summarised")
+    generated, errors = 0, Counter[Any]()  # errors: per day
+    if todo:
         async with nebula.http_client() as client:
+            for i in range(0, len(todo), SUMMARY_BATCH):
+                batch = todo[i : i + SUMMARY_BATCH]
+                turns = await asyncio.to_thread(conversation_turns, warehouse, batch)
+                landed = await _summarise_batch(context, nebula, client, batch, turns, progress)
+                await warehouse.awrite(landed.write)
+                generated += len(landed.answers)
+                errors.update(r["partition_date"] for r in landed.rejections)
+    # Summaries, answers and rejections of conversations no longer transcribed in the window go.
+    _remove_untranscribed(warehouse, first, end, ids)
+    per_day = _summaries_per_day(warehouse, first, end)
+    metadata = {
+        "enabled": True,
+        "dagster/row_count": sum(per_day.values()),
+        "errors": sum(errors.values()),
+        "generated": generated,
+        "reused": len(current),
+        "preview": preview("nebula_summaries", _first_summaries(warehouse, first, end)),
+        "seconds": clock.seconds,
+    }
+    own = {"dagster/row_count": per_day.elements(), "errors": errors.elements()}  # per day of a ranged run
+    return dg.MaterializeResult(metadata=scope_to_partitions(context, metadata, own))
 
-            async def one(cid: str, rows: list[dict[str, Any]]) -> tuple[str, Any, Any, Exception | None]:
-                async with gate:
-                    try:
-                        body = await nebula.generate(client, transcript_lib.transcript_text(rows))
-                        return cid, rows[0], body, None
-                    except Exception as exc:  # recorded per conversation; the others go on
-                        return cid, rows[0], None, exc
 
-            todo = {c: r for c, r in by_conv.items() if c not in kept}
-            return list(await asyncio.gather(*(one(c, r) for c, r in todo.items())))
+@dataclass
+class _LandedBatch:
+    """One batch's Nebula answers typed: what replaces the batch's conversations' rows."""
 
+    batch: list[str]
+    turns: dict[str, list[dict[str, Any]]]
+    answers: list[dict[str, Any]] = field(default_factory=list)  # raw.symbl_responses rows
+    summaries: list[dict[str, Any]] = field(default_factory=list)
+    rejections: list[dict[str, Any]] = field(default_factory=list)
+
+    def write(self, writer: WarehouseWriter) -> None:
+        """In one transaction: a failed conversation loses its stale summary and gains its rejection."""
+        batch = self.batch
+        recordings = sorted({rows[0]["recording_id"] for rows in self.turns.values()})
+        writer.replace_ids("nebula_summaries", "conversation_id", batch, self.summaries)
+        writer.replace_ids(
+            "symbl_responses", "conversation_id", batch, self.answers, "endpoint = 'nebula_summary'"
+        )
+        writer.replace_ids(
+            "recording_rejections",
+            "recording_id",
+            recordings,
+            self.rejections,
+            f"stage = '{REJECTION_STAGE}'",
+        )
+
+
+async def _summarise_batch(
+    context: AssetExecutionContext,
+    nebula: NebulaResource,
+    client: NebulaClient,
+    batch: list[str],
+    turns: dict[str, list[dict[str, Any]]],
+    progress: Progress,
+) -> _LandedBatch:
+    gate = asyncio.Semaphore(NEBULA_CONCURRENCY)
+
+    async def one(rows: list[dict[str, Any]]) -> tuple[Any, Exception | None]:
+        async with gate:
+            try:
+                return await nebula.generate(client, transcript_lib.transcript_text(rows)), None
+            except Exception as exc:  # recorded per conversation; the others go on
+                return None, exc
+            finally:
+                progress.add()
+
+    results = await asyncio.gather(*(one(rows) for rows in turns.values()))
     now = datetime.now(UTC)
-    summaries, raw_rows, rejections = [], [], []
-    results = await run_all()
-    results += [(cid, rows[0], kept[cid]["body"], None) for cid, rows in by_conv.items() if cid in kept]
-    for cid, first_turn, body, error in results:
+    landed = _LandedBatch(batch, turns)
+    for (cid, rows), (body, error) in zip(turns.items(), results, strict=True):
+        day = rows[0]["partition_date"]
         if error is None:
-            previous = kept.get(cid)
-            raw_rows.append(
+            landed.answers.append(
                 {
                     "conversation_id": cid,
-                    "partition_date": first_turn["partition_date"],
+                    "partition_date": day,
                     "endpoint": "nebula_summary",
-                    "fetched_at": previous["fetched_at"] if previous else now,
-                    "body": previous["body"] if previous else json.dumps(body),
+                    "fetched_at": now,
+                    "body": json.dumps(body),
                 }
             )
             try:
-                summaries += parse.parse_nebula_summary(cid, first_turn["partition_date"], body)
+                landed.summaries += parse.parse_nebula_summary(cid, day, body)
                 continue
             except parse.ParseError as exc:
                 error = exc
-        context.log.error(f"{first_turn['recording_id']} / {cid}: Nebula summary failed: {error}")
-        rejections.append(
+        context.log.error(f"{rows[0]['recording_id']} / {cid}: Nebula summary failed: {error}")
+        landed.rejections.append(
             {
-                "partition_date": first_turn["partition_date"],
+                "partition_date": day,
                 "source_file": f"nebula:conversation/{cid}",
-                "recording_id": first_turn["recording_id"],
-                "stage": "fetch:nebula_summary",
+                "recording_id": rows[0]["recording_id"],
+                "stage": REJECTION_STAGE,
                 "reason": f"{type(error).__name__}: {error}",
                 "rejected_at": now,
             }
         )
+    return landed
+
+
+def _current_summaries(warehouse: WarehouseResource, first: date, end: date) -> set[str]:
+    """Conversations whose Nebula answer is at least as new as their messages."""
+    rows = warehouse.query(
+        """
+        SELECT n.conversation_id FROM raw.symbl_responses n
+        JOIN raw.symbl_responses m ON m.conversation_id = n.conversation_id AND m.endpoint = 'messages'
+        WHERE n.partition_date >= ? AND n.partition_date < ? AND n.endpoint = 'nebula_summary'
+          AND n.fetched_at >= m.fetched_at
+        """,
+        [first, end],
+    )
+    return {r["conversation_id"] for r in rows}
+
+
+def _remove_untranscribed(warehouse: WarehouseResource, first: date, end: date, ids: list[str]) -> None:
+    transcribed = Subquery(
+        "SELECT recording_id FROM raw.transcripts WHERE partition_date >= ? AND partition_date < ?",
+        [first, end],
+    )
     with warehouse.writer() as writer:
-        writer.replace_partition("nebula_summaries", first, end, summaries)
-        writer.replace_partition("symbl_responses", first, end, raw_rows, "endpoint = 'nebula_summary'")
-        writer.replace_partition(
-            "recording_rejections", first, end, rejections, "stage = 'fetch:nebula_summary'"
+        writer.retain_ids("nebula_summaries", first, end, "conversation_id", ids)
+        writer.retain_ids(
+            "symbl_responses", first, end, "conversation_id", ids, "endpoint = 'nebula_summary'"
         )
-    metadata = {
-        "enabled": True,
-        "dagster/row_count": len(summaries),
-        "errors": len(rejections),
-        "generated": len(by_conv) - len(kept),
-        "reused": len(kept),
-        "preview": preview("nebula_summaries", summaries),
-        "seconds": clock.seconds,
-    }
-    own = {  # per-day figures of a ranged run
-        "dagster/row_count": [r["partition_date"] for r in summaries],
-        "errors": [r["partition_date"] for r in rejections],
-    }
-    return dg.MaterializeResult(metadata=scope_to_partitions(context, metadata, own))
+        writer.retain_ids(
+            "recording_rejections", first, end, "recording_id", transcribed, f"stage = '{REJECTION_STAGE}'"
+        )
+
+
+def _summaries_per_day(warehouse: WarehouseResource, first: date, end: date) -> Counter[Any]:
+    rows = warehouse.query(
+        "SELECT partition_date, count(*) AS n FROM raw.nebula_summaries "
+        "WHERE partition_date >= ? AND partition_date < ? GROUP BY 1",
+        [first, end],
+    )
+    return Counter({r["partition_date"]: r["n"] for r in rows})
+
+
+def _first_summaries(warehouse: WarehouseResource, first: date, end: date) -> list[dict[str, Any]]:
+    return warehouse.query(
+        "SELECT * FROM raw.nebula_summaries WHERE partition_date >= ? AND partition_date < ? "
+        "ORDER BY conversation_id LIMIT 5",
+        [first, end],
+    )
 
 
 def _rederive_summaries(warehouse: WarehouseResource, first: Any, end: Any, clock: Stopwatch) -> Any:

@@ -15,6 +15,7 @@ from orchestration.defs.semarize import parse as brick_parse
 from orchestration.defs.semarize import transcripts as transcript_lib
 from orchestration.defs.semarize.client import SemarizeAPIError, SemarizeClient
 from orchestration.defs.semarize.resource import SemarizeResource
+from orchestration.defs.semarize.transcript_store import conversation_turns, transcribed_conversations
 from orchestration.defs.warehouse.metadata import Stopwatch, column_schema_metadata, preview
 from orchestration.defs.warehouse.partition_metadata import scope_to_partitions
 from orchestration.defs.warehouse.resource import Subquery, WarehouseResource, WarehouseWriter
@@ -120,29 +121,6 @@ def transcripts(context: AssetExecutionContext, warehouse: WarehouseResource) ->
     return dg.MaterializeResult(metadata=scope_to_partitions(context, metadata, own))
 
 
-def _transcribed_conversations(warehouse: WarehouseResource, first: date, end: date) -> list[str]:
-    rows = warehouse.query(
-        "SELECT DISTINCT conversation_id FROM raw.transcripts WHERE partition_date >= ? AND partition_date < ? "
-        "ORDER BY 1",
-        [first, end],
-    )
-    return [r["conversation_id"] for r in rows]
-
-
-def _conversation_turns(
-    warehouse: WarehouseResource, conversation_ids: list[str]
-) -> dict[str, list[dict[str, Any]]]:
-    turns = warehouse.query(
-        "SELECT * FROM raw.transcripts WHERE conversation_id IN (SELECT unnest(?::VARCHAR[])) "
-        "ORDER BY conversation_id, turn_index",
-        [conversation_ids],
-    )
-    grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for t in turns:
-        grouped[t["conversation_id"]].append(t)
-    return grouped
-
-
 def _recording_context(warehouse: WarehouseResource, first: date, end: date) -> dict[str, dict[str, Any]]:
     """Context Semarize Kits use (who the rep is, who else spoke, what the call was), from the manifests."""
     rows = warehouse.query(
@@ -232,7 +210,7 @@ async def semarize_bricks(
     # Kits by call type (SEMARIZE_KITS_BY_CALL_TYPE); None when unset: every call runs `kits`.
     routes = kit_routing.routes_from_env()
     context_by_recording = _recording_context(warehouse, first, end)
-    ids = _transcribed_conversations(warehouse, first, end)
+    ids = transcribed_conversations(warehouse, first, end)
     tally = _BrickTally()
     progress = Progress(context.log, len(ids), "conversations scored")
 
@@ -241,7 +219,7 @@ async def semarize_bricks(
             scorer = _Scorer(context, client, tally)
             for i in range(0, len(ids), SCORE_BATCH):
                 batch = ids[i : i + SCORE_BATCH]
-                turns_by_conv = await asyncio.to_thread(_conversation_turns, warehouse, batch)
+                turns_by_conv = await asyncio.to_thread(conversation_turns, warehouse, batch)
                 jobs = _jobs_for(turns_by_conv, context_by_recording, kits, routes)
                 recordings = sorted({turns[0]["recording_id"] for turns in turns_by_conv.values()})
                 await scorer.score(warehouse, batch, recordings, jobs)
