@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from orchestration.defs.recordings.manifest import ManifestError, parse_manifest
-from orchestration.defs.recordings.source import DropFolderSource, MediaError
+from orchestration.defs.recordings.manifest import ManifestError, RecordingManifest, parse_manifest
+from orchestration.defs.recordings.source import DropFolderSource, MediaError, Rejection
 from orchestration.defs.warehouse.schema import TABLES
 
 VALID: dict[str, Any] = {
@@ -287,19 +287,41 @@ def test_dated_rejections_belong_to_their_window_and_undated_ones_to_every_scan(
     assert [r.source_file for r in day9.rejections] == ["manifests/broken.json"]
 
 
-def test_scan_reuses_parsed_manifests_until_a_file_changes(root: Path) -> None:
+def test_scan_keeps_headers_between_scans_and_reads_each_admitted_manifest_whole(root: Path) -> None:
     path = write(root, "m.json", manifest(title="First"))
     source = DropFolderSource(root)
     window = utc_day(date(2026, 4, 7))
     (first,) = source.scan(*window).manifests
+    (header,) = source.plan(*window).admitted
+    (again_header,) = source.plan(*window).admitted
+    assert again_header[1] is header[1]  # decided from the cache, the file not parsed again
     (again,) = source.scan(*window).manifests
-    assert again is first  # served from the cache, not re-parsed
+    assert again == first and again is not first  # the manifest is read whole when admitted, never kept
     write(root, "m.json", manifest(title="Second, longer title"))
     os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 1_000_000))
     (changed,) = source.scan(*window).manifests
     assert changed.title == "Second, longer title" and changed.manifest_sha256 != first.manifest_sha256
     path.unlink()
     assert source.scan(*window).manifests == ()
+
+
+def test_a_manifest_changed_between_plan_and_read_is_rejected_for_this_scan_only(root: Path) -> None:
+    write(root, "a.json", manifest(recording_id="rec-a"))
+    moved = write(root, "b.json", manifest(recording_id="rec-b"))
+    broken = write(root, "c.json", manifest(recording_id="rec-c"))
+    source = DropFolderSource(root)
+    window = utc_day(date(2026, 4, 7))
+    plan = source.plan(*window)
+    assert [h.recording_id for _, h in plan.admitted] == ["rec-a", "rec-b", "rec-c"]
+    write(root, "b.json", manifest(recording_id="rec-b", start_time="2026-04-07T23:00:00Z"))
+    broken.write_text("{ not json")
+    read = list(source.read(plan))
+    assert [m.recording_id for m in read if isinstance(m, RecordingManifest)] == ["rec-a"]
+    reasons = {r.recording_id: r.reason for r in read if isinstance(r, Rejection)}
+    assert "changed while the drop folder was being scanned" in reasons["rec-b"]
+    assert "json" in reasons["rec-c"].lower()
+    os.utime(moved, ns=(moved.stat().st_atime_ns, moved.stat().st_mtime_ns + 1_000_000))
+    assert [m.recording_id for m in source.scan(*window).manifests] == ["rec-a", "rec-b"]
 
 
 def test_scan_requires_aware_bounds_and_an_existing_root(tmp_path: Path, root: Path) -> None:

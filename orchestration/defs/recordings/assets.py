@@ -1,12 +1,16 @@
 """The `recordings` asset: the day's manifests, validated, with every bad one in the rejections table."""
 
+import itertools
+from collections import Counter
 from datetime import UTC, date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import dagster as dg
 from dagster import AssetExecutionContext
 
 from orchestration.defs.recordings.resource import DropFolderResource
+from orchestration.defs.recordings.source import Rejection
 from orchestration.defs.warehouse.metadata import Stopwatch, column_schema_metadata, preview
 from orchestration.defs.warehouse.partition_metadata import scope_to_partitions
 from orchestration.defs.warehouse.resource import WarehouseResource
@@ -17,6 +21,8 @@ from orchestration.partitions import (
 )
 
 MANIFEST_STAGES = ("manifest", "media")
+# Manifests read and inserted per batch: their rows are in memory at once, never a whole day's.
+RECORDINGS_BATCH = 500
 
 
 def partition_date_of(start_time: datetime) -> date:
@@ -45,19 +51,31 @@ def recordings(
         r["recording_id"]: r["source_file"]
         for r in warehouse.query("SELECT recording_id, source_file FROM raw.recordings")
     }
-    scan = drop_folder.source().scan(start, end, owners=owners)
+    source = drop_folder.source()
+    plan = source.plan(start, end, owners=owners)
     now = datetime.now(UTC)
-
-    rows = [m.to_row(partition_date=partition_date_of(m.start_time)) for m in scan.manifests]
-    for row in rows:
-        row["loaded_at"] = now
-    dated = [_rejection_row(r, now) for r in scan.rejections if r.partition_date is not None]
-    undated = [_rejection_row(r, now) for r in scan.rejections if r.partition_date is None]
-    for r in dated + undated:
-        context.log.warning(f"rejected {r['source_file']} ({r['recording_id'] or 'no id'}): {r['reason']}")
-
+    rejected = list(plan.rejections)
+    per_day: Counter[date] = Counter()
+    sample: list[dict[str, Any]] = []
+    # One transaction, so the window's recordings are replaced all at once; the manifests are read and inserted
+    # a batch at a time, so a day of 10,000 is never all in memory.
     with warehouse.writer() as writer:
-        writer.replace_partition("recordings", first_day, end_day, rows)
+        writer.replace_partition("recordings", first_day, end_day, [])
+        items = source.read(plan)
+        while batch := list(itertools.islice(items, RECORDINGS_BATCH)):
+            rows = []
+            for item in batch:
+                if isinstance(item, Rejection):
+                    rejected.append(item)
+                    continue
+                rows.append(
+                    item.to_row(partition_date=partition_date_of(item.start_time)) | {"loaded_at": now}
+                )
+            writer.insert("recordings", rows)
+            per_day.update(r["partition_date"] for r in rows)
+            sample = sample or rows[:5]
+        dated = [_rejection_row(r, now) for r in rejected if r.partition_date is not None]
+        undated = [_rejection_row(r, now) for r in rejected if r.partition_date is None]
         writer.replace_partition(
             "recording_rejections", first_day, end_day, dated, "stage IN ('manifest', 'media')"
         )
@@ -65,21 +83,23 @@ def recordings(
         writer.replace_rows(
             "recording_rejections", "partition_date IS NULL AND stage = 'manifest'", [], undated
         )
+    for r in dated + undated:
+        context.log.warning(f"rejected {r['source_file']} ({r['recording_id'] or 'no id'}): {r['reason']}")
 
     context.log.info(
-        f"{len(rows)} recordings, {len(dated) + len(undated)} rejected, window {first_day}..{end_day}"
+        f"{sum(per_day.values())} recordings, {len(dated) + len(undated)} rejected, window {first_day}..{end_day}"
     )
     metadata = {
-        "dagster/row_count": len(rows),
+        "dagster/row_count": sum(per_day.values()),
         "rejected": len(dated) + len(undated),
         "rejected_undated": len(undated),
-        "preview": preview("recordings", rows),
+        "preview": preview("recordings", sample),
         "rejections_preview": preview("recording_rejections", dated + undated),
         "seconds": clock.seconds,
     }
     # A ranged run: each day's materialization carries that day's own counts (undated rejections belong to none).
     own = {
-        "dagster/row_count": [r["partition_date"] for r in rows],
+        "dagster/row_count": per_day.elements(),
         "rejected": [r["partition_date"] for r in dated],
     }
     return dg.MaterializeResult(metadata=scope_to_partitions(context, metadata, own))

@@ -167,6 +167,27 @@ class RecordingManifest:
         }
 
 
+@dataclass(frozen=True)
+class ManifestHeader:
+    """What a scan decides on: enough to date a manifest, own its id and check its media."""
+
+    recording_id: str
+    start_time: datetime
+    source_file: str
+    media_kind: str
+    media_ref: str
+
+    @classmethod
+    def of(cls, manifest: RecordingManifest) -> "ManifestHeader":
+        return cls(
+            manifest.recording_id,
+            manifest.start_time,
+            manifest.source_file,
+            manifest.media_kind,
+            manifest.media_ref,
+        )
+
+
 def parse_manifest(
     path: Path,
     root: Path,

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from orchestration.defs.recordings.manifest import URL_KINDS, RecordingManifest
+from orchestration.defs.recordings.manifest import URL_KINDS, ManifestHeader, RecordingManifest
 from orchestration.netpolicy import Resolver, UrlPolicy, UrlRejected, system_resolver
 from orchestration.settings import DEFAULT_MAX_FUTURE_HOURS, DropFolderSettings, MediaHostSettings
 
@@ -32,7 +32,7 @@ class InputPolicy:
     # With a resolver, every address a media URL's host resolves to is checked (None: the URL as written).
     resolver: Resolver | None = None
 
-    def window_problem(self, manifest: RecordingManifest, now: datetime) -> str | None:
+    def window_problem(self, manifest: RecordingManifest | ManifestHeader, now: datetime) -> str | None:
         start = manifest.start_time
         if self.earliest_start is not None and start < self.earliest_start:
             return (
@@ -44,7 +44,9 @@ class InputPolicy:
             return f"start_time {start.isoformat()} is more than {hours:g} h in the future"
         return None
 
-    def url_problem(self, manifest: RecordingManifest, resolved: dict[str, str | None]) -> str | None:
+    def url_problem(
+        self, manifest: RecordingManifest | ManifestHeader, resolved: dict[str, str | None]
+    ) -> str | None:
         """The resolving half of the URL check (the written half ran at parse time); memoised per host."""
         if manifest.media_kind not in URL_KINDS or self.resolver is None:
             return None

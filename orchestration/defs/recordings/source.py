@@ -6,6 +6,10 @@ that could be dated belong to the window of their start time; undated ones (unre
 outside the admitted date window (before the first partition, too far in the future: no window would ever
 report them) are reported by every scan.
 
+A scan decides on each file's header (id, start time, media) and keeps only headers between scans; the manifests
+it admits are read whole again one at a time, in start-time order (``plan`` then ``read``), so a day of 10,000
+calls is never all in memory at once (parsed, with their speaker events, that is ~250 MB).
+
 A recording id belongs to one manifest in the whole folder: the one already recorded as its source (the
 ``owners`` a caller passes, from ``raw.recordings``), else the one that arrived first (oldest ctime, then
 name). A later file, whatever its name sorts as, is rejected as a duplicate and cannot take the id over.
@@ -16,7 +20,7 @@ from __future__ import annotations
 import os
 import stat
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -26,6 +30,7 @@ from zoneinfo import ZoneInfo
 from orchestration.defs.recordings.manifest import (
     FILE_KINDS,
     ManifestError,
+    ManifestHeader,
     RecordingManifest,
     parse_manifest,
     relative_name,
@@ -51,6 +56,14 @@ class Rejection:
 
 
 @dataclass(frozen=True)
+class ScanPlan:
+    """A window's scan decided: the files it admits, in (start time, id) order, and the rejections so far."""
+
+    admitted: tuple[tuple[Path, ManifestHeader], ...]
+    rejections: tuple[Rejection, ...]
+
+
+@dataclass(frozen=True)
 class ScanResult:
     manifests: tuple[RecordingManifest, ...]
     rejections: tuple[Rejection, ...]
@@ -59,6 +72,14 @@ class ScanResult:
 class RecordingSource(Protocol):
     def scan(self, start: datetime, end: datetime, *, owners: Mapping[str, str] | None = None) -> ScanResult:
         """Manifests whose start_time is in [start, end), and the rejections that belong to that window."""
+        ...
+
+    def plan(self, start: datetime, end: datetime, *, owners: Mapping[str, str] | None = None) -> ScanPlan:
+        """What ``scan`` admits and rejects, decided without holding the manifests."""
+        ...
+
+    def read(self, plan: ScanPlan) -> Iterator[RecordingManifest | Rejection]:
+        """The plan's manifests one at a time (and a rejection for any that changed since)."""
         ...
 
     def read_media(self, manifest: RecordingManifest) -> bytes:
@@ -70,8 +91,8 @@ class RecordingSource(Protocol):
         ...
 
 
-# What one manifest file parsed to: the manifest, or the error that rejected it.
-_Parsed = RecordingManifest | ManifestError
+# What one manifest file parsed to, as kept between scans: its header, or the error that rejected it.
+_Parsed = ManifestHeader | ManifestError
 
 
 def list_manifest_files(root: Path) -> list[tuple[Path, int]]:
@@ -129,14 +150,31 @@ class DropFolderSource:
         owners: Mapping[str, str] | None = None,
         now: datetime | None = None,
     ) -> ScanResult:
-        """``owners``: recording id -> the source_file already recorded for it (it keeps the id)."""
+        """Every manifest of the window at once (``plan`` and ``read`` stream them); ``owners``: recording id ->
+        the source_file already recorded for it (it keeps the id)."""
+        plan = self.plan(start, end, owners=owners, now=now)
+        manifests: list[RecordingManifest] = []
+        rejections = list(plan.rejections)
+        for item in self.read(plan):
+            (manifests if isinstance(item, RecordingManifest) else rejections).append(item)
+        return ScanResult(tuple(manifests), tuple(rejections))
+
+    def plan(
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        owners: Mapping[str, str] | None = None,
+        now: datetime | None = None,
+    ) -> ScanPlan:
+        """Which files of the folder the window [start, end) admits, and the rejections that belong to it."""
         if start.tzinfo is None or end.tzinfo is None:
             raise ValueError("scan window bounds must be timezone-aware")
         if not self.root.is_dir():
             # A missing root is a misconfiguration, not "no recordings": say so rather than report nothing.
             raise FileNotFoundError(f"drop folder {self.root} does not exist")
         now = now or datetime.now(UTC)
-        manifests: list[RecordingManifest] = []
+        admitted: list[tuple[Path, ManifestHeader]] = []
         rejections: list[Rejection] = []
         parsed_files = self._parse_all()
         owner_of = _owners(parsed_files, owners or {})
@@ -167,9 +205,24 @@ class DropFolderSource:
             if problem is not None:
                 rejections.append(self._rejection(path, parsed.recording_id, parsed.start_time, problem))
                 continue
-            manifests.append(parsed)
-        manifests.sort(key=lambda m: (m.start_time, m.recording_id))
-        return ScanResult(tuple(manifests), tuple(rejections))
+            admitted.append((path, parsed))
+        admitted.sort(key=lambda item: (item[1].start_time, item[1].recording_id))
+        return ScanPlan(tuple(admitted), tuple(rejections))
+
+    def read(self, plan: ScanPlan) -> Iterator[RecordingManifest | Rejection]:
+        """The admitted manifests, each read whole when reached; a file that changed since the plan is rejected
+        for now (the next scan decides on it afresh)."""
+        for path, header in plan.admitted:
+            manifest = self._parse(path)
+            if isinstance(manifest, ManifestError):
+                yield self._rejection(path, header.recording_id, header.start_time, manifest.reason)
+            elif ManifestHeader.of(manifest) != header:
+                reason = (
+                    "manifest changed while the drop folder was being scanned; the next scan reads it again"
+                )
+                yield self._rejection(path, header.recording_id, header.start_time, reason)
+            else:
+                yield manifest
 
     def _rejection(self, path: Path, rid: str | None, when: datetime | None, reason: str) -> Rejection:
         return Rejection(
@@ -195,13 +248,15 @@ class DropFolderSource:
                 if cached is not None and cached[0] == st.st_mtime_ns and cached[1] == st.st_size:
                     results.append((path, ctime_ns, cached[2]))
                     continue
-                results.append((path, ctime_ns, self._parse(path)))
-                self._cache[path] = (st.st_mtime_ns, st.st_size, results[-1][2])
+                parsed = self._parse(path)
+                header = parsed if isinstance(parsed, ManifestError) else ManifestHeader.of(parsed)
+                results.append((path, ctime_ns, header))
+                self._cache[path] = (st.st_mtime_ns, st.st_size, header)
             for gone in set(self._cache) - seen:
                 del self._cache[gone]
         return results
 
-    def _parse(self, path: Path) -> _Parsed:
+    def _parse(self, path: Path) -> RecordingManifest | ManifestError:
         try:
             return parse_manifest(
                 path, self.root, media_roots=self.policy.media_roots, url_policy=self.policy.url_policy
@@ -249,7 +304,7 @@ def _owners(parsed_files: list[tuple[Path, int, _Parsed]], recorded: Mapping[str
     """
     candidates: dict[str, list[tuple[int, str]]] = {}
     for _, ctime_ns, parsed in parsed_files:
-        if isinstance(parsed, RecordingManifest):
+        if isinstance(parsed, ManifestHeader):
             candidates.setdefault(parsed.recording_id, []).append((ctime_ns, parsed.source_file))
     owners: dict[str, str] = {}
     for rid, files in candidates.items():
