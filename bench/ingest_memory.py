@@ -46,6 +46,7 @@ import pyarrow as pa
 
 from bench.pipeline_partition import DAY, squash_to_one_day
 from convo_intel.demo import prepare_environment
+from orchestration.defs.warehouse.duckdb_store import memory_limit
 from sandbox.demo_data import generate
 from sandbox.server import free_port, sandbox_process
 
@@ -223,7 +224,7 @@ def main() -> int:
     print(
         f"MALLOC_ARENA_MAX={os.environ.get('MALLOC_ARENA_MAX', '(unset)')}, "
         f"Arrow pool {pa.default_memory_pool().backend_name}, "
-        f"DuckDB memory_limit {os.environ.get('CONVO_INTEL_DUCKDB_MEMORY_LIMIT') or '512MB (default)'}"
+        f"DuckDB memory_limit {memory_limit()}"
     )
     traced = " (reset by --trace-connections: read the by-step highs)" if args.trace_connections else ""
     print(

@@ -364,7 +364,6 @@ async def _submit(run: _Run, recording: dict[str, Any], entry: JournalEntry) -> 
         crashpoints.reached("after_journal")
         if run.callbacks is not None:
             run.inbox.register_job(result.job_id, rid, recording["partition_date"])
-        run.context.log.debug(f"{rid}: conversation {result.conversation_id}, job {result.job_id}")
         return run.journal.get(rid)
     run.journal.refused(rid, attempt, f"submit failed {run.config.max_submit_tries} times: {last_error}")
     run.context.log.error(f"{rid}: submit failed {run.config.max_submit_tries} times: {last_error}")
