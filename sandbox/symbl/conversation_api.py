@@ -18,7 +18,7 @@ from starlette.routing import Route
 from sandbox.symbl import generations, speakers
 from sandbox.symbl.context import SymblContext
 from sandbox.symbl.errors import bad_request, not_found
-from sandbox.symbl.repository import Conversation
+from sandbox.symbl.repository import Conversation, listing_of
 from sandbox.symbl.requests import flag, int_param
 from sandbox.symbl.timeline import iso, parse_iso
 
@@ -79,17 +79,7 @@ class ConversationApi:
 
     @staticmethod
     def _object(conversation: Conversation, insights: dict[str, Any]) -> dict[str, Any]:
-        # The conversation ends with its last message so far (ISO-8601 UTC strings compare chronologically).
-        ends = [m["endTime"] for m in insights.get("messages", []) if m.get("endTime")]
-        return {
-            "id": conversation.id,
-            "type": "meeting",
-            "name": conversation.name,
-            "startTime": conversation.start_time,
-            "endTime": max(ends, default=conversation.start_time),
-            "members": insights.get("members", []),
-            "metadata": conversation.metadata,
-        }
+        return _listed(conversation, *listing_of(insights))
 
     # --- endpoints ------------------------------------------------------------------------------------------
 
@@ -119,7 +109,7 @@ class ConversationApi:
         rows = self.ctx.repository.list_conversations(
             order=order, limit=limit, offset=offset, start=bounds["startTime"], end=bounds["endTime"]
         )
-        items = [self._object(c, c.insights or {}) for c in rows]
+        items = [_listed(c, end_time, members) for c, end_time, members in rows]
         return JSONResponse({"conversations": items})
 
     async def conversation(self, request: Request) -> Response:
@@ -223,3 +213,16 @@ async def _json_body(request: Request) -> Any:
 
 def _without(item: dict[str, Any], keys: set[str]) -> dict[str, Any]:
     return {k: v for k, v in item.items() if k not in keys} if keys else item
+
+
+def _listed(conversation: Conversation, end_time: str | None, members: list[Any]) -> dict[str, Any]:
+    """The conversation object of GET /v1/conversations(/{id}); it ends with its last message so far."""
+    return {
+        "id": conversation.id,
+        "type": "meeting",
+        "name": conversation.name,
+        "startTime": conversation.start_time,
+        "endTime": end_time or conversation.start_time,
+        "members": members,
+        "metadata": conversation.metadata,
+    }

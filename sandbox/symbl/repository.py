@@ -28,6 +28,14 @@ _SCHEMA = (
         metadata TEXT NOT NULL,
         insights TEXT                      -- JSON: the last completed analysis over all completed jobs
     )""",
+    # What GET /v1/conversations shows of each conversation's insights, kept beside them whenever they are saved:
+    # a page of the listing then reads no insights document (a call's is ~300 KB of JSON), so paging through a day
+    # of 10,000 conversations (a reconcile does) stays cheap, as Symbl's own listing is.
+    """CREATE TABLE IF NOT EXISTS conversation_listing (
+        conversation_id TEXT PRIMARY KEY,
+        end_time TEXT,                     -- ISO-8601 UTC: the last message's end, NULL before any message
+        members TEXT NOT NULL              -- JSON: the insights' members
+    )""",
     """CREATE TABLE IF NOT EXISTS jobs (
         id TEXT PRIMARY KEY,
         conversation_id TEXT NOT NULL,
@@ -173,27 +181,43 @@ class SymblRepository:
         row = self.store.query_one("SELECT * FROM conversations WHERE id = ?", (conversation_id,))
         return None if row is None else _conversation(row)
 
-    def list_conversations(self, *, order: str, limit: int, offset: int, start: str | None, end: str | None):
+    def list_conversations(
+        self, *, order: str, limit: int, offset: int, start: str | None, end: str | None
+    ) -> list[tuple[Conversation, str | None, list[Any]]]:
+        """A page of conversations, each with its listing (end time, members), without their insights."""
         clauses, params = [], []
         if start is not None:
-            clauses.append("start_time >= ?")
+            clauses.append("c.start_time >= ?")
             params.append(start)
         if end is not None:
-            clauses.append("start_time <= ?")
+            clauses.append("c.start_time <= ?")
             params.append(end)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         direction = "ASC" if order == "asc" else "DESC"
         rows = self.store.query(
-            f"SELECT * FROM conversations {where} ORDER BY start_time {direction}, rowid {direction} "
-            "LIMIT ? OFFSET ?",
+            "SELECT c.id, c.name, c.start_time, c.created_at, c.metadata, l.end_time, l.members, "
+            # Only a data dir written before the listing table has no listing row: derive it from the insights.
+            "CASE WHEN l.conversation_id IS NULL THEN c.insights END AS insights "
+            f"FROM conversations c LEFT JOIN conversation_listing l ON l.conversation_id = c.id {where} "
+            f"ORDER BY c.start_time {direction}, c.rowid {direction} LIMIT ? OFFSET ?",
             (*params, limit, offset),
         )
-        return [_conversation(r) for r in rows]
+        out = []
+        for r in rows:
+            conversation = Conversation(
+                r["id"], r["name"], r["start_time"], r["created_at"], loads(r["metadata"], {}), None
+            )
+            if r["members"] is not None:
+                out.append((conversation, r["end_time"], loads(r["members"], [])))
+            else:
+                out.append((conversation, *listing_of(loads(r["insights"]) or {})))
+        return out
 
     def delete_conversation(self, conversation_id: str, reason: str) -> bool:
         """Deletes the conversation; its unfinished jobs end `failed` so nothing waits on them forever."""
         with self.store.transaction() as conn:
             deleted = conn.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,)).rowcount
+            conn.execute("DELETE FROM conversation_listing WHERE conversation_id = ?", (conversation_id,))
             conn.execute(
                 "UPDATE jobs SET status = 'failed', message = ?, finished_at = ? "
                 "WHERE conversation_id = ? AND status IN ('scheduled', 'in_progress')",
@@ -203,9 +227,8 @@ class SymblRepository:
         return deleted > 0
 
     def save_insights(self, conversation_id: str, insights: dict[str, Any]) -> None:
-        self.store.execute(
-            "UPDATE conversations SET insights = ? WHERE id = ?", (dumps(insights), conversation_id)
-        )
+        with self.store.transaction() as conn:
+            _write_insights(conn, conversation_id, insights)
 
     def add_speaker_update(self, conversation_id: str, kind: str, body: dict[str, Any]) -> None:
         self.store.execute(
@@ -294,9 +317,7 @@ class SymblRepository:
                 (time.time(), job_id),
             ).rowcount
             if changed:
-                conn.execute(
-                    "UPDATE conversations SET insights = ? WHERE id = ?", (dumps(insights), conversation_id)
-                )
+                _write_insights(conn, conversation_id, insights)
         return changed > 0
 
     # --- trackers -------------------------------------------------------------------------------------------
@@ -387,6 +408,22 @@ def _job(row: Any) -> Job:
         started_at=row["started_at"],
         processing_seconds=row["processing_seconds"],
         finished_at=row["finished_at"],
+    )
+
+
+def listing_of(insights: dict[str, Any]) -> tuple[str | None, list[Any]]:
+    """What the listing shows of a conversation's insights: its last message's end (ISO-8601 UTC strings compare
+    chronologically) and its members."""
+    ends = [m["endTime"] for m in insights.get("messages", []) if m.get("endTime")]
+    return max(ends, default=None), insights.get("members", [])
+
+
+def _write_insights(conn: Any, conversation_id: str, insights: dict[str, Any]) -> None:
+    end_time, members = listing_of(insights)
+    conn.execute("UPDATE conversations SET insights = ? WHERE id = ?", (dumps(insights), conversation_id))
+    conn.execute(
+        "INSERT OR REPLACE INTO conversation_listing (conversation_id, end_time, members) VALUES (?, ?, ?)",
+        (conversation_id, end_time, dumps(members)),
     )
 
 

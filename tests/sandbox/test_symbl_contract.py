@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import threading
 import time
 import uuid
@@ -676,3 +677,26 @@ def test_only_one_tracker_management_request_at_a_time(sandbox: str, symbl_token
     for thread in threads:
         thread.join()
     assert sorted(results) == [201, 429]
+
+
+def test_the_listing_shows_what_the_conversation_shows_also_for_a_data_dir_from_before_the_listing(
+    sandbox_factory: Callable[..., RunningSandbox], tmp_path: Path
+) -> None:
+    def listed_and_single(running: RunningSandbox) -> tuple[dict[str, Any], dict[str, Any]]:
+        headers = {"Authorization": f"Bearer {symbl_token_for(running.url)}"}
+        with httpx.Client(base_url=f"{running.url}/symbl", headers=headers, timeout=10) as client:
+            if not client.get("/v1/conversations").json()["conversations"]:
+                wait_job(client, submit_text(client, name="listed call")["jobId"])
+            (item,) = client.get("/v1/conversations").json()["conversations"]
+            return item, client.get(f"/v1/conversations/{item['id']}").json()
+
+    running = sandbox_factory()
+    item, single = listed_and_single(running)
+    assert item == single and item["members"] and item["endTime"] > item["startTime"]
+    # A data dir written before the listing was kept beside the insights: the listing derives it.
+    running.stop()
+    (store,) = (tmp_path / "sandbox").rglob("symbl.sqlite3")
+    with sqlite3.connect(store) as con:
+        assert con.execute("DELETE FROM conversation_listing").rowcount == 1
+    again, single_again = listed_and_single(running.restart())
+    assert again == item == single_again
