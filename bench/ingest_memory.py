@@ -27,6 +27,9 @@ recordings, 1,110 MB at 1,000 (concurrency 25), each peak the close of a connect
 raw.symbl_responses gained rows holding the ~300 KB verbatim transcripts (bench/duckdb_checkpoint_memory.py).
 With the answers stored in 4,000-byte parts and 2,048-row groups (same day, --concurrency 25): 540 MB at 100,
 710 MB at 1,000 (1.31x); symbl_messages still grows from 504 to 704 MB between the two sizes.
+Measured 2026-12-03 at a6fe434's parent (DuckDB memory_limit 128MB, the recordings scan, speaker events and Nebula
+summaries in batches; --concurrency 25): 592 MB at 100 (load 4-5), 710 MB at 2,000 (1.20x; load 2.5-7, beside
+a CI run), the peak in symbl_messages at both sizes; at 10,000 see the issue 12 note (a run takes hours here).
 """
 
 from __future__ import annotations

@@ -31,6 +31,8 @@ before that (the signal assets fetch after the step).
 Measured 2026-12-02 with f7ae373's polling: part 1 at T=15 s, N=500, C=50, load under 0.2: 1.04x the bound both
 cold (2.20 polls per recording) and --warm (1.40). Part 2 at T=5 s, --warm, at load 1.7-2.3: ours 105.9 s at C=5
 (flow 1.90x, sdk 4.78x: its ceiling is N x T / (ceil(N/C) x T) = 5x) and 14.6 s at C=50 (flow 1.52x, sdk 34.7x).
+Measured 2026-12-03 at a6fe434 (descent probes, the bounded recording pool), part 1 as above, load under 0.7:
+cold 159.2 s, 1.06x the bound, 1.79 polls per recording; --warm 158.4 s, 1.06x, 1.36 polls per recording.
 """
 
 from __future__ import annotations
