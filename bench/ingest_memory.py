@@ -29,7 +29,10 @@ With the answers stored in 4,000-byte parts and 2,048-row groups (same day, --co
 710 MB at 1,000 (1.31x); symbl_messages still grows from 504 to 704 MB between the two sizes.
 Measured 2026-12-03 at a6fe434's parent (DuckDB memory_limit 128MB, the recordings scan, speaker events and Nebula
 summaries in batches; --concurrency 25): 592 MB at 100 (load 4-5), 710 MB at 2,000 (1.20x; load 2.5-7, beside
-a CI run), the peak in symbl_messages at both sizes; at 10,000 see the issue 12 note (a run takes hours here).
+a CI run), the peak in symbl_messages at both sizes. At 10,000 (a6fe434, load 1.5-4) the whole run does not fit
+a session here (about 3 hours): the run up to and through symbl_conversations peaked at 698 MB (then killed in
+symbl_speaker_events, flat at 571 MB), and symbl_messages alone on its work folder (--work ... --asset
+symbl_messages) at 744 MB, against 600 MB at 100 and 708 MB at 2,000 measured the same way (1.24x from 100).
 """
 
 from __future__ import annotations
