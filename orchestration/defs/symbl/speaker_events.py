@@ -49,13 +49,10 @@ def _pending(warehouse: WarehouseResource, first: date, end: date) -> list[dict[
 
 
 def _events(warehouse: WarehouseResource, first: date, end: date, recording_ids: list[str]) -> dict[str, str]:
-    marks = ", ".join("?" * len(recording_ids))
     rows = warehouse.query(
-        f"""
-        SELECT recording_id, speaker_events FROM raw.recordings
-        WHERE partition_date >= ? AND partition_date < ? AND recording_id IN ({marks})
-        """,
-        [first, end, *recording_ids],
+        "SELECT recording_id, speaker_events FROM raw.recordings WHERE partition_date >= ? AND partition_date < ? "
+        "AND recording_id IN (SELECT unnest(?::VARCHAR[]))",
+        [first, end, recording_ids],
     )
     return {r["recording_id"]: r["speaker_events"] for r in rows}
 
