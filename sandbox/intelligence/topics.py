@@ -12,7 +12,10 @@ model" has parent "pricing").
 
 from __future__ import annotations
 
+import hashlib
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 
@@ -76,12 +79,46 @@ def sample_text(messages: Sequence[Message], budget_words: int = YAKE_WORD_BUDGE
     return " ".join(picked)
 
 
-@lru_cache(maxsize=256)
-def keyphrases(text: str) -> tuple[tuple[str, float], ...]:
-    """YAKE's candidates for ``text``. Kept per text because a speaker update re-analyses a conversation whose
-    words did not change: YAKE was two thirds of the sandbox's CPU on a 300-recording ingest, half of it the
-    re-analyses (py-spy over bench/ingest_memory.py)."""
-    return tuple((phrase, float(score)) for phrase, score in _extractor().extract_keywords(text))
+class _KeyphraseCache:
+    """YAKE's candidates per text, kept by the text's digest (not the text: a 1,500-word sample is ~9 KB).
+
+    Kept because a speaker update re-analyses a conversation whose words did not change: YAKE was two thirds of
+    the sandbox's CPU on a 300-recording ingest, half of it the re-analyses (py-spy over
+    bench/ingest_memory.py). Sized for a day: speaker events are sent after the day's jobs have all finished,
+    so a cache smaller than the day's conversations (it was 256) misses on every re-analysis past a few hundred
+    calls. An entry is ~6 KB of phrases, so the bound is ~100 MB of the sandbox's memory.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._entries: OrderedDict[bytes, tuple[tuple[str, float], ...]] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def __call__(self, text: str) -> tuple[tuple[str, float], ...]:
+        key = hashlib.blake2b(text.encode(), digest_size=16).digest()
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+                self.hits += 1
+                return found
+            self.misses += 1
+        phrases = tuple((phrase, float(score)) for phrase, score in _extractor().extract_keywords(text))
+        with self._lock:
+            self._entries[key] = phrases
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+        return phrases
+
+    def cache_info(self) -> tuple[int, int, int]:
+        """(hits, misses, entries)."""
+        with self._lock:
+            return self.hits, self.misses, len(self._entries)
+
+
+KEYPHRASE_CACHE_SIZE = 16_384
+keyphrases = _KeyphraseCache(KEYPHRASE_CACHE_SIZE)
 
 
 def extract_topics(

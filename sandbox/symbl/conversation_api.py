@@ -66,8 +66,9 @@ class ConversationApi:
         return conversation
 
     async def _insights(self, request: Request) -> tuple[Conversation, dict[str, Any], bool]:
-        conversation = self._conversation(request)
-        # Partial results may run the analysis: keep it off the event loop.
+        # Reading (decoding ~300 KB of insights on a cache miss) and partial results (which may run the
+        # analysis) both stay off the event loop, so job polls and submissions are answered on time meanwhile.
+        conversation = await run_in_threadpool(self._conversation, request)
         insights, running = await run_in_threadpool(self.ctx.insights.current, conversation)
         config = self.ctx.config
         shaped = generations.shape(

@@ -6,7 +6,9 @@ start), so a conversation is the union of its completed jobs' utterances (append
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -143,9 +145,58 @@ def utterances_from_json(items: list[dict[str, Any]]) -> tuple[Utterance, ...]:
     )
 
 
+class _DecodedConversations:
+    """The last few conversations read, decoded, so the ~10 GETs a client makes of a finished conversation's
+    signals (one per signal, concurrently, right after its job ends) parse its ~300 KB insights once, not each
+    time: json.loads of them was 13-15 % of the sandbox's CPU on a 300-recording ingest (py-spy).
+
+    A read caches only when no write to that conversation happened while it read (a per-id generation, bumped
+    after every write commits), so a reader that loaded the old row never puts it back after a writer dropped it.
+    Entries are shared: callers treat a Conversation and its insights as read-only (``generations.shape`` and the
+    endpoints copy what they change).
+    """
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._entries: OrderedDict[str, Conversation] = OrderedDict()
+        self._generations: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def get(self, conversation_id: str) -> tuple[Conversation | None, int]:
+        """(cached conversation or None, the generation to pass to ``put`` after reading it)."""
+        with self._lock:
+            found = self._entries.get(conversation_id)
+            if found is not None:
+                self._entries.move_to_end(conversation_id)
+                self.hits += 1
+            else:
+                self.misses += 1
+            return found, self._generations.get(conversation_id, 0)
+
+    def put(self, conversation: Conversation, generation: int) -> None:
+        with self._lock:
+            if self._generations.get(conversation.id, 0) != generation:
+                return
+            self._entries[conversation.id] = conversation
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+
+    def invalidate(self, conversation_id: str) -> None:
+        with self._lock:
+            self._generations[conversation_id] = self._generations.get(conversation_id, 0) + 1
+            self._entries.pop(conversation_id, None)
+
+
+# A client fetches a conversation's signals as its job ends; at the API's concurrency (50) that is a few dozen
+# conversations at a time. A decoded call is ~1-2 MB of Python objects, so this bounds the cache near 100 MB.
+DECODED_CONVERSATIONS = 64
+
+
 class SymblRepository:
     def __init__(self, data_dir: Path) -> None:
         self.store = SqliteStore(data_dir / "symbl.sqlite3", _SCHEMA)
+        self.decoded = _DecodedConversations(DECODED_CONVERSATIONS)
 
     def close(self) -> None:
         self.store.close()
@@ -178,8 +229,15 @@ class SymblRepository:
             _insert_job(conn, job)
 
     def get_conversation(self, conversation_id: str) -> Conversation | None:
+        cached, generation = self.decoded.get(conversation_id)
+        if cached is not None:
+            return cached
         row = self.store.query_one("SELECT * FROM conversations WHERE id = ?", (conversation_id,))
-        return None if row is None else _conversation(row)
+        if row is None:
+            return None
+        conversation = _conversation(row)
+        self.decoded.put(conversation, generation)
+        return conversation
 
     def list_conversations(
         self, *, order: str, limit: int, offset: int, start: str | None, end: str | None
@@ -224,11 +282,13 @@ class SymblRepository:
                 (reason, time.time(), conversation_id),
             )
             conn.execute("UPDATE jobs SET utterances = NULL WHERE conversation_id = ?", (conversation_id,))
+        self.decoded.invalidate(conversation_id)
         return deleted > 0
 
     def save_insights(self, conversation_id: str, insights: dict[str, Any]) -> None:
         with self.store.transaction() as conn:
             _write_insights(conn, conversation_id, insights)
+        self.decoded.invalidate(conversation_id)
 
     def add_speaker_update(self, conversation_id: str, kind: str, body: dict[str, Any]) -> None:
         self.store.execute(
@@ -318,6 +378,8 @@ class SymblRepository:
             ).rowcount
             if changed:
                 _write_insights(conn, conversation_id, insights)
+        if changed:
+            self.decoded.invalidate(conversation_id)
         return changed > 0
 
     # --- trackers -------------------------------------------------------------------------------------------
