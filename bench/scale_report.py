@@ -45,22 +45,22 @@ def _memory(n: int) -> Bench:
     )
 
 
+def _bound(*, warm: bool) -> Bench:
+    return Bench(
+        "makespan-bound" + ("-warm" if warm else ""),
+        "makespan at N=500, C=50 against the concurrency bound; job polls per recording"
+        + (" (the processing rate learned, as on a second day)" if warm else " (cold)"),
+        ("makespan.py", "--job-seconds", "15", "--skip-patterns", *(["--warm"] if warm else [])),
+        r"makespan / bound|job polls per recording|step: .* bound",
+    )
+
+
 BENCHES: tuple[Bench, ...] = (
     _memory(100),
     _memory(2_000),
     _memory(10_000),
-    Bench(
-        "makespan-bound",
-        "makespan at N=500, C=50 against the concurrency bound; job polls per recording (cold, then warm)",
-        ("makespan.py", "--job-seconds", "15", "--skip-patterns"),
-        r"makespan / bound|job polls per recording|step: .* bound",
-    ),
-    Bench(
-        "makespan-bound-warm",
-        "the same with the processing rate learned (a second day)",
-        ("makespan.py", "--job-seconds", "15", "--skip-patterns", "--warm"),
-        r"makespan / bound|job polls per recording|step: .* bound",
-    ),
+    _bound(warm=False),
+    _bound(warm=True),
     Bench(
         "patterns",
         "N=100 at C=5 and C=50 against the parallel fixed-delay flow and the SDK's sequential pattern",
