@@ -8,7 +8,7 @@ the events each run wrote to the instance, by type.
 
     .venv/bin/python bench/backfill_overhead.py --days 180 --recordings 6
 
-Measured 2026-12-03 at 90e1cf0, beside a 10,000-recording ingest run (load 4.4): one-day run 39.4 s, 180-day ranged
+Measured 2026-12-03 at dc90204, beside a 10,000-recording ingest run (load 4.4): one-day run 39.4 s, 180-day ranged
 run 84.8 s (88 and 87 API calls), 45.3 s for 179 extra partitions = 253 ms per partition; the ranged run wrote
 3,060 ASSET_MATERIALIZATION and 3,060 _PLANNED events (17 assets x 180 days), every other kind as the one-day run.
 Dagster's own floor for the same shape (bench/dagster_partition_floor.py --days 180 --assets 17, load 3.4): 264 ms

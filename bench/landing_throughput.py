@@ -12,7 +12,7 @@ Rounds alternate the order; the figure is the median of per-round ratios (throug
 
     .venv/bin/python bench/landing_throughput.py [--rows 200000] [--rounds 7]
 
-Measured 2026-12-03 at 90e1cf0, beside a 10,000-recording ingest run (load 4.1): insert_rows 0.96x DuckDB's own
+Measured 2026-12-03 at dc90204, beside a 10,000-recording ingest run (load 4.1): insert_rows 0.96x DuckDB's own
 (min 0.73, max 1.60), replace_partition end to end 0.89x.
 """
 

@@ -7,7 +7,7 @@ re-run of the finished day makes (goal: none of any kind).
 
     .venv/bin/python bench/pipeline_partition.py --recordings 100
 
-Measured 2026-12-03 at 90e1cf0 (--recordings 100, beside a 10,000-recording ingest run): ingest run 165 s, the
+Measured 2026-12-03 at dc90204 (--recordings 100, beside a 10,000-recording ingest run): ingest run 165 s, the
 immediate re-run 21.9 s with 0 API calls; one token (POST /symbl/oauth2/token:generate) over both runs.
 """
 

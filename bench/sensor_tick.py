@@ -10,7 +10,7 @@ figures are for the same folder once that window has passed (simulated by moving
 
     .venv/bin/python bench/sensor_tick.py --manifests 10000
 
-Measured 2026-12-03 at 90e1cf0, beside a 10,000-recording ingest run (load 2.4-3.3): idle tick with the settled
+Measured 2026-12-03 at dc90204, beside a 10,000-recording ingest run (load 2.4-3.3): idle tick with the settled
 cursor median 0.229 s (stat of the 10,000 manifests 0.087 s of it), a tick with 10 new manifests 0.287 s, cursor
 54,859 bytes (55,159 after the 10 new); the learning tick 7.5 s.
 """
