@@ -33,6 +33,14 @@ a CI run), the peak in symbl_messages at both sizes. At 10,000 (a6fe434, load 1.
 a session here (about 3 hours): the run up to and through symbl_conversations peaked at 698 MB (then killed in
 symbl_speaker_events, flat at 571 MB), and symbl_messages alone on its work folder (--work ... --asset
 symbl_messages) at 744 MB, against 600 MB at 100 and 708 MB at 2,000 measured the same way (1.24x from 100).
+
+Measured 2026-12-03 at dc90204 (sandbox caches; bench/scale_report.py --only memory-N; 100 and 2,000 beside the
+10,000 run, 2,000 at nice 19; load 1.5-7): 573 MB at 100, 678 MB at 2,000 (1.18x; symbl_messages 503 -> 674).
+At 10,000 the run went through symbl_conversations (1 h 51 min, sandbox-bound at ~1.6 recordings/s), speaker
+events (19 min 29 s, 4,167 conversations), symbl_action_items (5 min 34 s) and symbl_analytics (4 min 58 s) and
+was still running symbl_entities when the session ended: VmHWM 727 MB so far (1.27x of 100), reached in the
+signal steps (symbl_action_items 590 -> ~727; 514 at 100, 626 at 2,000). symbl_messages, the peak step at both
+smaller sizes, had not run yet.
 """
 
 from __future__ import annotations
