@@ -38,9 +38,9 @@ Measured 2026-12-03 at dc90204 (sandbox caches; bench/scale_report.py --only mem
 10,000 run, 2,000 at nice 19; load 1.5-7): 573 MB at 100, 678 MB at 2,000 (1.18x; symbl_messages 503 -> 674).
 At 10,000 the run went through symbl_conversations (1 h 51 min, sandbox-bound at ~1.6 recordings/s), speaker
 events (19 min 29 s, 4,167 conversations), symbl_action_items (5 min 34 s) and symbl_analytics (4 min 58 s) and
-was still running symbl_entities when the session ended: VmHWM 727 MB so far (1.27x of 100), reached in the
-signal steps (symbl_action_items 590 -> ~727; 514 at 100, 626 at 2,000). symbl_messages, the peak step at both
-smaller sizes, had not run yet.
+symbl_entities and symbl_follow_ups (~5 min each; all under 727 MB), and was in symbl_messages when the session
+ended: VmHWM 750 MB there (1.31x of 100, over the goal), the signal steps' highs growing with the day (514 MB at
+100, 626 at 2,000, ~727 at 10,000).
 """
 
 from __future__ import annotations
