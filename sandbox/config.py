@@ -67,6 +67,10 @@ class SandboxConfig(BaseModel):
     concurrent_job_limit: int = 5
     # Seconds of processing per second of media (Symbl is roughly 0.1-0.3x real time; the demo wants speed).
     processing_factor: float = 0.001
+    # Processes that analyse finished jobs (topics, sentiment, entities...): 0 analyses on the server's own
+    # worker threads (light: what tests and the demo need); N > 0 spawns N workers beside the server, for
+    # throughput at high concurrency (bench/ingest_memory.py at 10,000 recordings).
+    analysis_processes: int = 0
     # Seconds a job stays `scheduled` before it goes `in_progress`.
     queue_delay_seconds: float = 0.05
     # Floor on processing time so that in_progress is observable even for tiny media.

@@ -15,7 +15,7 @@ from sandbox.symbl.auth_api import AuthApi
 from sandbox.symbl.context import SymblContext
 from sandbox.symbl.conversation_api import ConversationApi
 from sandbox.symbl.errors import SymblError, handle_http_exception, handle_symbl_error
-from sandbox.symbl.insights import InsightsEngine, InsightsService, intelligence_engine
+from sandbox.symbl.insights import InsightsEngine, InsightsService, ProcessPoolEngine, intelligence_engine
 from sandbox.symbl.jobs import JobRunner
 from sandbox.symbl.repository import SymblRepository
 from sandbox.symbl.streaming import StreamingApi
@@ -30,7 +30,10 @@ def build_symbl_app(
     """The Symbl REST surface; its lifespan runs the job runner (resuming unfinished jobs) and webhooks."""
     settings = settings or RuntimeSettings.from_config(config)
     repository = SymblRepository(config.ensure_data_dir())
-    insights = InsightsService(repository, engine or intelligence_engine)
+    pool = (
+        ProcessPoolEngine(config.analysis_processes) if engine is None and config.analysis_processes else None
+    )
+    insights = InsightsService(repository, engine or pool or intelligence_engine)
     webhooks = WebhookSender(
         settings,
         config.webhook_max_attempts,
@@ -56,6 +59,8 @@ def build_symbl_app(
         finally:
             await ctx.runner.stop()
             await webhooks.aclose()
+            if pool is not None:
+                pool.close()
             repository.close()
 
     streaming = StreamingApi(ctx)

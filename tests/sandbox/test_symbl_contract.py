@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -22,6 +23,7 @@ from starlette.routing import Route
 from sandbox.config import SandboxConfig
 from sandbox.media import mp4_bytes, wav_bytes
 from sandbox.server import ServedApp
+from sandbox.symbl.insights import ProcessPoolEngine, intelligence_engine
 from sandbox.transcript import Speaker, Transcript, Utterance
 from tests.conftest import FAST_SANDBOX, RunningSandbox, WebhookReceiver, symbl_token_for
 
@@ -411,6 +413,39 @@ def test_the_concurrent_job_limit_answers_the_documented_429(sandbox: str, symbl
     # The limit is a run-time knob.
     httpx.put(f"{sandbox}/_sandbox/faults", json={"concurrent_job_limit": 3}).raise_for_status()
     assert symbl.post("/v1/process/text", json={"messages": text_messages()}).status_code == 201
+
+
+def test_worker_processes_analyse_as_the_server_itself_does() -> None:
+    """SANDBOX_ANALYSIS_PROCESSES: the analysis runs in another process and gives the very same insights."""
+    start = datetime(2026, 4, 6, 15, 0, tzinfo=UTC)
+    options: dict[str, Any] = {
+        "detect_entities": True,
+        "custom_entities": (),
+        "trackers": ({"id": "t1", "name": "Competition", "vocabulary": ["Gong"]},),
+        "confidence_threshold": 0.5,
+        "enable_summary": True,
+    }
+    utterances = transcript().utterances
+    engine = ProcessPoolEngine(2)
+    try:
+        pids = engine.worker_pids()
+        in_worker = engine("4711", start, utterances, **options)
+    finally:
+        engine.close()
+    assert len(set(pids)) == 2 and os.getpid() not in pids
+    assert in_worker == intelligence_engine("4711", start, utterances, **options)
+    assert in_worker["topics"] and in_worker["trackers"]
+
+
+@pytest.mark.sandbox_config(analysis_processes=1)
+def test_a_sandbox_with_analysis_processes_completes_jobs_with_their_insights(symbl: httpx.Client) -> None:
+    ids = submit_text(symbl, trackers=[{"name": "Competition", "vocabulary": ["Gong"]}])
+    assert wait_job(symbl, ids["jobId"], timeout=30)["status"] == "completed"
+    base = f"/v1/conversations/{ids['conversationId']}"
+    said = " ".join(m["text"] for m in symbl.get(f"{base}/messages").json()["messages"])
+    assert said.split() == " ".join(text for _, text in LINES).split()
+    assert symbl.get(f"{base}/topics").json()["topics"]
+    assert symbl.get(f"{base}/trackers").json()[0]["name"] == "Competition"
 
 
 # --- conversation API ---------------------------------------------------------------------------------------
