@@ -249,6 +249,11 @@ class DuckDBSettings(_Section):
     # the cap (bench/ingest_memory.py at 2,000 recordings, signal step alone: peak 770 MB at 512MB, 684 at
     # 192MB, 594 at 128MB, and the step was 1.2x faster at 128MB).
     memory_limit: str = Field(default="128MB", validation_alias="CONVO_INTEL_DUCKDB_MEMORY_LIMIT")
+    # Allocations of this many bytes or more are mapped apart and unmapped when freed, in the process that opens
+    # the warehouse (orchestration.defs.warehouse.allocator); 0 leaves glibc's own dynamic threshold.
+    malloc_mmap_threshold: int = Field(
+        default=128 * 1024, ge=0, validation_alias="CONVO_INTEL_MALLOC_MMAP_THRESHOLD"
+    )
     # The analysts' copy is written in DuckDB 1.0's storage format (storage version 64), which every DuckDB 1.x
     # client (CLI, ODBC/JDBC, BI drivers) and 2.x reads; the live file stays in the writer's default format.
     # 'v1.4.0' gives newer compression, 'latest' the writer's own.

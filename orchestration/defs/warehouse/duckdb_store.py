@@ -25,6 +25,7 @@ import dagster
 import duckdb
 import pyarrow as pa
 
+from orchestration.defs.warehouse.allocator import fix_mmap_threshold
 from orchestration.defs.warehouse.schema import RAW_SCHEMA, TABLES, create_statements
 from orchestration.defs.warehouse.tables import Column, Table
 from orchestration.settings import DuckDBSettings, warehouse_paths
@@ -114,6 +115,7 @@ def _alias(path: str) -> str:
 
 
 def _attach(path: str, read_only: bool) -> _Attached:
+    fix_mmap_threshold()  # before DuckDB's first buffers: they are what the heap would otherwise keep
     config = {"memory_limit": memory_limit(), "temp_directory": f"{path}.tmp"}  # spills beside the file
     base = duckdb.connect(":memory:", config=config)
     alias = _alias(path)
