@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 import pytest
 
 from orchestration.defs.warehouse import duckdb_store, resource
@@ -120,6 +121,20 @@ def test_replace_ids_then_retain_ids_keep_a_batched_window_exact(tmp_path: Path)
     left = warehouse.query("SELECT recording_id, stage FROM raw.recording_rejections ORDER BY ALL")
     assert [tuple(r.values()) for r in left] == [("rec-a", "semarize"), ("rec-zzz", "manifest")]
 
+
+
+def test_batches_inserted_in_one_transaction_are_not_all_kept_in_arrow_until_it_ends(tmp_path: Path) -> None:
+    """A day's recordings go in batch by batch in one transaction: each batch's Arrow copy is freed as DuckDB
+    reads it, so the transaction holds the rows once (DuckDB's), not also every batch's Arrow table."""
+    warehouse = _warehouse(tmp_path)
+    batch = [_turn(f"c{i}", D1, text="x" * 2000) for i in range(200)]  # ~400 KB of Arrow a batch
+    with warehouse.writer() as writer:
+        held = []
+        for n in range(20):
+            writer.insert("transcripts", [{**t, "turn_index": n} for t in batch])
+            held.append(pa.total_allocated_bytes())
+    assert max(held) < 1_000_000, held  # all 20 kept would be ~8 MB
+    assert warehouse.query("SELECT count(*) AS n FROM raw.transcripts")[0]["n"] == 4000
 
 def test_upsert_newer_keeps_the_newest_version_of_each_key(tmp_path: Path) -> None:
     warehouse = _warehouse(tmp_path)

@@ -385,8 +385,13 @@ def insert_rows(con: Any, table: str, rows: Sequence[dict[str, Any]]) -> int:
         return 0
     declared = TABLES[table]
     data = _arrow(declared.storage, declared.storage_rows(rows))
+    # Registered as a stream read once, not as the table: DuckDB keeps a registered Arrow table alive until the
+    # transaction ends, so a day's recordings inserted batch by batch in one transaction would all stay in
+    # memory (46 MB of Arrow at 10,000 recordings), where a consumed stream's batches are freed as it goes.
+    stream = pa.RecordBatchReader.from_batches(data.schema, data.to_batches())
+    del data
     view = f"_rows_{uuid.uuid4().hex[:8]}"
-    con.register(view, data)
+    con.register(view, stream)
     try:
         con.execute(f"INSERT INTO {RAW_SCHEMA}.{declared.storage.name} BY NAME SELECT * FROM {view}")
     finally:
