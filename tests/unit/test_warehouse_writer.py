@@ -122,7 +122,6 @@ def test_replace_ids_then_retain_ids_keep_a_batched_window_exact(tmp_path: Path)
     assert [tuple(r.values()) for r in left] == [("rec-a", "semarize"), ("rec-zzz", "manifest")]
 
 
-
 def test_batches_inserted_in_one_transaction_are_not_all_kept_in_arrow_until_it_ends(tmp_path: Path) -> None:
     """A day's recordings go in batch by batch in one transaction: each batch's Arrow copy is freed as DuckDB
     reads it, so the transaction holds the rows once (DuckDB's), not also every batch's Arrow table."""
@@ -135,6 +134,7 @@ def test_batches_inserted_in_one_transaction_are_not_all_kept_in_arrow_until_it_
             held.append(pa.total_allocated_bytes())
     assert max(held) < 1_000_000, held  # all 20 kept would be ~8 MB
     assert warehouse.query("SELECT count(*) AS n FROM raw.transcripts")[0]["n"] == 4000
+
 
 def test_upsert_newer_keeps_the_newest_version_of_each_key(tmp_path: Path) -> None:
     warehouse = _warehouse(tmp_path)
