@@ -44,16 +44,17 @@ ended: VmHWM 750 MB there (1.31x of 100, over the goal), the signal steps' highs
 100, 626 at 2,000, ~727 at 10,000).
 
 Measured 2026-12-06 (2 shared cores; --concurrency 25, the sandbox with 2 analysis processes):
-* 100 at 10cbeaa (load 1.6-2.8): 536 MB (was 570 before the fixed mmap threshold).
+* 100 at 10cbeaa (load 1.6-2.8): 536 MB (was 570 before the fixed mmap threshold); at e81d751 526 MB (load 2.5).
+* 2,000 at e81d751 (load 3-3.6, beside a CI run): 619 MB = 1.18x of 526, 984 s (symbl_messages 459 -> 615).
 * 10,000 at f6a5e5a (the corpus generated in a child; load 1.2-5, beside a CI run for 15 of its 81 minutes): the
   whole run for the first time in one session, 4,872 s (symbl_conversations 29 min, was 1 h 51 min with the
-  analysis on the sandbox's own threads): peak 745 MB = 1.39x of 100, over the 1.3x goal. Highs: recordings 583
-  (Arrow 46 MB: fixed after, in 99b626b, 525 MB on the same corpus alone), symbl_conversations 632, signal steps
-  651-691 (symbl_messages), nebula_summaries 730, semarize_bricks 715; each step starts higher than the one
-  before (515 MB at symbl_conversations, 615 at semarize_bricks).
+  analysis on the sandbox's own threads): peak 745 MB = 1.39x of 536 (1.42x of 526), over the 1.3x goal.
+  Highs: recordings 583 (Arrow 46 MB: fixed after, in 99b626b, 525 MB on the same corpus alone),
+  symbl_conversations 632, signal steps 651-691 (symbl_messages), nebula_summaries 730, semarize_bricks 715;
+  the steps start higher as the run goes on (515 MB at symbl_conversations, 615 at semarize_bricks).
 * Where the rest is: DuckDB's buffer pool. At 100 the file (17 MB) never fills the 128MB cap; at 10,000 (1.6 GB)
-  every step that scans the window fills it. nebula_summaries alone on the 10,000 folder: 544 MB at 128MB,
-  475 MB at CONVO_INTEL_DUCKDB_MEMORY_LIMIT=64MB. 64MB is not the default: one batch of 25 verbose transcripts
+  every step that scans the window fills it. nebula_summaries alone on the 10,000 folder: 544 MB at 128MB, 475 MB
+  at CONVO_INTEL_DUCKDB_MEMORY_LIMIT=64MB. 64MB is not the default: one batch of 25 verbose transcripts
   pins ~30 MB (symbl_messages fails with DuckDB's out-of-memory error at 32MB, at 100 recordings as at 1,000),
   and 128MB leaves room for calls four times as long.
 """
