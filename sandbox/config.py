@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, NonNegativeInt, ValidationError
 
 DEFAULT_SYMBL_APP_ID = "sandbox-app-id"
 DEFAULT_SYMBL_APP_SECRET = "sandbox-app-secret"
@@ -70,7 +70,7 @@ class SandboxConfig(BaseModel):
     # Processes that analyse finished jobs (topics, sentiment, entities...): 0 analyses on the server's own
     # worker threads (light: what tests and the demo need); N > 0 spawns N workers beside the server, for
     # throughput at high concurrency (bench/ingest_memory.py at 10,000 recordings).
-    analysis_processes: int = 0
+    analysis_processes: NonNegativeInt = 0
     # Seconds a job stays `scheduled` before it goes `in_progress`.
     queue_delay_seconds: float = 0.05
     # Floor on processing time so that in_progress is observable even for tiny media.

@@ -97,28 +97,12 @@ class ProcessPoolEngine:
         self._pools = [ProcessPoolExecutor(max_workers=1, mp_context=context) for _ in range(processes)]
 
     def __call__(
-        self,
-        conversation_id: str,
-        start_time: datetime,
-        utterances: Sequence[Utterance],
-        *,
-        detect_entities: bool,
-        custom_entities: tuple[dict[str, Any], ...],
-        trackers: tuple[dict[str, Any], ...],
-        confidence_threshold: float,
-        enable_summary: bool,
+        self, conversation_id: str, start_time: datetime, utterances: Sequence[Utterance], **options: Any
     ) -> dict[str, Any]:
+        """As ``intelligence_engine`` (its keyword options passed on as they are), in the conversation's worker."""
         pool = self._pools[zlib.crc32(conversation_id.encode()) % len(self._pools)]
         return pool.submit(
-            intelligence_engine,
-            conversation_id,
-            start_time,
-            tuple(utterances),
-            detect_entities=detect_entities,
-            custom_entities=custom_entities,
-            trackers=trackers,
-            confidence_threshold=confidence_threshold,
-            enable_summary=enable_summary,
+            intelligence_engine, conversation_id, start_time, tuple(utterances), **options
         ).result()
 
     def worker_pids(self) -> list[int]:
